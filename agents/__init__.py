@@ -1,0 +1,1 @@
+"""LLM client, agents, router, state, history, durable workflows and the approval gate."""

@@ -1,0 +1,152 @@
+"""The approval gate's records: approval rows, compare-and-set decisions, and their outcomes."""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.models import ApprovalRow
+
+PENDING, APPROVED, REJECTED, EXPIRED = "pending", "approved", "rejected", "expired"
+
+
+class DecisionOutcome(StrEnum):
+    """What happened to a submitted decision."""
+
+    ACCEPTED = "accepted"
+    ALREADY_DECIDED = "already_decided"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+class DecisionResult(BaseModel):
+    """The typed answer of `submit_decision`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: DecisionOutcome
+    approval_id: str
+    status: str | None = None
+    decided_by: str | None = None
+    run_id: str | None = None
+
+    @property
+    def message(self) -> str:
+        """One sentence for the person who clicked."""
+        if self.outcome is DecisionOutcome.ACCEPTED:
+            return f"Recorded: {self.status} by {self.decided_by}."
+        if self.outcome is DecisionOutcome.ALREADY_DECIDED:
+            return f"Already {self.status} by {self.decided_by}; nothing changed."
+        if self.outcome is DecisionOutcome.EXPIRED:
+            return "This approval has expired; nothing will run."
+        return "No such approval."
+
+
+class ApprovalTicket(BaseModel):
+    """A recorded approval request the workflow now waits on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    approval_id: str
+    topic: str
+    timeout_s: float
+
+
+class ApprovalVerdict(BaseModel):
+    """The approval row as re-read after the wait."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: str
+    decided_by: str | None
+    reason: str | None
+    fingerprint_matches: bool
+
+    @property
+    def may_run(self) -> bool:
+        """Approved, for exactly these arguments."""
+        return self.status == APPROVED and self.fingerprint_matches
+
+
+def approval_id_for(run_id: str, tool_use_id: str) -> str:
+    """A stable id for the approval of one tool call of one run."""
+    return hashlib.sha256(f"{run_id}|{tool_use_id}".encode()).hexdigest()[:24]
+
+
+def topic_for(approval_id: str) -> str:
+    """The DBOS message topic the waiting workflow listens on."""
+    return f"approval:{approval_id}"
+
+
+def insert_approval(session: Session, row: ApprovalRow) -> ApprovalRow:
+    """Insert the approval unless it exists (a re-run step); return the stored row."""
+    existing = session.get(ApprovalRow, row.id)
+    if existing is not None:
+        return existing
+    session.add(row)
+    return row
+
+
+def decide(
+    session: Session, approval_id: str, approved: bool, approver: str, reason: str | None,
+    now: float,
+) -> DecisionResult:  # fmt: skip
+    """Compare-and-set pending -> approved|rejected, only before expiry."""
+    status = APPROVED if approved else REJECTED
+    changed = session.execute(
+        update(ApprovalRow)
+        .where(
+            ApprovalRow.id == approval_id,
+            ApprovalRow.status == PENDING,
+            ApprovalRow.expires_at > now,
+        )
+        .values(status=status, decided_by=approver, decided_at=now, decision_reason=reason)
+    )
+    row = session.get(ApprovalRow, approval_id)
+    if row is None:
+        return DecisionResult(outcome=DecisionOutcome.UNKNOWN, approval_id=approval_id)
+    session.refresh(row)
+    if getattr(changed, "rowcount", 0) == 1:
+        outcome = DecisionOutcome.ACCEPTED
+    elif row.status in (PENDING, EXPIRED):
+        outcome = DecisionOutcome.EXPIRED
+    else:
+        outcome = DecisionOutcome.ALREADY_DECIDED
+    return DecisionResult(
+        outcome=outcome, approval_id=approval_id, status=row.status,
+        decided_by=row.decided_by, run_id=row.run_id,
+    )  # fmt: skip
+
+
+def expire(session: Session, approval_id: str, now: float) -> None:
+    """Compare-and-set pending -> expired (the wait timed out)."""
+    session.execute(
+        update(ApprovalRow)
+        .where(ApprovalRow.id == approval_id, ApprovalRow.status == PENDING)
+        .values(status=EXPIRED, decided_at=now)
+    )
+
+
+def mark_delivered(session: Session, approval_id: str) -> None:
+    """Remember that the decision reached the workflow."""
+    session.execute(update(ApprovalRow).where(ApprovalRow.id == approval_id).values(delivered=True))
+
+
+def undelivered_decisions(session: Session) -> list[tuple[str, str, dict[str, Any]]]:
+    """Decisions recorded but maybe never sent (a crash in between): (run, approval, message)."""
+    rows = session.scalars(
+        select(ApprovalRow).where(
+            ApprovalRow.status.in_([APPROVED, REJECTED]), ApprovalRow.delivered.is_(False)
+        )
+    ).all()
+    return [(row.run_id, row.id, decision_message(row)) for row in rows]
+
+
+def decision_message(row: ApprovalRow) -> dict[str, Any]:
+    """What is sent to the waiting workflow."""
+    return {"status": row.status, "decided_by": row.decided_by, "reason": row.decision_reason}

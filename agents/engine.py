@@ -1,0 +1,337 @@
+"""The engine: dependencies of the workflow and the bodies of its steps (each one side effect)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from dbos import DBOS
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agents import approvals, history
+from agents.events import (
+    ApprovalRequested,
+    ApprovalResolved,
+    ModelRetry,
+    Routed,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+)  # fmt: skip
+from agents.llm import LlmClient, ModelReply, ModelRequest, ToolUse, describe_error
+from agents.publisher import Publisher, safe_publish
+from agents.router import (
+    RouteDecision,
+    RouteInput,
+    classifier_request,
+    decision_from_reply,
+    route_by_rules,
+)  # fmt: skip
+from agents.specs import AgentSpec
+from core.db import Database
+from core.models import ApprovalRow, LlmCallRow, RunRow, ToolCallRow
+from core.settings import Settings
+from core.types import IncomingMessage, ThreadRef, fingerprint
+from tools.base import Tool, ToolContext, ToolError, ToolResult, ToolStatus
+from tools.registry import ToolRegistry
+
+KEY_ARGUMENTS = ("command", "path", "query", "pattern", "ref")
+
+
+def key_argument(args: dict[str, Any]) -> str:
+    """The one argument that says what a tool call is about, shortened for a progress line."""
+    for name in KEY_ARGUMENTS:
+        if name in args:
+            value = args[name]
+            text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+            return text if len(text) <= 80 else text[:77] + "..."
+    return ""
+
+
+@dataclass
+class Engine:
+    """Everything a run needs, injected once at start."""
+
+    settings: Settings
+    db: Database
+    llm: LlmClient
+    tools: ToolRegistry
+    agents: dict[str, AgentSpec]
+    publisher: Publisher
+    tool_ctx: ToolContext
+
+    async def publish(self, event: RunEvent) -> None:
+        """Publish without ever failing the step."""
+        await safe_publish(self.publisher, event)
+
+    async def begin_turn(
+        self, run_id: str, thread: ThreadRef, message: IncomingMessage
+    ) -> history.TurnStart:
+        """Step: create the run, load history and state, announce the run."""
+        start = await self.db.run(
+            lambda s: history.begin_turn(s, run_id, thread, message, time.time())
+        )
+        await self.publish(
+            RunStarted(run_id=run_id, thread_id=thread.key, requester=message.user,
+                       text=message.text)
+        )  # fmt: skip
+        return start
+
+    async def route(self, run_id: str, route: RouteInput) -> RouteDecision:
+        """Step: rules first, then the classifier model; the decision is recorded."""
+        decision = route_by_rules(route)
+        if decision is None:
+            request = classifier_request(route, self.settings.router_model, self.agents)
+            reply = await self.llm.create(request)
+            await self._record_llm_call(run_id, "router", reply)
+            decision = decision_from_reply(route, reply)
+        await self.publish(
+            Routed(run_id=run_id, agent=decision.agent, reason=decision.reason, rule=decision.rule)
+        )
+        return decision
+
+    async def call_model(self, run_id: str, agent: str, request: ModelRequest) -> ModelReply:
+        """Step: one streamed model call; text goes out as it arrives."""
+
+        async def on_text(text: str) -> None:
+            await self.publish(TextDelta(run_id=run_id, agent=agent, text=text))
+
+        reply = await self.llm.stream(request, on_text)
+        await self._record_llm_call(run_id, agent, reply)
+        return reply
+
+    async def announce_retry(
+        self, run_id: str, agent: str, attempt: int, error: BaseException
+    ) -> None:
+        """Tell renderers that text of a failed attempt is void."""
+        await self.publish(
+            ModelRetry(run_id=run_id, agent=agent, attempt=attempt, error=describe_error(error))
+        )
+
+    async def _record_llm_call(self, run_id: str, agent: str, reply: ModelReply) -> None:
+        step_id = DBOS.step_id or 0
+
+        def record(session: Session) -> None:
+            exists = session.scalar(
+                select(LlmCallRow.id).where(
+                    LlmCallRow.run_id == run_id, LlmCallRow.step_id == step_id
+                )
+            )
+            if exists is None:
+                session.add(
+                    LlmCallRow(
+                        run_id=run_id, step_id=step_id, agent=agent, model=reply.model,
+                        input_tokens=reply.usage.input_tokens,
+                        output_tokens=reply.usage.output_tokens,
+                        cache_read_tokens=reply.usage.cache_read_tokens,
+                        cache_write_tokens=reply.usage.cache_write_tokens,
+                        cost_usd=reply.usage.cost_usd, stop_reason=reply.stop_reason,
+                        duration_ms=reply.duration_ms, created_at=time.time(),
+                    )
+                )  # fmt: skip
+
+        await self.db.run(record)
+
+    async def run_read_tool(self, run_id: str, agent: str, use: ToolUse) -> ToolResult:
+        """Step: run a read-only tool (safe to re-run after a crash)."""
+        tool = self._tool(use.name)
+        await self._save_call(run_id, agent, use, tool, "running")
+        return await self._execute(run_id, agent, use, tool)
+
+    async def _execute(self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any]) -> ToolResult:
+        started = time.monotonic()
+        await self.publish(
+            ToolStarted(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
+                        summary=key_argument(use.input), risk=tool.risk.value)
+        )  # fmt: skip
+        result = await tool.run(use.input, self.tool_ctx)
+        await self._finish_call(run_id, agent, use, result, started)
+        return result
+
+    async def _finish_call(
+        self, run_id: str, agent: str, use: ToolUse, result: ToolResult, started: float
+    ) -> None:
+        def store(session: Session) -> None:
+            row = session.get(ToolCallRow, (run_id, use.id))
+            if row is not None:
+                row.status = result.status.value
+                row.result = result.model_dump(mode="json")
+                row.finished_at = time.time()
+
+        await self.db.run(store)
+        await self.publish(
+            ToolFinished(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
+                         status=result.status.value,
+                         duration_ms=round((time.monotonic() - started) * 1000, 1),
+                         detail=result.error or "")
+        )  # fmt: skip
+
+    def _tool(self, name: str) -> Tool[Any]:
+        tool = self.tools.get(name)
+        if tool is None:
+            raise ToolError(f"unknown tool {name}")
+        return tool
+
+    async def _save_call(
+        self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any], status: str
+    ) -> None:
+        def save(session: Session) -> None:
+            row = session.get(ToolCallRow, (run_id, use.id))
+            if row is None:
+                session.add(
+                    ToolCallRow(
+                        run_id=run_id, tool_use_id=use.id, agent=agent, name=use.name,
+                        args=use.input, fingerprint=fingerprint(use.name, use.input),
+                        risk=tool.risk.value, status=status, started_at=time.time(),
+                    )
+                )  # fmt: skip
+            else:
+                row.status = status
+
+        await self.db.run(save)
+
+    async def request_approval(
+        self, run_id: str, thread_id: str, requester: str | None, agent: str, use: ToolUse,
+        reason: str,
+    ) -> approvals.ApprovalTicket | ToolResult:  # fmt: skip
+        """Step: record the approval row (exact arguments) and announce it; or refuse bad input."""
+        tool = self._tool(use.name)
+        try:
+            preview = tool.describe(use.input, self.tool_ctx)
+        except ToolError as exc:
+            return ToolResult.failed(str(exc))
+        approval_id = approvals.approval_id_for(run_id, use.id)
+        now = time.time()
+        row = ApprovalRow(
+            id=approval_id, run_id=run_id, thread_id=thread_id, tool_use_id=use.id,
+            tool_name=use.name, args=use.input, fingerprint=fingerprint(use.name, use.input),
+            risk=tool.risk.value, preview=preview, requester=requester, status=approvals.PENDING,
+            created_at=now, expires_at=now + self.settings.approval_timeout_s, delivered=False,
+        )  # fmt: skip
+
+        def record(session: Session) -> ApprovalRow:
+            stored = approvals.insert_approval(session, row)
+            run = session.get(RunRow, run_id)
+            if run is not None:
+                run.status = "waiting_approval"
+            return stored
+
+        await self._save_call(run_id, agent, use, tool, "awaiting_approval")
+        stored = await self.db.run(record)
+        await self.publish(
+            ApprovalRequested(
+                run_id=run_id, approval_id=approval_id, agent=agent, tool_name=use.name,
+                risk=tool.risk.value, preview=preview, reason=reason, requester=requester,
+                expires_at=stored.expires_at,
+            )
+        )  # fmt: skip
+        return approvals.ApprovalTicket(
+            approval_id=approval_id,
+            topic=approvals.topic_for(approval_id),
+            timeout_s=max(stored.expires_at - stored.created_at, 0.001),
+        )
+
+    async def resolve_approval(
+        self, run_id: str, ticket: approvals.ApprovalTicket, use: ToolUse, timed_out: bool
+    ) -> approvals.ApprovalVerdict:
+        """Step: after the wait, expire if nobody decided, then re-read the row."""
+
+        def reread(session: Session) -> approvals.ApprovalVerdict:
+            if timed_out:
+                approvals.expire(session, ticket.approval_id, time.time())
+            row = session.get(ApprovalRow, ticket.approval_id)
+            assert row is not None, f"approval {ticket.approval_id} vanished"
+            session.refresh(row)
+            row.delivered = True
+            verdict = approvals.ApprovalVerdict(
+                status=row.status, decided_by=row.decided_by, reason=row.decision_reason,
+                fingerprint_matches=row.fingerprint == fingerprint(use.name, use.input),
+            )  # fmt: skip
+            call = session.get(ToolCallRow, (run_id, use.id))
+            if call is not None:
+                call.status = "approved" if verdict.may_run else verdict.status
+            run = session.get(RunRow, run_id)
+            if run is not None:
+                run.status = "running"
+            return verdict
+
+        verdict = await self.db.run(reread)
+        await self.publish(
+            ApprovalResolved(run_id=run_id, approval_id=ticket.approval_id,
+                             status=verdict.status, decided_by=verdict.decided_by,
+                             reason=verdict.reason)
+        )  # fmt: skip
+        return verdict
+
+    async def run_approved_tool(self, run_id: str, agent: str, use: ToolUse) -> ToolResult:
+        """Step: run an approved tool once; an intent marker stops a blind re-run after a crash."""
+        tool = self._tool(use.name)
+
+        def claim(session: Session) -> str:
+            row = session.get(ToolCallRow, (run_id, use.id))
+            if row is None or row.status != "approved":
+                return row.status if row is not None else "missing"
+            row.status = "running"
+            row.started_at = time.time()
+            return "claimed"
+
+        claimed = await self.db.run(claim)
+        if claimed != "claimed":
+            result = ToolResult.failed(
+                f"{use.name} was interrupted by a restart while it ran (state: {claimed}); its "
+                "outcome is unknown and it was not run again. Check its effect before retrying.",
+                status=ToolStatus.UNKNOWN,
+            )
+            await self._finish_call(run_id, agent, use, result, time.monotonic())
+            return result
+        return await self._execute(run_id, agent, use, tool)
+
+    async def record_refusal(
+        self, run_id: str, agent: str, use: ToolUse, result: ToolResult, risk: str
+    ) -> None:
+        """Step: a tool call that will not run (rejected, expired, changed, looped) is recorded."""
+
+        def save(session: Session) -> None:
+            row = session.get(ToolCallRow, (run_id, use.id))
+            if row is None:
+                session.add(
+                    ToolCallRow(
+                        run_id=run_id, tool_use_id=use.id, agent=agent, name=use.name,
+                        args=use.input, fingerprint=fingerprint(use.name, use.input), risk=risk,
+                        status=result.status.value, result=result.model_dump(mode="json"),
+                        started_at=time.time(), finished_at=time.time(),
+                    )
+                )  # fmt: skip
+            else:
+                row.status = result.status.value
+                row.result = result.model_dump(mode="json")
+                row.finished_at = time.time()
+
+        await self.db.run(save)
+        await self.publish(
+            ToolFinished(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
+                         status=result.status.value, duration_ms=0.0, detail=result.error or "")
+        )  # fmt: skip
+
+    async def finish_turn(
+        self, run_id: str, thread: ThreadRef, message: IncomingMessage,
+        summary: history.TurnSummary,
+    ) -> None:  # fmt: skip
+        """Step: append history and state once, close the run, publish the final answer."""
+        now = time.time()
+        await self.db.run(lambda s: history.finish_turn(s, run_id, thread, message, summary, now))
+        started = await self.db.run(lambda s: s.get(RunRow, run_id))
+        duration = round(now - started.started_at, 3) if started is not None else 0.0
+        await self.publish(
+            RunFinished(
+                run_id=run_id, outcome=summary.outcome, answer=summary.answer,
+                limit=summary.limit, input_tokens=summary.usage.input_tokens,
+                output_tokens=summary.usage.output_tokens, cost_usd=summary.usage.cost_usd,
+                duration_s=duration,
+            )
+        )  # fmt: skip

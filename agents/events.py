@@ -1,0 +1,122 @@
+"""Typed events a run emits through the `Publisher` port, in the order they happen."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+
+
+class RunStarted(_Event):
+    """A run began (or resumed after a restart) for one message of a thread."""
+
+    kind: Literal["run_started"] = "run_started"
+    thread_id: str
+    requester: str | None
+    text: str
+
+
+class Routed(_Event):
+    """The router chose the agent for the next hop of this turn (or `done`)."""
+
+    kind: Literal["routed"] = "routed"
+    agent: str
+    reason: str
+    rule: Literal["completion", "sticky", "classifier", "fallback"]
+
+
+class TextDelta(_Event):
+    """Model text, redacted, as it streams."""
+
+    kind: Literal["text_delta"] = "text_delta"
+    agent: str
+    text: str
+
+
+class ModelRetry(_Event):
+    """A model call failed and is retried: text streamed by the failed attempt is void."""
+
+    kind: Literal["model_retry"] = "model_retry"
+    agent: str
+    attempt: int
+    error: str
+
+
+class ToolStarted(_Event):
+    """A tool began to run."""
+
+    kind: Literal["tool_started"] = "tool_started"
+    agent: str
+    tool_use_id: str
+    name: str
+    summary: str
+    risk: str
+
+
+class ToolFinished(_Event):
+    """A tool finished (or was refused); `status` is the result envelope's status."""
+
+    kind: Literal["tool_finished"] = "tool_finished"
+    agent: str
+    tool_use_id: str
+    name: str
+    status: str
+    duration_ms: float
+    detail: str = ""
+
+
+class ApprovalRequested(_Event):
+    """A write/critical tool call waits for a human decision."""
+
+    kind: Literal["approval_requested"] = "approval_requested"
+    approval_id: str
+    agent: str
+    tool_name: str
+    risk: str
+    preview: str
+    reason: str
+    requester: str | None
+    expires_at: float
+
+
+class ApprovalResolved(_Event):
+    """The decision on an approval is known to the run."""
+
+    kind: Literal["approval_resolved"] = "approval_resolved"
+    approval_id: str
+    status: str
+    decided_by: str | None
+    reason: str | None
+
+
+class RunFinished(_Event):
+    """A run ended; the answer is complete."""
+
+    kind: Literal["run_finished"] = "run_finished"
+    outcome: str
+    answer: str
+    limit: str | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    duration_s: float
+
+
+RunEvent = Annotated[
+    RunStarted
+    | Routed
+    | TextDelta
+    | ModelRetry
+    | ToolStarted
+    | ToolFinished
+    | ApprovalRequested
+    | ApprovalResolved
+    | RunFinished,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,207 @@
+"""The model client: one streamed Messages API call, with its usage, cost and retry rules."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anthropic
+import httpx2
+from pydantic import BaseModel, ConfigDict
+
+from agents.pricing import cost_usd
+from core.redact import Redactor, StreamRedactor
+
+RETRY_AFTER_CAP_S = 60.0
+
+
+class IncompleteStream(Exception):
+    """The model's stream ended before `message_stop`."""
+
+
+class ModelRequest(BaseModel):
+    """Everything one model call sends."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    system: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] = []
+    max_tokens: int = 4096
+    tool_choice: dict[str, Any] | None = None
+
+
+class Usage(BaseModel):
+    """Token counts and cost of one or more calls."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens
+
+    def plus(self, other: Usage) -> Usage:
+        """The sum of two usages."""
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            cost_usd=round(self.cost_usd + other.cost_usd, 6),
+        )
+
+
+class ToolUse(BaseModel):
+    """A tool call the model asked for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+class ModelReply(BaseModel):
+    """The final message of one call, as the workflow records it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    content: list[dict[str, Any]]
+    stop_reason: str | None
+    usage: Usage
+    duration_ms: float
+
+    @property
+    def text(self) -> str:
+        """All text blocks joined."""
+        return "".join(block.get("text", "") for block in self.content if block["type"] == "text")
+
+    @property
+    def tool_uses(self) -> list[ToolUse]:
+        """The tool_use blocks, in order."""
+        return [
+            ToolUse(id=b["id"], name=b["name"], input=b.get("input") or {})
+            for b in self.content
+            if b["type"] == "tool_use"
+        ]
+
+
+def _reply_from(message: anthropic.types.Message, started: float, redactor: Redactor) -> ModelReply:
+    usage = message.usage
+    cache_read = usage.cache_read_input_tokens or 0
+    cache_write = usage.cache_creation_input_tokens or 0
+    content: list[dict[str, Any]] = []
+    for block in message.content:
+        if block.type == "text":
+            content.append({"type": "text", "text": redactor.redact(block.text)})
+        elif block.type == "tool_use":
+            content.append(
+                {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+            )
+    return ModelReply(
+        model=message.model,
+        content=content,
+        stop_reason=message.stop_reason,
+        usage=Usage(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=cache_read,
+            cache_write_tokens=cache_write,
+            cost_usd=cost_usd(
+                message.model, usage.input_tokens, usage.output_tokens, cache_write, cache_read
+            ),
+        ),
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+    )
+
+
+def _api_arguments(request: ModelRequest) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        "model": request.model,
+        "system": request.system,
+        "messages": request.messages,
+        "max_tokens": request.max_tokens,
+    }
+    if request.tools:
+        arguments["tools"] = request.tools
+    if request.tool_choice:
+        arguments["tool_choice"] = request.tool_choice
+    return arguments
+
+
+class LlmClient:
+    """Calls the Messages API with streaming; retries are left to the caller (one layer only)."""
+
+    def __init__(self, client: anthropic.AsyncAnthropic, redactor: Redactor) -> None:
+        self.client = client
+        self.redactor = redactor
+
+    async def stream(
+        self, request: ModelRequest, on_text: Callable[[str], Awaitable[None]]
+    ) -> ModelReply:
+        """Stream one call, passing redacted text to `on_text` as it arrives."""
+        started = time.monotonic()
+        pieces = StreamRedactor(self.redactor)
+        finished = False
+        async with self.client.messages.stream(**_api_arguments(request)) as stream:
+            async for event in stream:
+                if event.type == "text":
+                    if ready := pieces.feed(event.text):
+                        await on_text(ready)
+                elif event.type == "message_stop":
+                    finished = True
+            if not finished:
+                raise IncompleteStream("the model's stream ended before message_stop")
+            message = await stream.get_final_message()
+        if rest := pieces.flush():
+            await on_text(rest)
+        return _reply_from(message, started, self.redactor)
+
+    async def create(self, request: ModelRequest) -> ModelReply:
+        """One call without streaming (the router's structured classification)."""
+        started = time.monotonic()
+        message = await self.client.messages.create(**_api_arguments(request))
+        return _reply_from(message, started, self.redactor)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """429, 529, 5xx, connection trouble and broken streams are retried; the rest is not."""
+    if isinstance(error, anthropic.APIStatusError):
+        return error.status_code in (408, 409, 429) or error.status_code >= 500
+    return isinstance(
+        error,
+        anthropic.APIConnectionError | IncompleteStream | httpx2.TransportError | TimeoutError,
+    )
+
+
+def retry_after_s(error: BaseException) -> float:
+    """The server's `Retry-After` (seconds, capped), or 0 when it sent none."""
+    if not isinstance(error, anthropic.APIStatusError):
+        return 0.0
+    value = error.response.headers.get("retry-after")
+    try:
+        return min(max(float(value), 0.0), RETRY_AFTER_CAP_S) if value else 0.0
+    except ValueError:
+        return 0.0
+
+
+async def honour_retry_after(error: BaseException) -> None:
+    """Wait what the server asked for before the next attempt."""
+    if delay := retry_after_s(error):
+        await asyncio.sleep(delay)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line that says what went wrong with a model call."""
+    if isinstance(error, anthropic.APIStatusError):
+        return f"HTTP {error.status_code} from the model API"
+    return f"{type(error).__name__}: {error}"[:300]

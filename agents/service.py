@@ -1,0 +1,136 @@
+"""The engine's public face: launch it, start a turn, submit an approval decision, stop it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import anthropic
+from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, WorkflowHandleAsync
+
+from agents import approvals, runtime
+from agents.engine import Engine
+from agents.llm import LlmClient
+from agents.publisher import Publisher
+from agents.specs import default_agents
+from agents.versioning import APP_VERSION
+from core import migrate
+from core.db import Database, make_engine, plain_url
+from core.redact import Redactor
+from core.settings import Settings
+from core.types import IncomingMessage, ThreadRef
+from tools.base import ToolContext
+from tools.registry import default_tools
+
+QUEUE = "threads"
+APP_NAME = "opsbot"
+MAX_EXECUTOR_THREADS = 32
+
+log = logging.getLogger(__name__)
+
+
+def dbos_config(settings: Settings) -> DBOSConfig:
+    """DBOS settings: pinned version, stable executor id, bounded threads."""
+    return {
+        "name": APP_NAME,
+        "system_database_url": plain_url(settings.database_url),
+        "application_version": APP_VERSION,
+        "executor_id": settings.executor_id,
+        "max_executor_threads": MAX_EXECUTOR_THREADS,
+        "notification_listener_polling_interval_sec": settings.poll_interval_s,
+        "log_level": "WARNING",
+    }
+
+
+def build_engine(settings: Settings, publisher: Publisher, database: Database) -> Engine:
+    """Wire the engine's dependencies from settings."""
+    redactor = Redactor()
+    client = anthropic.AsyncAnthropic(
+        api_key=settings.anthropic_api_key or "missing-key",
+        base_url=settings.anthropic_base_url,
+        max_retries=0,  # one retry layer: the DBOS step's
+    )
+    tools = default_tools()
+    return Engine(
+        settings=settings,
+        db=database,
+        llm=LlmClient(client, redactor),
+        tools=tools,
+        agents=default_agents(tools, settings),
+        publisher=publisher,
+        tool_ctx=ToolContext(
+            workspace=settings.workspace,
+            log_sources=tuple(settings.log_sources),
+            output_cap=settings.tool_output_cap,
+            shell_timeout_s=settings.shell_timeout_s,
+            redactor=redactor,
+        ),
+    )
+
+
+async def launch(settings: Settings, publisher: Publisher) -> Engine:
+    """Migrate the database, launch DBOS on the running loop and register the thread queue.
+
+    Paused and interrupted runs of this executor resume here (DBOS recovery).
+    """
+    import agents.workflow  # noqa: F401  (registers the workflow before DBOS launches)
+
+    database = Database(make_engine(settings.database_url))
+    migrate.upgrade(database.engine)
+    engine = build_engine(settings, publisher, database)
+    runtime.install(engine)
+    DBOS(config=dbos_config(settings))
+    DBOS.launch()
+    await DBOS.register_queue_async(QUEUE, partition_concurrency=1, polling_interval_sec=0.2)
+    await redeliver_decisions(engine)
+    return engine
+
+
+def shutdown() -> None:
+    """Stop DBOS and release the engine (safe to call twice)."""
+    engine = runtime._engine
+    DBOS.destroy(destroy_registry=False)
+    runtime.install(None)
+    if engine is not None:
+        engine.db.dispose()
+
+
+async def start_turn(thread: ThreadRef, message: IncomingMessage) -> WorkflowHandleAsync[str]:
+    """Enqueue the run for one message; the same message twice yields the same run."""
+    from agents.workflow import run_thread_turn
+
+    with SetWorkflowID(message.run_id(thread)), SetEnqueueOptions(queue_partition_key=thread.key):
+        return await DBOS.enqueue_workflow_async(QUEUE, run_thread_turn, thread, message)
+
+
+async def submit_decision(
+    approval_id: str, approved: bool, approver: str, reason: str | None = None
+) -> approvals.DecisionResult:
+    """Decide an approval once (compare-and-set) and wake the waiting run.
+
+    A second, late or unknown decision returns a typed outcome and changes nothing.
+    """
+    engine = runtime.current_engine()
+    result = await engine.db.run(
+        lambda s: approvals.decide(s, approval_id, approved, approver, reason, time.time())
+    )
+    if result.outcome is approvals.DecisionOutcome.ACCEPTED and result.run_id is not None:
+        message = {"status": result.status, "decided_by": approver, "reason": reason}
+        await _deliver(engine, result.run_id, approval_id, message)
+    return result
+
+
+async def _deliver(engine: Engine, run_id: str, approval_id: str, message: dict[str, Any]) -> None:
+    await DBOS.send_async(
+        run_id, message, topic=approvals.topic_for(approval_id),
+        idempotency_key=f"decision:{approval_id}",
+    )  # fmt: skip
+    await engine.db.run(lambda s: approvals.mark_delivered(s, approval_id))
+
+
+async def redeliver_decisions(engine: Engine) -> None:
+    """Send decisions recorded before a crash that may never have reached their run."""
+    for run_id, approval_id, message in await engine.db.run(approvals.undelivered_decisions):
+        log.info("redelivering decision on approval %s to %s", approval_id, run_id)
+        await _deliver(engine, run_id, approval_id, message)

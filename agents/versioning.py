@@ -1,0 +1,51 @@
+"""The pinned application version and the step-sequence signature that guards it.
+
+DBOS replays a recovered workflow step by step; a deploy that changes the sequence of steps
+must not replay old runs with new code. So `APP_VERSION` is pinned (not DBOS's code hash, which
+changes on every edit and would strand paused approvals), and a test compares the signature of
+the workflow's step sequence with the one recorded for the pinned version.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from pathlib import Path
+
+APP_VERSION = "1"
+
+SIGNATURES = {
+    "1": "",
+}
+
+_DURABLE_CALLS = {"step", "recv_async", "sleep_async", "send_async", "set_event_async"}
+_FLOW = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.Try, ast.Return, ast.Break, ast.Continue)
+
+
+def _tokens(node: ast.AST) -> list[str]:
+    tokens: list[str] = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+            tokens += [f"def {child.name}", *_tokens(child), "end"]
+            continue
+        if isinstance(child, ast.Call):
+            func = child.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in _DURABLE_CALLS:
+                first = child.args[0] if child.args else None
+                label = str(first.value) if isinstance(first, ast.Constant) else ""
+                tokens.append(f"{name}:{label}")
+            elif name.startswith("_") or name in ("run",):
+                tokens.append(f"call {name}")
+        if isinstance(child, _FLOW):
+            tokens += [type(child).__name__, *_tokens(child), "end"]
+        else:
+            tokens += _tokens(child)
+    return tokens
+
+
+def step_sequence_signature(source: Path | None = None) -> str:
+    """A hash of the workflow module's durable calls in order, with the control flow around them."""
+    path = source or Path(__file__).with_name("workflow.py")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return hashlib.sha256("\n".join(_tokens(tree)).encode()).hexdigest()[:16]

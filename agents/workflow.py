@@ -1,0 +1,222 @@
+"""The durable workflow `run_thread_turn`: deterministic orchestration; every effect is a step.
+
+Changing the sequence of steps in this module needs a new `APP_VERSION` (agents/versioning.py):
+runs paused under the old sequence would otherwise replay against the wrong steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar, cast
+
+from dbos import DBOS, StepOptions
+
+from agents.budget import Budget, LoopGuard
+from agents.engine import Engine
+from agents.history import TurnStart, TurnSummary, conversation, history_tail
+from agents.llm import ModelReply, ModelRequest, ToolUse, describe_error, honour_retry_after
+from agents.llm import is_retryable as model_error_is_retryable
+from agents.router import DONE, Hop, RouteDecision, RouteInput, fallback_decision
+from agents.runtime import current_engine
+from agents.specs import AgentSpec
+from agents.state import AWAITING_KEY, NetworkState
+from core.types import IncomingMessage, Risk, ThreadRef, fingerprint
+from tools.base import ToolResult, ToolStatus
+
+T = TypeVar("T")
+
+
+async def step(
+    name: str, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **options: Any
+) -> T:
+    """Run `fn` as the named DBOS step (checkpointed; never re-run once complete)."""
+    step_options = cast(StepOptions, {"name": name, **options})
+    return await DBOS.run_step_async(step_options, fn, *args)
+
+
+def _model_retry_options(engine: Engine, run_id: str, agent: str) -> dict[str, Any]:
+    """The one retry layer for model calls: DBOS step retries (the SDK's are off)."""
+    attempts = {"n": 0}
+
+    async def should_retry(error: BaseException) -> bool:
+        if not model_error_is_retryable(error):
+            return False
+        attempts["n"] += 1
+        await engine.announce_retry(run_id, agent, attempts["n"], error)
+        await honour_retry_after(error)
+        return True
+
+    return {
+        "retries_allowed": True,
+        "max_attempts": engine.settings.model_max_attempts,
+        "interval_seconds": engine.settings.model_retry_interval_s,
+        "backoff_rate": 2.0,
+        "should_retry": should_retry,
+    }
+
+
+def _refusal(status: str, decided_by: str | None, reason: str | None) -> ToolResult:
+    if status == "rejected":
+        why = f": {reason}" if reason else ""
+        return ToolResult.failed(f"rejected by {decided_by}{why}", status=ToolStatus.REJECTED)
+    if status == "expired":
+        return ToolResult.failed(
+            "the approval request expired without a decision; nothing was run",
+            status=ToolStatus.EXPIRED,
+        )
+    return ToolResult.failed(
+        "the approved arguments differ from this call; nothing was run", status=ToolStatus.DENIED
+    )
+
+
+class Turn:
+    """One turn of a thread: route, run agents, gate tools, keep budgets. Deterministic."""
+
+    def __init__(
+        self, engine: Engine, run_id: str, thread: ThreadRef, message: IncomingMessage,
+        start: TurnStart,
+    ) -> None:  # fmt: skip
+        self.engine = engine
+        self.run_id = run_id
+        self.thread = thread
+        self.message = message
+        self.start = start
+        self.state = NetworkState(start.state)
+        self.budget = Budget.from_settings(engine.settings, start.thread_cost_usd)
+        self.guard = LoopGuard(engine.settings.max_identical_tool_calls)
+        self.hops: list[Hop] = []
+        self.answers: list[str] = []
+        self.tool_calls = 0
+        self.limit: str | None = None
+        self.failure: str | None = None
+
+    async def run(self) -> TurnSummary:
+        """Route and run agents until the router says done or a limit is reached."""
+        while self.limit is None and self.failure is None:
+            decision = await self._route()
+            if decision.agent == DONE:
+                break
+            self.hops.append(await self._run_agent(self.engine.agents[decision.agent]))
+        return self._summary()
+
+    async def _route(self) -> RouteDecision:
+        route = RouteInput(
+            message=self.message.text, history_tail=history_tail(self.start.history),
+            state=self.state.snapshot(), hops=self.hops,
+        )  # fmt: skip
+        options = _model_retry_options(self.engine, self.run_id, "router")
+        try:
+            decision = await step("route", self.engine.route, self.run_id, route, **options)
+        except Exception as exc:
+            decision = fallback_decision(route, f"router unavailable ({describe_error(exc)})")
+        self.budget.add(decision.usage, model_call=False)
+        return decision
+
+    async def _call_model(self, spec: AgentSpec, messages: list[dict[str, Any]]) -> ModelReply:
+        request = ModelRequest(
+            model=spec.model, system=spec.prompt(self.state), messages=messages,
+            tools=spec.tool_definitions(), max_tokens=spec.max_tokens,
+        )  # fmt: skip
+        options = _model_retry_options(self.engine, self.run_id, spec.name)
+        return await step(
+            "llm_call", self.engine.call_model, self.run_id, spec.name, request, **options
+        )
+
+    async def _run_agent(self, spec: AgentSpec) -> Hop:
+        messages = conversation(self.start.history, self.message.text)
+        best = ""
+        while True:
+            if (limit := self.budget.exceeded()) is not None:
+                self.limit = limit
+                break
+            try:
+                reply = await self._call_model(spec, messages)
+            except Exception as exc:
+                self.failure = f"the model is unavailable ({describe_error(exc)})"
+                break
+            self.budget.add(reply.usage)
+            best = reply.text.strip() or best
+            uses = reply.tool_uses
+            if not uses:
+                break
+            messages.append({"role": "assistant", "content": reply.content})
+            results = []
+            for use in uses:
+                result = await self._handle_tool(spec, use, reply.text.strip())
+                results.append(
+                    {"type": "tool_result", "tool_use_id": use.id, "content": result.for_model(),
+                     "is_error": result.status is not ToolStatus.OK}
+                )  # fmt: skip
+            messages.append({"role": "user", "content": results})
+            if self.limit is not None:
+                break
+        if best:
+            self.answers.append(best)
+        return Hop(
+            agent=spec.name, summary=best or "(no answer)",
+            needs_input=self.state.get(AWAITING_KEY) == spec.name,
+        )  # fmt: skip
+
+    async def _handle_tool(self, spec: AgentSpec, use: ToolUse, reason: str) -> ToolResult:
+        self.tool_calls += 1
+        if (loop := self.guard.record(use.name, fingerprint(use.name, use.input))) is not None:
+            self.limit = loop
+            result = ToolResult.failed(f"not run: {loop}", status=ToolStatus.DENIED)
+            await step("record_refusal", self.engine.record_refusal, self.run_id, spec.name, use,
+                       result, "read")  # fmt: skip
+            return result
+        if (state_tool := spec.state_tool(use.name)) is not None:
+            ok, text = state_tool.run(use.input, self.state, spec.name)
+            return ToolResult.ok(text) if ok else ToolResult.failed(text)
+        tool = spec.tool(use.name)
+        if tool is None:
+            return ToolResult.failed(f"{spec.name} has no tool named {use.name!r}")
+        if tool.risk is Risk.READ:
+            return await step("tool_call", self.engine.run_read_tool, self.run_id, spec.name, use)
+        return await self._gated(spec, use, tool.risk, reason)
+
+    async def _gated(self, spec: AgentSpec, use: ToolUse, risk: Risk, reason: str) -> ToolResult:
+        ticket = await step(
+            "request_approval", self.engine.request_approval, self.run_id, self.thread.key,
+            self.message.user, spec.name, use, reason[:1000],
+        )  # fmt: skip
+        if isinstance(ticket, ToolResult):
+            return ticket
+        decision = await DBOS.recv_async(topic=ticket.topic, timeout_seconds=ticket.timeout_s)
+        verdict = await step(
+            "resolve_approval", self.engine.resolve_approval, self.run_id, ticket, use,
+            decision is None,
+        )  # fmt: skip
+        if verdict.may_run:
+            return await step(
+                "tool_exec", self.engine.run_approved_tool, self.run_id, spec.name, use
+            )
+        result = _refusal(verdict.status, verdict.decided_by, verdict.reason)
+        await step("record_refusal", self.engine.record_refusal, self.run_id, spec.name, use,
+                   result, risk.value)  # fmt: skip
+        return result
+
+    def _summary(self) -> TurnSummary:
+        answer = "\n\n".join(self.answers) or "I could not produce an answer."
+        outcome = "succeeded"
+        if self.failure is not None:
+            outcome, answer = "failed", f"{answer}\n\n_The run stopped: {self.failure}._"
+        elif self.limit is not None:
+            outcome, answer = "limited", f"{answer}\n\n_Stopped: reached the {self.limit} limit._"
+        return TurnSummary(
+            answer=answer, agents=[hop.agent for hop in self.hops], state=self.state.snapshot(),
+            usage=self.budget.usage, llm_calls=self.budget.iterations,
+            tool_calls=self.tool_calls, outcome=outcome, limit=self.limit or self.failure,
+        )  # fmt: skip
+
+
+@DBOS.workflow(name="run_thread_turn")
+async def run_thread_turn(thread: ThreadRef, message: IncomingMessage) -> str:
+    """Handle one message of a thread durably; returns the run's outcome."""
+    engine = current_engine()
+    run_id = DBOS.workflow_id
+    assert run_id is not None
+    start = await step("begin_turn", engine.begin_turn, run_id, thread, message)
+    summary = await Turn(engine, run_id, thread, message, start).run()
+    await step("finish_turn", engine.finish_turn, run_id, thread, message, summary)
+    return summary.outcome

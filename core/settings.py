@@ -1,0 +1,122 @@
+"""Settings from the environment or `.env`, per the configuration contract (DESIGN section 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.errors import ConfigError
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_ROUTER_MODEL = "claude-haiku-4-5"
+
+
+class Settings(BaseSettings):
+    """Every setting opsbot reads. Build it with `load_settings()`, never at import time."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias="OPSBOT_SLACK_API_URL"
+    )
+
+    anthropic_api_key: str | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
+    model: str = Field(default=DEFAULT_MODEL, validation_alias="OPSBOT_MODEL")
+    router_model: str = Field(default=DEFAULT_ROUTER_MODEL, validation_alias="OPSBOT_ROUTER_MODEL")
+    max_output_tokens: int = Field(default=4096, gt=0, validation_alias="OPSBOT_MAX_OUTPUT_TOKENS")
+    model_max_attempts: int = Field(default=5, ge=1, validation_alias="OPSBOT_MODEL_MAX_ATTEMPTS")
+    model_retry_interval_s: float = Field(
+        default=1.0, ge=0, validation_alias="OPSBOT_MODEL_RETRY_INTERVAL_S"
+    )
+
+    database_url: str = Field(
+        default="sqlite:///opsbot.sqlite", validation_alias="OPSBOT_DATABASE_URL"
+    )
+    executor_id: str = Field(default="local", validation_alias="OPSBOT_EXECUTOR_ID")
+    http_port: int = Field(default=3000, ge=1, le=65535, validation_alias="OPSBOT_HTTP_PORT")
+    approvers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="OPSBOT_APPROVERS"
+    )
+    approval_timeout_s: float = Field(
+        default=4 * 3600, gt=0, validation_alias="OPSBOT_APPROVAL_TIMEOUT_S"
+    )
+    workspace: Path = Field(default_factory=Path.cwd, validation_alias="OPSBOT_WORKSPACE")
+    log_sources: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="OPSBOT_LOG_SOURCES"
+    )
+
+    max_iterations: int = Field(default=24, ge=1, validation_alias="OPSBOT_MAX_ITERATIONS")
+    max_run_tokens: int = Field(default=400_000, ge=1, validation_alias="OPSBOT_MAX_RUN_TOKENS")
+    max_run_cost_usd: float = Field(default=2.0, gt=0, validation_alias="OPSBOT_MAX_RUN_COST_USD")
+    max_thread_cost_usd: float = Field(
+        default=10.0, gt=0, validation_alias="OPSBOT_MAX_THREAD_COST_USD"
+    )
+    max_identical_tool_calls: int = Field(
+        default=3, ge=2, validation_alias="OPSBOT_MAX_IDENTICAL_TOOL_CALLS"
+    )
+    tool_output_cap: int = Field(default=16_000, ge=256, validation_alias="OPSBOT_TOOL_OUTPUT_CAP")
+    shell_timeout_s: float = Field(default=120.0, gt=0, validation_alias="OPSBOT_SHELL_TIMEOUT_S")
+    poll_interval_s: float = Field(default=1.0, gt=0, validation_alias="OPSBOT_POLL_INTERVAL_S")
+    fault: str | None = Field(default=None, validation_alias="OPSBOT_FAULT")
+
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    otel_service_name: str = Field(default="opsbot", validation_alias="OTEL_SERVICE_NAME")
+
+    @field_validator("approvers", "log_sources", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash_terminated(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+", "postgres:")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        if value.startswith("postgres:"):
+            return "postgresql:" + value[len("postgres:") :]
+        return value
+
+    @field_validator("workspace")
+    @classmethod
+    def _existing_directory(cls, value: Path) -> Path:
+        resolved = value.expanduser().resolve()
+        if not resolved.is_dir():
+            raise ValueError(f"{resolved} is not a directory")
+        return resolved
+
+
+def _variable_for(field_name: str) -> str:
+    field = Settings.model_fields.get(field_name)
+    alias = field.validation_alias if field is not None else None
+    return alias if isinstance(alias, str) else field_name.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; on a bad value raise `ConfigError` naming the variable, in one line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(_variable_for(name), message) from None

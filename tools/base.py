@@ -1,0 +1,144 @@
+"""The tool contract: a named, typed, risk-classified async function with a result envelope."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from core.redact import Redactor
+from core.types import Risk
+
+
+class ToolStatus(StrEnum):
+    """How a tool call ended, as the model and people see it."""
+
+    OK = "ok"
+    ERROR = "error"
+    DENIED = "denied"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+class ToolResult(BaseModel):
+    """The structured envelope every tool call returns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: ToolStatus
+    data: Any = None
+    error: str | None = None
+    truncated: bool = False
+
+    @classmethod
+    def ok(cls, data: Any) -> ToolResult:
+        """A successful result."""
+        return cls(status=ToolStatus.OK, data=data)
+
+    @classmethod
+    def failed(cls, error: str, status: ToolStatus = ToolStatus.ERROR) -> ToolResult:
+        """A result that carries an explanation instead of data."""
+        return cls(status=status, error=error)
+
+    def for_model(self) -> str:
+        """The JSON text the model receives as the tool result."""
+        return json.dumps(self.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+
+
+class ToolError(Exception):
+    """A failure the model should read (bad path, missing file, ...), not a crash."""
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What tools may touch: the workspace, the log sources and the output limits."""
+
+    workspace: Path
+    log_sources: tuple[str, ...] = ()
+    output_cap: int = 16_000
+    shell_timeout_s: float = 120.0
+    redactor: Redactor = field(default_factory=Redactor)
+
+
+InputT = TypeVar("InputT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Tool(Generic[InputT]):
+    """One tool: name, description, pydantic input model, risk and async handler."""
+
+    name: str
+    description: str
+    input_model: type[InputT]
+    risk: Risk
+    handler: Callable[[InputT, ToolContext], Awaitable[Any]]
+    preview: Callable[[InputT, ToolContext], str] | None = None
+
+    def input_schema(self) -> dict[str, Any]:
+        """The JSON schema the model sees for this tool's input."""
+        schema = self.input_model.model_json_schema()
+        schema.pop("title", None)
+        return schema
+
+    def definition(self) -> dict[str, Any]:
+        """The tool as the Anthropic Messages API describes it."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": self.input_schema(),
+        }
+
+    def parse(self, args: dict[str, Any]) -> InputT:
+        """Validate raw arguments; raises `ToolError` with a readable message."""
+        try:
+            return self.input_model.model_validate(args)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ToolError(f"invalid input for {self.name}: {problems}") from None
+
+    def describe(self, args: dict[str, Any], ctx: ToolContext) -> str:
+        """What this call will do, for an approval request (a diff, a command, ...)."""
+        parsed = self.parse(args)
+        if self.preview is not None:
+            return self.preview(parsed, ctx)
+        return json.dumps(args, indent=2, ensure_ascii=False)
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        """Run the tool: errors become error results; output is redacted and capped."""
+        try:
+            data = await self.handler(self.parse(args), ctx)
+        except ToolError as exc:
+            return ToolResult.failed(ctx.redactor.redact(str(exc)))
+        except Exception as exc:  # a tool bug must reach the model as an error, not crash the run
+            message = f"{self.name} failed: {type(exc).__name__}: {exc}"
+            return ToolResult.failed(ctx.redactor.redact(message))
+        return cap_output(redact_data(data, ctx.redactor), ctx.output_cap)
+
+
+def redact_data(data: Any, redactor: Redactor) -> Any:
+    """Redact every string inside a JSON-like value."""
+    if isinstance(data, str):
+        return redactor.redact(data)
+    if isinstance(data, list):
+        return [redact_data(item, redactor) for item in data]
+    if isinstance(data, dict):
+        return {key: redact_data(value, redactor) for key, value in data.items()}
+    return data
+
+
+def cap_output(data: Any, cap: int) -> ToolResult:
+    """Wrap `data` in an OK result, truncating it with a marker when its JSON exceeds `cap`."""
+    text = json.dumps(data, ensure_ascii=False)
+    if len(text) <= cap:
+        return ToolResult.ok(data)
+    marker = f"\n[... truncated: {len(text) - cap} of {len(text)} characters not shown ...]"
+    return ToolResult(status=ToolStatus.OK, data=text[:cap] + marker, truncated=True)

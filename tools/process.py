@@ -1,0 +1,84 @@
+"""Running a child process safely: no shell, minimal env, timeout, group kill, capped output."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SAFE_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "TZ")
+
+
+def minimal_env(workspace: Path) -> dict[str, str]:
+    """An environment that carries no tokens or keys from the bot's own."""
+    env = {key: os.environ[key] for key in SAFE_ENV_KEYS if key in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update({"HOME": str(workspace), "TERM": "dumb", "PYTHONDONTWRITEBYTECODE": "1"})
+    return env
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What a finished (or killed) process produced."""
+
+    exit_code: int | None
+    output: str
+    timed_out: bool
+    truncated: bool
+    duration_s: float
+
+
+async def _read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bool]:
+    kept = bytearray()
+    truncated = False
+    while chunk := await stream.read(65536):
+        room = cap - len(kept)
+        if room > 0:
+            kept.extend(chunk[:room])
+        truncated = truncated or len(chunk) > room
+    return bytes(kept), truncated
+
+
+def _kill_group(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+async def run_process(
+    argv: list[str], *, cwd: Path, timeout_s: float, output_cap: int, env: dict[str, str]
+) -> ProcessResult:
+    """Run `argv` (never through a shell); stdout and stderr are merged and capped."""
+    started = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    reader = asyncio.ensure_future(_read_capped(process.stdout, output_cap))
+    timed_out = False
+    try:
+        await asyncio.wait_for(process.wait(), timeout_s)
+    except TimeoutError:
+        timed_out = True
+        _kill_group(process)
+        await process.wait()
+    except asyncio.CancelledError:
+        _kill_group(process)
+        raise
+    output, truncated = await reader
+    return ProcessResult(
+        exit_code=None if timed_out else process.returncode,
+        output=output.decode("utf-8", errors="replace"),
+        timed_out=timed_out,
+        truncated=truncated,
+        duration_s=round(time.monotonic() - started, 3),
+    )
