@@ -1,0 +1,1 @@
+"""A scripted Anthropic-compatible Messages API server that replays incident scenarios."""

@@ -1,0 +1,113 @@
+"""Shared test helpers: scenario workspaces, settings, and a launched engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from agents import service
+from agents.engine import Engine
+from agents.publisher import RecordingPublisher
+from core.db import sqlalchemy_url
+from core.settings import Settings, load_settings
+from core.types import IncomingMessage, ThreadRef
+from sandbox.model.scenario import SCENARIOS_DIR
+
+APP_TABLES = (
+    "opsbot_approvals", "opsbot_tool_calls", "opsbot_llm_calls", "opsbot_runs",
+    "opsbot_thread_state", "opsbot_messages", "opsbot_threads",
+)  # fmt: skip
+
+
+def copy_scenario(name: str, destination: Path) -> Path:
+    """Copy a bundled scenario's workspace and logs; the workspace becomes a git repository."""
+    source = SCENARIOS_DIR / name
+    workspace = destination / "workspace"
+    shutil.copytree(source / "workspace", workspace)
+    if (source / "logs").is_dir():
+        shutil.copytree(source / "logs", workspace / "logs")
+    git = ["git", "-c", "user.name=opsbot-test", "-c", "user.email=test@opsbot.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=workspace, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=workspace, check=True)
+    subprocess.run([*git, "commit", "-qm", "release 4.2.0"], cwd=workspace, check=True)
+    return workspace
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL URL of the optional database variant."""
+    return os.environ.get("OPSBOT_TEST_DATABASE_URL") or None
+
+
+def reset_postgres(url: str) -> None:
+    """Empty opsbot's tables and DBOS's system tables on a shared PostgreSQL database."""
+    engine = create_engine(sqlalchemy_url(url))
+    with engine.begin() as connection:
+        existing = {
+            row[0]
+            for row in connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            )
+        }
+        tables = [t for t in APP_TABLES if t in existing]
+        if tables:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        has_dbos = connection.execute(
+            text("SELECT 1 FROM information_schema.schemata WHERE schema_name = 'dbos'")
+        ).first()
+        if has_dbos:
+            dbos_tables = [
+                row[0]
+                for row in connection.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'dbos'")
+                )
+                if row[0] not in ("dbos_migrations",)
+            ]
+            if dbos_tables:
+                joined = ", ".join(f"dbos.{t}" for t in dbos_tables)
+                connection.execute(text(f"TRUNCATE {joined} CASCADE"))
+    engine.dispose()
+
+
+def make_settings(database_url: str, workspace: Path, model_url: str, **extra: Any) -> Settings:
+    """Settings for a test: fast polling, fast retries, the scenario's logs."""
+    values: dict[str, Any] = {
+        "_env_file": None,
+        "database_url": database_url,
+        "anthropic_api_key": "sk-test-not-a-real-key",
+        "anthropic_base_url": model_url,
+        "workspace": workspace,
+        "log_sources": ["logs/*.log"],
+        "poll_interval_s": 0.05,
+        "model_retry_interval_s": 0.01,
+        "executor_id": "local",
+    }
+    values.update(extra)
+    return load_settings(**values)
+
+
+@asynccontextmanager
+async def launched(
+    settings: Settings, publisher: RecordingPublisher | None = None
+) -> AsyncIterator[Engine]:
+    """A launched engine for the duration of the block."""
+    engine = await service.launch(settings, publisher or RecordingPublisher())
+    try:
+        yield engine
+    finally:
+        service.shutdown()
+
+
+def thread_and_message(text_: str, *, thread_ts: str | None = None, ts: str | None = None,
+                       user: str = "U_ONCALL") -> tuple[ThreadRef, IncomingMessage]:  # fmt: skip
+    """A fresh thread (unless `thread_ts` is given) and a message in it."""
+    ts = ts or f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().int % 10**6:06d}"
+    thread = ThreadRef(team="T_TEST", channel="C_INCIDENTS", thread_ts=thread_ts or ts)
+    return thread, IncomingMessage(ts=ts, text=text_, user=user)
