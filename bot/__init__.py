@@ -1,0 +1,1 @@
+"""The Slack bot, the terminal front end and the `opsbot` command."""

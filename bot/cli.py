@@ -1,0 +1,158 @@
+"""The `opsbot` command: `ask` runs one turn in the terminal (the same engine Slack uses)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from agents import service
+from agents.events import ApprovalRequested
+from bot.terminal import TerminalPublisher
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
+from core.types import IncomingMessage, ThreadRef
+from sandbox.model.scenario import SCENARIOS_DIR, load_scenario
+from sandbox.model.server import RunningModelServer, start_model_server
+
+NO_KEY = (
+    "error: ANTHROPIC_API_KEY is not set, so opsbot has no model to talk to. "
+    "Set it, or try `opsbot ask --demo` to run the bundled incident against the scripted model."
+)
+
+
+async def _decide(request: ApprovalRequested, auto_yes: bool) -> tuple[bool, str | None]:
+    if auto_yes:
+        print("   approved automatically (--yes)")
+        return True, None
+    try:
+        answer = await asyncio.to_thread(input, "Approve? [y/N] ")
+    except EOFError:
+        return False, "no answer (input closed)"
+    approved = answer.strip().lower() in ("y", "yes")
+    reason = None
+    if not approved:
+        try:
+            reason = (await asyncio.to_thread(input, "Reason (optional): ")).strip() or None
+        except EOFError:
+            reason = None
+    return approved, reason
+
+
+async def _answer_approvals(publisher: TerminalPublisher, auto_yes: bool, user: str) -> None:
+    while True:
+        request = await publisher.approvals.get()
+        approved, reason = await _decide(request, auto_yes)
+        result = await service.submit_decision(request.approval_id, approved, user, reason)
+        print(f"   {result.message}")
+
+
+async def run_ask(settings: Settings, text: str, auto_yes: bool, user: str = "terminal") -> int:
+    """Run one turn with live output; returns the process exit code."""
+    ts = f"{time.time():.6f}"
+    thread = ThreadRef(team="local", channel="terminal", thread_ts=ts)
+    message = IncomingMessage(ts=ts, text=text, user=user)
+    publisher = TerminalPublisher(message.run_id(thread))
+    await service.launch(settings, publisher)
+    try:
+        handle = await service.start_turn(thread, message)
+        answering = asyncio.create_task(_answer_approvals(publisher, auto_yes, user))
+        try:
+            outcome = await handle.get_result()
+        finally:
+            answering.cancel()
+    finally:
+        service.shutdown()
+    return 0 if outcome == "succeeded" else 1
+
+
+def _prepare_demo(scenario_name: str, root: Path) -> Path:
+    """A fresh copy of the scenario's workspace and logs under `root` (kept for inspection)."""
+    source = SCENARIOS_DIR / scenario_name
+    workspace = root / "workspace"
+    if workspace.exists():
+        shutil.rmtree(workspace)
+    shutil.copytree(source / "workspace", workspace)
+    shutil.copytree(source / "logs", workspace / "logs")
+    return workspace
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    """`opsbot ask --demo`: the bundled scenario against the in-process scripted model."""
+    scenario = load_scenario(args.scenario)
+    if not args.yes:  # pace the stream like a real model when a person watches
+        scenario = dataclasses.replace(
+            scenario, latency_ms=scenario.latency_ms or 300,
+            tokens_per_second=scenario.tokens_per_second or 60,
+        )  # fmt: skip
+    root = Path(args.demo_dir).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    workspace = _prepare_demo(scenario.name, root)
+    server: RunningModelServer = await start_model_server(scenario)
+    try:
+        settings = load_settings(
+            anthropic_api_key="scripted-model",
+            anthropic_base_url=server.url,
+            workspace=workspace,
+            log_sources=["logs/*.log"],
+            database_url=f"sqlite:///{root / 'opsbot.sqlite'}",
+            poll_interval_s=0.2,
+        )
+        print(f"demo: scenario {scenario.name!r}, workspace {workspace}")
+        return await run_ask(settings, args.text or scenario.prompt, args.yes)
+    finally:
+        await server.stop()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opsbot", description="An AI operations teammate.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ask = commands.add_parser("ask", help="run one turn in the terminal")
+    ask.add_argument("text", nargs="?", help="what is wrong (e.g. 'checkout is returning 500s')")
+    ask.add_argument("--demo", action="store_true", help="use the bundled scenario and model")
+    ask.add_argument("--scenario", default="checkout-500", help="bundled scenario for --demo")
+    ask.add_argument("--demo-dir", default="opsbot-demo", help="where --demo keeps its files")
+    ask.add_argument("--yes", action="store_true", help="approve every request (demo, CI)")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `opsbot` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "migrate":
+            from core import migrate
+            from core.db import make_engine
+
+            migrate.upgrade(make_engine(load_settings().database_url))
+            print("database is at the newest schema")
+            return 0
+        if args.demo:
+            return asyncio.run(run_demo(args))
+        settings = load_settings()
+        if not settings.anthropic_api_key:
+            print(NO_KEY, file=sys.stderr)
+            return 2
+        if not args.text:
+            print("error: say what is wrong, e.g. opsbot ask 'checkout is returning 500s'",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        return asyncio.run(run_ask(settings, args.text, args.yes))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: paused runs resume on the next start", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
