@@ -111,3 +111,32 @@ def thread_and_message(text_: str, *, thread_ts: str | None = None, ts: str | No
     ts = ts or f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().int % 10**6:06d}"
     thread = ThreadRef(team="T_TEST", channel="C_INCIDENTS", thread_ts=thread_ts or ts)
     return thread, IncomingMessage(ts=ts, text=text_, user=user)
+
+
+def scripted(turns: list[dict[str, Any]], **timing: Any) -> Any:
+    """An inline scenario (same format as script.yaml)."""
+    from sandbox.model.scenario import parse_scenario
+
+    return parse_scenario({"name": "inline", "turns": turns, **timing})
+
+
+def counter_workspace(root: Path) -> Path:
+    """A workspace whose `count.py` appends one line to counter.txt per execution."""
+    workspace = root / "counter-ws"
+    (workspace / "logs").mkdir(parents=True)
+    (workspace / "logs" / "app.log").write_text("2026-11-24T14:00:00Z ERROR boom\n")
+    (workspace / "count.py").write_text(
+        "with open('counter.txt', 'a') as f:\n    f.write('ran\\n')\nprint('counted')\n"
+    )
+    return workspace
+
+
+COUNTER_TURN: dict[str, Any] = {
+    "match": ".*",
+    "router": [{"agent": "coding", "reason": "run the counter"}],
+    "coding": [
+        {"text": "Running the counter.", "tool_calls": [
+            {"name": "shell_execute", "input": {"command": "python3 count.py"}}]},
+        {"text": "The counter ran."},
+    ],
+}  # fmt: skip

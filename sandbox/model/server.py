@@ -43,9 +43,9 @@ class ModelServerState:
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: int = 0
 
-    def next_fault(self) -> Fault | None:
-        """Take one use of the first pending fault."""
-        if not self.faults:
+    def next_fault(self, streaming: bool) -> Fault | None:
+        """Take one use of the first pending fault (a stream cut waits for a streamed call)."""
+        if not self.faults or (self.faults[0].kind == "break" and not streaming):
             return None
         fault = self.faults[0]
         fault.count -= 1
@@ -163,7 +163,7 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     ):
         return _error(400, "model, messages and max_tokens are required")
     state.requests.append(body)
-    fault = state.next_fault()
+    fault = state.next_fault(bool(body.get("stream")))
     if fault is not None and fault.kind == "status":
         return _error(fault.status, "injected failure", fault.retry_after)
     scenario = state.scenario
