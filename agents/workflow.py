@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
 from dbos import DBOS, StepOptions
+from dbos import error as dbos_errors
 
 from agents.budget import Budget, LoopGuard
 from agents.engine import Engine
@@ -53,6 +54,13 @@ def _model_retry_options(engine: Engine, run_id: str, agent: str) -> dict[str, A
         "backoff_rate": 2.0,
         "should_retry": should_retry,
     }
+
+
+def _step_failure(error: BaseException) -> str:
+    """What made a step fail, in words (the last underlying error of a retried step)."""
+    if isinstance(error, dbos_errors.DBOSMaxStepRetriesExceeded) and error.errors:
+        return f"{describe_error(error.errors[-1])}, after {len(error.errors)} attempts"
+    return describe_error(error)
 
 
 def _refusal(status: str, decided_by: str | None, reason: str | None) -> ToolResult:
@@ -108,7 +116,7 @@ class Turn:
         try:
             decision = await step("route", self.engine.route, self.run_id, route, **options)
         except Exception as exc:
-            decision = fallback_decision(route, f"router unavailable ({describe_error(exc)})")
+            decision = fallback_decision(route, f"router unavailable ({_step_failure(exc)})")
         self.budget.add(decision.usage, model_call=False)
         return decision
 
@@ -132,7 +140,7 @@ class Turn:
             try:
                 reply = await self._call_model(spec, messages)
             except Exception as exc:
-                self.failure = f"the model is unavailable ({describe_error(exc)})"
+                self.failure = f"the model is unavailable ({_step_failure(exc)})"
                 break
             self.budget.add(reply.usage)
             best = reply.text.strip() or best

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
+import itertools
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -105,10 +106,22 @@ async def launched(
         service.shutdown()
 
 
+_sequence = itertools.count(1)
+
+
+def next_ts() -> str:
+    """A Slack-like message timestamp, greater than every earlier one of this process."""
+    return f"{int(time.time()):010d}.{next(_sequence) % 10**6:06d}"
+
+
 def thread_and_message(text_: str, *, thread_ts: str | None = None, ts: str | None = None,
                        user: str = "U_ONCALL") -> tuple[ThreadRef, IncomingMessage]:  # fmt: skip
-    """A fresh thread (unless `thread_ts` is given) and a message in it."""
-    ts = ts or f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().int % 10**6:06d}"
+    """A fresh thread (unless `thread_ts` is given) and a message in it.
+
+    Timestamps grow like Slack's (fixed width, increasing), which is the order DBOS dequeues
+    one thread's messages in when they are enqueued within the same millisecond.
+    """
+    ts = ts or next_ts()
     thread = ThreadRef(team="T_TEST", channel="C_INCIDENTS", thread_ts=thread_ts or ts)
     return thread, IncomingMessage(ts=ts, text=text_, user=user)
 
