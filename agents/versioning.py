@@ -15,7 +15,7 @@ from pathlib import Path
 APP_VERSION = "1"
 
 SIGNATURES = {
-    "1": "",
+    "1": "8ab8c51e6c012013",
 }
 
 _DURABLE_CALLS = {"step", "recv_async", "sleep_async", "send_async", "set_event_async"}

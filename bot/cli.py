@@ -16,8 +16,6 @@ from bot.terminal import TerminalPublisher
 from core.errors import ConfigError
 from core.settings import Settings, load_settings
 from core.types import IncomingMessage, ThreadRef
-from sandbox.model.scenario import SCENARIOS_DIR, load_scenario
-from sandbox.model.server import RunningModelServer, start_model_server
 
 NO_KEY = (
     "error: ANTHROPIC_API_KEY is not set, so opsbot has no model to talk to. "
@@ -72,6 +70,9 @@ async def run_ask(settings: Settings, text: str, auto_yes: bool, user: str = "te
 
 def _prepare_demo(scenario_name: str, root: Path) -> Path:
     """A fresh copy of the scenario's workspace and logs under `root` (kept for inspection)."""
+    from sandbox.model.scenario import SCENARIOS_DIR
+
+    root.mkdir(parents=True, exist_ok=True)
     source = SCENARIOS_DIR / scenario_name
     workspace = root / "workspace"
     if workspace.exists():
@@ -83,16 +84,18 @@ def _prepare_demo(scenario_name: str, root: Path) -> Path:
 
 async def run_demo(args: argparse.Namespace) -> int:
     """`opsbot ask --demo`: the bundled scenario against the in-process scripted model."""
+    from sandbox.model.scenario import load_scenario  # the sandbox serves the demo only
+    from sandbox.model.server import start_model_server
+
     scenario = load_scenario(args.scenario)
     if not args.yes:  # pace the stream like a real model when a person watches
         scenario = dataclasses.replace(
             scenario, latency_ms=scenario.latency_ms or 300,
             tokens_per_second=scenario.tokens_per_second or 60,
         )  # fmt: skip
-    root = Path(args.demo_dir).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    workspace = _prepare_demo(scenario.name, root)
-    server: RunningModelServer = await start_model_server(scenario)
+    root = Path(args.demo_dir).absolute()
+    workspace = await asyncio.to_thread(_prepare_demo, scenario.name, root)
+    server = await start_model_server(scenario)
     try:
         settings = load_settings(
             anthropic_api_key="scripted-model",

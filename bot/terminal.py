@@ -7,8 +7,16 @@ import sys
 from typing import TextIO
 
 from agents.events import (
-    ApprovalRequested, ApprovalResolved, ModelRetry, Routed, RunEvent, RunFinished, RunStarted,
-    TextDelta, ToolFinished, ToolStarted,
+    ApprovalRequested,
+    ApprovalResolved,
+    ModelRetry,
+    Routed,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
 )  # fmt: skip
 
 MARKS = {"ok": "ok", "error": "error", "denied": "denied", "rejected": "rejected",

@@ -54,7 +54,7 @@ class ThreadStateRow(Base):
 
     thread_id: Mapped[str] = mapped_column(ForeignKey("opsbot_threads.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    value: Mapped[Any] = mapped_column(JSON)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
     updated_at: Mapped[float] = mapped_column(Float)
 
 
@@ -111,7 +111,7 @@ class ToolCallRow(Base):
     tool_use_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     agent: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(64))
-    args: Mapped[Any] = mapped_column(JSON)
+    args: Mapped[Any] = mapped_column(JSON, nullable=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     risk: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(32))
@@ -130,7 +130,7 @@ class ApprovalRow(Base):
     thread_id: Mapped[str] = mapped_column(String(200), index=True)
     tool_use_id: Mapped[str] = mapped_column(String(128))
     tool_name: Mapped[str] = mapped_column(String(64))
-    args: Mapped[Any] = mapped_column(JSON)
+    args: Mapped[Any] = mapped_column(JSON, nullable=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     risk: Mapped[str] = mapped_column(String(16))
     preview: Mapped[str] = mapped_column(Text)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
-import itertools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager

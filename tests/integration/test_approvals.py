@@ -16,7 +16,12 @@ from agents.publisher import RecordingPublisher
 from core.models import ApprovalRow, ToolCallRow
 from sandbox.model.server import RunningModelServer, start_model_server
 from tests.support import (
-    COUNTER_TURN, counter_workspace, launched, make_settings, scripted, thread_and_message,
+    COUNTER_TURN,
+    counter_workspace,
+    launched,
+    make_settings,
+    scripted,
+    thread_and_message,
 )  # fmt: skip
 
 ORIGINAL_LINE = "percent = DISCOUNTS[code.upper()]"
@@ -52,7 +57,8 @@ async def test_rejected_write_is_not_run_and_the_model_hears_why(
     assert outcome == "succeeded"
     assert ORIGINAL_LINE in (workspace / "checkout/pricing.py").read_text()
     statuses = {e.name: e.status for e in publisher.of(ToolFinished)}
-    assert statuses["write_file"] == "rejected" and statuses["shell_execute"] == "rejected"
+    assert statuses["write_file"] == "rejected"
+    assert statuses["shell_execute"] == "rejected"
     told = tool_results_sent(model_server, "coding")
     assert any(
         "rejected by U_LEAD: return a 400 for unknown codes instead" in text for text in told
@@ -82,7 +88,9 @@ async def test_unanswered_approval_expires_closed_and_late_clicks_change_nothing
     assert not (workspace / "counter.txt").exists()
     assert [e.status for e in publisher.of(ApprovalResolved)] == ["expired"]
     assert late.outcome is DecisionOutcome.EXPIRED
-    assert row is not None and row.status == "expired" and row.decided_by is None
+    assert row is not None
+    assert row.status == "expired"
+    assert row.decided_by is None
     assert any("expired without a decision" in t for t in tool_results_sent(server, "coding"))
 
 
@@ -115,7 +123,8 @@ async def test_concurrent_and_repeated_decisions_run_the_command_once(
 
     outcomes = sorted([first.outcome, second.outcome])
     assert outcomes == [DecisionOutcome.ACCEPTED, DecisionOutcome.ALREADY_DECIDED]
-    assert again.outcome is DecisionOutcome.ALREADY_DECIDED and again.status == "approved"
+    assert again.outcome is DecisionOutcome.ALREADY_DECIDED
+    assert again.status == "approved"
     assert unknown.outcome is DecisionOutcome.UNKNOWN
     assert (workspace / "counter.txt").read_text() == "ran\n"
     assert [(c.name, c.status) for c in calls] == [("shell_execute", "ok")]

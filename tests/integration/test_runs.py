@@ -78,7 +78,8 @@ async def test_threads_run_concurrently_and_one_threads_messages_in_order(
 
     a1, a2, b = runs[first.ts], runs[second.ts], runs[other.ts]
     assert a2.started_at >= a1.finished_at, "one thread's messages must not overlap"
-    assert b.started_at < a1.finished_at and a1.started_at < b.finished_at, "threads overlap"
+    assert b.started_at < a1.finished_at, "threads run at the same time"
+    assert a1.started_at < b.finished_at, "threads run at the same time"
     assert [content for role, content in history if role == "user"] == ["first", "second"]
     second_requests = [r for r in server.state.requests if "second" in str(r["messages"])]
     assert "Nothing wrong in the logs." in str(second_requests[-1]["messages"])
@@ -157,7 +158,8 @@ async def test_tool_failures_become_error_results_the_model_reads(
         await server.stop()
 
     assert outcome == "succeeded"
-    assert len(told) == 4 and all('"status": "error"' in t for t in told)
+    assert len(told) == 4
+    assert all('"status": "error"' in t for t in told)
     assert "invalid query" in told[0]
     assert "outside the workspace" in told[1]
     assert "invalid input for search_logs: limit" in told[2]
@@ -189,7 +191,8 @@ async def test_a_loop_of_identical_tool_calls_is_stopped_with_its_best_answer(
 
     assert outcome == "limited"
     finished = publisher.of(RunFinished)[0]
-    assert finished.limit is not None and "repeated tool call (search_logs" in finished.limit
+    assert finished.limit is not None
+    assert "repeated tool call (search_logs" in finished.limit
     assert finished.answer.startswith("Looking again (2).")
     assert "_Stopped: reached the repeated tool call" in finished.answer
     assert server.state.served == 1 + 3  # router, then three identical calls

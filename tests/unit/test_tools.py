@@ -1,0 +1,137 @@
+"""The tools: confinement, result envelopes, caps, logs, file writes, the shell runner."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from core.redact import Redactor
+from core.types import Risk
+from tools.base import Tool, ToolContext, ToolStatus
+from tools.files import ReadFileInput
+from tools.registry import default_tools
+
+TOOLS = default_tools()
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> ToolContext:
+    workspace = tmp_path / "ws"
+    (workspace / "logs").mkdir(parents=True)
+    (workspace / "app.py").write_text("def main():\n    return 1\n")
+    (workspace / "logs" / "app.log").write_text(
+        "2026-11-24T10:00:00Z INFO start\n"
+        "2026-11-24T11:00:00Z ERROR old failure\n"
+        "2026-11-24T11:50:00Z ERROR db timeout password=hunter22\n"
+    )
+    (tmp_path / "secret.txt").write_text("outside")
+    return ToolContext(workspace=workspace, log_sources=("logs/*.log",), output_cap=2000,
+                       shell_timeout_s=5)  # fmt: skip
+
+
+async def run(name: str, ctx: ToolContext, **args: object) -> dict[str, object]:
+    tool = TOOLS.get(name)
+    assert tool is not None
+    return json.loads((await tool.run(dict(args), ctx)).for_model())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("path", ["../secret.txt", "/etc/passwd", "logs/../../secret.txt"])
+async def test_paths_outside_the_workspace_are_refused(ctx: ToolContext, path: str) -> None:
+    result = await run("read_file", ctx, path=path)
+    assert result["status"] == "error"
+    assert "outside the workspace" in str(result["error"])
+
+
+async def test_a_symlink_escape_is_refused(ctx: ToolContext) -> None:
+    (ctx.workspace / "link").symlink_to(ctx.workspace.parent / "secret.txt")
+    result = await run("read_file", ctx, path="link")
+    assert "outside the workspace" in str(result["error"])
+
+
+async def test_search_logs_window_counts_back_from_the_newest_line(ctx: ToolContext) -> None:
+    result = await run("search_logs", ctx, query="ERROR", since="15m")
+    data = result["data"]
+    assert isinstance(data, dict)
+    assert [m["text"][:40] for m in data["matches"]] == ["2026-11-24T11:50:00Z ERROR db timeout pa"]
+    assert "hunter22" not in json.dumps(result), "tool output is redacted before the model"
+
+
+async def test_write_file_shows_a_diff_and_writes_atomically(ctx: ToolContext) -> None:
+    tool = TOOLS.get("write_file")
+    assert tool is not None
+    assert tool.risk is Risk.WRITE
+    args = {"path": "app.py", "content": "def main():\n    return 2\n"}
+    preview = tool.describe(args, ctx)
+    assert "-    return 1\n+    return 2" in preview
+    result = await tool.run(args, ctx)
+    assert result.status is ToolStatus.OK
+    assert (ctx.workspace / "app.py").read_text().endswith("return 2\n")
+    assert [p.name for p in ctx.workspace.iterdir() if p.name.startswith(".app.py")] == []
+
+
+async def test_shell_runs_without_a_shell_and_without_the_bots_secrets(
+    ctx: ToolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-should-never-leak")
+    result = await run("shell_execute", ctx, command="env")
+    assert result["status"] == "ok"
+    assert "xoxb-should-never-leak" not in json.dumps(result)
+    refused = await run("shell_execute", ctx, command="ls; rm -rf /")
+    assert refused["status"] == "error"
+    assert "not supported" in str(refused["error"])
+
+
+async def test_shell_timeout_kills_the_process_group(ctx: ToolContext) -> None:
+    marker = ctx.workspace / "child-alive"
+    script = "import subprocess,time; subprocess.Popen(['sleep','3']); time.sleep(30)"
+    result = await run("shell_execute", ctx, command=["python3", "-c", script], timeout_s=0.5)
+    data = result["data"]
+    assert isinstance(data, dict)
+    assert data["timed_out"] is True
+    assert data["exit_code"] is None
+    assert not marker.exists()
+
+
+async def test_large_output_is_truncated_with_a_marker(ctx: ToolContext) -> None:
+    (ctx.workspace / "big.txt").write_text("x" * 10_000)
+    tool = TOOLS.get("read_file")
+    assert tool is not None
+    result = await tool.run({"path": "big.txt"}, ctx)
+    assert result.truncated
+    assert "[... truncated:" in str(result.data)
+
+
+async def test_a_crashing_handler_becomes_an_error_result(ctx: ToolContext) -> None:
+    async def broken(args: ReadFileInput, ctx: ToolContext) -> None:
+        raise RuntimeError("disk on fire, token xoxb-1234567890-abcdef")
+
+    tool = Tool("broken", "always fails", ReadFileInput, Risk.READ, broken)
+    result = await tool.run({"path": "app.py"}, ctx)
+    assert result.status is ToolStatus.ERROR
+    assert result.error is not None
+    assert "RuntimeError: disk on fire" in result.error
+    assert "xoxb-1234567890" not in result.error
+
+
+def test_every_tool_has_a_schema_and_the_contract_names() -> None:
+    assert sorted(TOOLS.names()) == sorted([
+        "search_logs", "read_log", "read_file", "list_files", "search_code", "git_log",
+        "git_diff", "write_file", "shell_execute",
+    ])  # fmt: skip
+    risks = {name: TOOLS.get(name).risk for name in TOOLS.names()}  # type: ignore[union-attr]
+    assert risks["shell_execute"] is Risk.CRITICAL
+    assert risks["write_file"] is Risk.WRITE
+    assert {r for n, r in risks.items() if n not in ("shell_execute", "write_file")} == {Risk.READ}
+
+
+def test_redaction_uses_stable_placeholders() -> None:
+    redactor = Redactor()
+    text = "AKIAABCDEFGHIJKLMNOP then AKIAABCDEFGHIJKLMNOP and postgres://app:s3cr3t@db/x"
+    assert redactor.redact(text) == (
+        "[REDACTED:aws_key:1] then [REDACTED:aws_key:1] and "
+        "postgres://app:[REDACTED:url_password:1]@db/x"
+    )
+    assert os.sep == "/"
