@@ -93,7 +93,7 @@ async def run_demo(args: argparse.Namespace) -> int:
             scenario, latency_ms=scenario.latency_ms or 300,
             tokens_per_second=scenario.tokens_per_second or 60,
         )  # fmt: skip
-    root = Path(args.demo_dir).absolute()
+    root = Path(args.demo_dir)
     workspace = await asyncio.to_thread(_prepare_demo, scenario.name, root)
     server = await start_model_server(scenario)
     try:
@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             print("database is at the newest schema")
             return 0
         if args.demo:
+            args.demo_dir = str(Path(args.demo_dir).absolute())
             return asyncio.run(run_demo(args))
         settings = load_settings()
         if not settings.anthropic_api_key:
