@@ -20,6 +20,7 @@ from agents.events import (
     RunFinished,
     RunStarted,
     TextDelta,
+    ToolCallProposed,
     ToolFinished,
     ToolStarted,
 )  # fmt: skip
@@ -101,7 +102,10 @@ class Engine:
         async def on_text(text: str) -> None:
             await self.publish(TextDelta(run_id=run_id, agent=agent, text=text))
 
-        reply = await self.llm.stream(request, on_text)
+        async def on_tool(name: str) -> None:
+            await self.publish(ToolCallProposed(run_id=run_id, agent=agent, name=name))
+
+        reply = await self.llm.stream(request, on_text, on_tool)
         await self._record_llm_call(run_id, agent, reply)
         return reply
 

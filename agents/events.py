@@ -39,6 +39,14 @@ class TextDelta(_Event):
     text: str
 
 
+class ToolCallProposed(_Event):
+    """The model began a tool_use block (its input is still streaming)."""
+
+    kind: Literal["tool_call_proposed"] = "tool_call_proposed"
+    agent: str
+    name: str
+
+
 class ModelRetry(_Event):
     """A model call failed and is retried: text streamed by the failed attempt is void."""
 
@@ -112,6 +120,7 @@ RunEvent = Annotated[
     RunStarted
     | Routed
     | TextDelta
+    | ToolCallProposed
     | ModelRetry
     | ToolStarted
     | ToolFinished

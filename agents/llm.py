@@ -146,9 +146,12 @@ class LlmClient:
         self.redactor = redactor
 
     async def stream(
-        self, request: ModelRequest, on_text: Callable[[str], Awaitable[None]]
+        self,
+        request: ModelRequest,
+        on_text: Callable[[str], Awaitable[None]],
+        on_tool: Callable[[str], Awaitable[None]] | None = None,
     ) -> ModelReply:
-        """Stream one call, passing redacted text to `on_text` as it arrives."""
+        """Stream one call: redacted text to `on_text`, each tool_use name to `on_tool`."""
         started = time.monotonic()
         pieces = StreamRedactor(self.redactor)
         finished = False
@@ -157,6 +160,9 @@ class LlmClient:
                 if event.type == "text":
                     if ready := pieces.feed(event.text):
                         await on_text(ready)
+                elif event.type == "content_block_start" and on_tool is not None:
+                    if event.content_block.type == "tool_use":
+                        await on_tool(event.content_block.name)
                 elif event.type == "message_stop":
                     finished = True
             if not finished:

@@ -67,10 +67,7 @@ class SearchLogsInput(BaseModel):
 
 
 def _search_logs(ctx: ToolContext, args: SearchLogsInput) -> dict[str, Any]:
-    try:
-        pattern = re.compile(args.query)
-    except re.error as exc:
-        raise ToolError(f"invalid query: {exc}") from None
+    pattern = _compile(args.query)
     files = log_files(ctx)
     if not files:
         raise ToolError("no log sources are configured or none exist (OPSBOT_LOG_SOURCES)")
@@ -104,6 +101,8 @@ class ReadLogInput(BaseModel):
     path: str = Field(description="File name (or path) as search_logs reports it")
     start_line: int = Field(default=1, ge=1)
     limit: int = Field(default=200, ge=1, le=2000)
+    query: str | None = Field(default=None, description="Only lines matching this regex")
+    since: str | None = Field(default=None, description="ISO time or a duration like 30m")
 
 
 def _find_log(ctx: ToolContext, name: str) -> Path:
@@ -113,15 +112,31 @@ def _find_log(ctx: ToolContext, name: str) -> Path:
     raise ToolError(f"{name!r} is not one of the configured log files")
 
 
+def _compile(query: str) -> re.Pattern[str]:
+    try:
+        return re.compile(query)
+    except re.error as exc:
+        raise ToolError(f"invalid query: {exc}") from None
+
+
 async def read_log(args: ReadLogInput, ctx: ToolContext) -> dict[str, Any]:
-    """Return numbered lines of a log file."""
+    """Return numbered lines of a log file, optionally filtered by regex and time window."""
     path = _find_log(ctx, args.path)
     lines = (await asyncio.to_thread(path.read_text, "utf-8", "replace")).splitlines()
-    chosen = lines[args.start_line - 1 : args.start_line - 1 + args.limit]
+    numbered = list(enumerate(lines, start=1))[args.start_line - 1 :]
+    if args.since:
+        times = [t for t in map(line_time, lines) if t]
+        cutoff = parse_since(args.since, max(times) if times else None)
+        numbered = [(n, line) for n, line in numbered if (line_time(line) or cutoff) >= cutoff]
+    if args.query:
+        pattern = _compile(args.query)
+        numbered = [(n, line) for n, line in numbered if pattern.search(line)]
+    chosen = numbered[: args.limit]
     return {
         "file": path.name,
         "total_lines": len(lines),
-        "lines": [f"{args.start_line + i}: {line}" for i, line in enumerate(chosen)],
+        "lines": [f"{n}: {line}" for n, line in chosen],
+        "more": len(numbered) > len(chosen),
     }
 
 

@@ -143,6 +143,20 @@ def _stream_events(message: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]
     return events
 
 
+def _invalid(body: Any) -> str | None:
+    """Why a request body is not a valid Messages API request, or None."""
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "model: field required"
+    max_tokens = body.get("max_tokens")
+    if not isinstance(max_tokens, int) or max_tokens < 1:
+        return "max_tokens: must be a positive integer"
+    if not isinstance(body.get("messages"), list):
+        return "messages: field required"
+    return None
+
+
 def _error(status: int, message: str, retry_after: float | None = None) -> web.Response:
     headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
     body = {"type": "error", "error": {"type": _ERROR_TYPES.get(status, "api_error"),
@@ -158,10 +172,8 @@ async def _messages(request: web.Request) -> web.StreamResponse:
         body = await request.json()
     except json.JSONDecodeError:
         return _error(400, "body is not JSON")
-    if not isinstance(body, dict) or not all(
-        k in body for k in ("model", "messages", "max_tokens")
-    ):
-        return _error(400, "model, messages and max_tokens are required")
+    if problem := _invalid(body):
+        return _error(400, problem)
     state.requests.append(body)
     fault = state.next_fault(bool(body.get("stream")))
     if fault is not None and fault.kind == "status":

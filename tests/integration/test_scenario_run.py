@@ -8,7 +8,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from agents import service
-from agents.events import ApprovalRequested, Routed, RunFinished, TextDelta, ToolFinished
+from agents.events import (
+    ApprovalRequested,
+    Routed,
+    RunFinished,
+    TextDelta,
+    ToolCallProposed,
+    ToolFinished,
+)
 from agents.publisher import RecordingPublisher
 from core.models import ApprovalRow, LlmCallRow, MessageRow, RunRow, ThreadStateRow, ToolCallRow
 from sandbox.model.server import RunningModelServer
@@ -46,6 +53,11 @@ async def test_checkout_incident_is_investigated_fixed_and_recorded(
         ]
         streamed = "".join(e.text for e in publisher.of(TextDelta, run_id))
         assert "KeyError: 'SPRING24'" in streamed
+        proposed = [e.name for e in publisher.of(ToolCallProposed, run_id)]
+        assert proposed == [
+            "search_logs", "read_file", "record_findings", "read_file", "write_file",
+            "shell_execute", "report_fix",
+        ]  # fmt: skip
         assert [a.tool_name for a in publisher.of(ApprovalRequested)] == [
             "write_file",
             "shell_execute",

@@ -135,3 +135,12 @@ def test_redaction_uses_stable_placeholders() -> None:
         "postgres://app:[REDACTED:url_password:1]@db/x"
     )
     assert os.sep == "/"
+
+
+async def test_read_log_filters_by_regex_and_window(ctx: ToolContext) -> None:
+    result = await run("read_log", ctx, path="app.log", query="ERROR", since="2026-11-24T10:30:00Z")
+    data = result["data"]
+    assert isinstance(data, dict)
+    assert [line.split(" ")[0] for line in data["lines"]] == ["2:", "3:"]
+    unknown = await run("read_log", ctx, path="../../etc/passwd")
+    assert "not one of the configured log files" in str(unknown["error"])
