@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-fast lint bench clean
+.PHONY: dev test test-fast lint bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ lint: $(STAMP)  ## ruff, mypy --strict, import layers
 
 bench: $(STAMP)  ## benchmarks (print ratios; results in bench/results/)
 	$(BIN)/python -m bench
+
+bench-smoke: $(STAMP)  ## a few seconds of every benchmark, so they never rot
+	$(BIN)/python -m bench --smoke
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints a comparison measured in the same run and writes JSON results."""
