@@ -1,0 +1,1 @@
+"""A local Slack workspace: Web API subset, Socket Mode, signed HTTP delivery, person actions."""

@@ -1,0 +1,132 @@
+"""Payloads in Slack's shapes: Events API envelopes, block_actions, slash commands."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from sandbox.slack.model import Message, User, Workspace
+
+
+def new_id(prefix: str) -> str:
+    """An id in Slack's style (`Ev0...`, `1234.5678.abcd`)."""
+    return prefix + secrets.token_hex(5).upper()
+
+
+def event_callback(workspace: Workspace, event: dict[str, Any]) -> dict[str, Any]:
+    """An Events API `event_callback` envelope around one event."""
+    return {
+        "token": "sandbox-verification-token",
+        "team_id": workspace.team_id,
+        "context_team_id": workspace.team_id,
+        "context_enterprise_id": None,
+        "api_app_id": workspace.app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": new_id("Ev0"),
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": workspace.team_id,
+                "user_id": workspace.bot.id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": "4-" + secrets.token_urlsafe(24),
+    }
+
+
+def _rich_text(text: str) -> list[dict[str, Any]]:
+    return [{"type": "rich_text", "block_id": secrets.token_hex(3),
+             "elements": [{"type": "rich_text_section",
+                           "elements": [{"type": "text", "text": text}]}]}]  # fmt: skip
+
+
+def message_events(workspace: Workspace, message: Message) -> list[dict[str, Any]]:
+    """The events one post produces: `message`, plus `app_mention` when it mentions the bot."""
+    base: dict[str, Any] = {
+        "user": message.user, "text": message.text, "ts": message.ts,
+        "channel": message.channel, "event_ts": message.ts, "team": workspace.team_id,
+    }  # fmt: skip
+    if message.bot_id:
+        base["bot_id"] = message.bot_id
+    else:
+        base["client_msg_id"] = secrets.token_hex(16)
+        base["blocks"] = _rich_text(message.text)
+    if message.thread_ts:
+        base["thread_ts"] = message.thread_ts
+        root = workspace.find_message(message.channel, message.thread_ts)
+        if root is not None:
+            base["parent_user_id"] = root.user
+    events = [{"type": "message", "channel_type": "channel", **base}]
+    if not message.bot_id and f"<@{workspace.bot.id}>" in message.text:
+        events.append({"type": "app_mention", **base})
+    return events
+
+
+def block_actions(
+    workspace: Workspace, user: User, message: Message, action: dict[str, Any], block_id: str,
+    response_url: str, trigger_id: str,
+) -> dict[str, Any]:  # fmt: skip
+    """The interactivity payload of a button click on a message."""
+    channel = workspace.channels[message.channel]
+    container: dict[str, Any] = {"type": "message", "message_ts": message.ts,
+                                 "channel_id": channel.id, "is_ephemeral": False}  # fmt: skip
+    if message.thread_ts:
+        container["thread_ts"] = message.thread_ts
+    clicked = {
+        "action_id": action.get("action_id", ""), "block_id": block_id,
+        "text": action.get("text"), "type": action.get("type", "button"),
+        "action_ts": f"{time.time():.6f}",
+    }  # fmt: skip
+    for key in ("value", "style"):
+        if key in action:
+            clicked[key] = action[key]
+    return {
+        "type": "block_actions",
+        "user": {
+            "id": user.id,
+            "username": user.name,
+            "name": user.name,
+            "team_id": workspace.team_id,
+        },
+        "api_app_id": workspace.app_id,
+        "token": "sandbox-verification-token",
+        "container": container,
+        "trigger_id": trigger_id,
+        "team": {"id": workspace.team_id, "domain": workspace.domain},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel.id, "name": channel.name},
+        "message": message.as_api(),
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [clicked],
+    }
+
+
+def slash_command(
+    workspace: Workspace, user: User, channel_id: str, command: str, text: str,
+    response_url: str, trigger_id: str,
+) -> dict[str, str]:  # fmt: skip
+    """The form fields of a slash command invocation."""
+    channel = workspace.channels[channel_id]
+    return {
+        "token": "sandbox-verification-token",
+        "team_id": workspace.team_id,
+        "team_domain": workspace.domain,
+        "channel_id": channel.id,
+        "channel_name": channel.name,
+        "user_id": user.id,
+        "user_name": user.name,
+        "command": command,
+        "text": text,
+        "api_app_id": workspace.app_id,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
