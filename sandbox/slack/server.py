@@ -72,6 +72,8 @@ class SlackSandbox:
             self.workspace,
             StreamLimits(idle_s=self.config.stream_idle_s, max_s=self.config.stream_max_s),
             on_message=self._on_message,
+            triggers=self.triggers,
+            trigger_ttl_s=TRIGGER_TTL_S,
         )
         self.delivery: Delivery
         if self.config.deliver == "socket":

@@ -54,6 +54,8 @@ class WebApi:
     streams: StreamLimits = field(default_factory=StreamLimits)
     on_message: Hook | None = None
     stream_started: dict[str, float] = field(default_factory=dict)
+    triggers: dict[str, float] = field(default_factory=dict)
+    trigger_ttl_s: float = 3.0
 
     def channel(self, args: Args, key: str = "channel") -> Channel:
         """The channel named by id or #name, or `channel_not_found`."""
@@ -270,6 +272,11 @@ class WebApi:
         return {"view": view}
 
     async def views_open(self, args: Args) -> Args:
+        issued = self.triggers.get(str(args.get("trigger_id") or ""))
+        if issued is None:
+            raise ApiError("invalid_trigger_id")
+        if time.monotonic() - issued > self.trigger_ttl_s:
+            raise ApiError("expired_trigger_id")
         view = {**self._view(args), "id": "V" + self.workspace.new_ts().replace(".", "")}
         self.workspace.views.append({"trigger_id": args.get("trigger_id"), "view": view})
         return {"view": view}

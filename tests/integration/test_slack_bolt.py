@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox.slack.app import RunningSlack, start_slack
@@ -214,3 +215,85 @@ async def test_http_events_are_retried_with_retry_headers(unused_tcp_port: int) 
         "1", "http_error",
     )  # fmt: skip
     assert received[1]["X-Slack-Signature"].startswith("v0=")
+
+
+async def test_a_disconnect_message_makes_bolt_reconnect_and_keep_receiving() -> None:
+    slack = await start_slack(SandboxConfig())
+    seen: list[dict[str, Any]] = []
+    app = tiny_app(slack, seen)
+    handler = AsyncSocketModeHandler(app, slack.sandbox.workspace.app_token)
+    sandbox = slack.sandbox
+    try:
+        await handler.connect_async()
+        await sandbox.wait_until(lambda: len(sandbox.delivery.connections) == 1)  # type: ignore[attr-defined]
+        async with aiohttp.ClientSession() as http:
+            await http.post(f"{slack.url}/_sandbox/disconnect", json={"reason": "warning"})
+        opens = lambda: [c for c in sandbox.calls if c["method"] == "apps.connections.open"]  # noqa: E731
+        await sandbox.wait_until(lambda: len(opens()) == 2)
+        root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> still there?")
+        await sandbox.wait_until(lambda: len(sandbox.rendered_thread(CHANNEL, root.ts)) == 2)
+    finally:
+        await handler.close_async()
+        if app.client.session is not None:
+            await app.client.session.close()
+        await slack.stop()
+    assert [s["type"] for s in seen].count("app_mention") == 1
+
+
+async def test_person_actions_over_http_and_trigger_ids_for_modals() -> None:
+    slack = await start_slack(SandboxConfig(deliver="http://127.0.0.1:9/unused"))
+    web = AsyncWebClient(token=slack.sandbox.workspace.bot_token, base_url=slack.api_url)
+    modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Reject"},
+        "blocks": [
+            {
+                "type": "input",
+                "label": {"type": "plain_text", "text": "Why?"},
+                "element": {"type": "plain_text_input", "action_id": "reason"},
+            }
+        ],
+    }
+    try:
+        async with aiohttp.ClientSession() as http:
+            posted = await (
+                await http.post(
+                    f"{slack.url}/_sandbox/post",
+                    json={"user": "U0ONCALL", "channel": "#incidents", "text": "<@U0BOT> hi"},
+                )
+            ).json()
+            card = await web.chat_postMessage(
+                channel=CHANNEL, thread_ts=posted["ts"], text="card", blocks=[APPROVE]
+            )
+            clicked = await (
+                await http.post(
+                    f"{slack.url}/_sandbox/click",
+                    json={
+                        "user": "U0LEAD",
+                        "channel": CHANNEL,
+                        "ts": card["ts"],
+                        "action_id": "approve",
+                    },
+                )
+            ).json()
+            missing = await http.post(
+                f"{slack.url}/_sandbox/click",
+                json={"user": "U0LEAD", "channel": CHANNEL, "ts": card["ts"], "action_id": "nope"},
+            )
+            thread = await (
+                await http.get(
+                    f"{slack.url}/_sandbox/thread", params={"channel": CHANNEL, "ts": posted["ts"]}
+                )
+            ).json()
+        opened = await web.views_open(trigger_id=clicked["trigger_id"], view=modal)
+        with pytest.raises(SlackApiError, match="invalid_trigger_id"):
+            await web.views_open(trigger_id="made-up", view=modal)
+    finally:
+        if web.session is not None:
+            await web.session.close()
+        await slack.stop()
+    assert posted["ok"]
+    assert clicked["ok"]
+    assert (missing.status, (await missing.json())["error"]) == (400, "action_not_found")
+    assert [m["text"] for m in thread["thread"]] == ["<@U0BOT> hi", "card"]
+    assert opened["view"]["type"] == "modal"
