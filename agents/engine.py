@@ -27,6 +27,7 @@ from agents.events import (
 from agents.llm import LlmClient, ModelReply, ModelRequest, ToolUse, describe_error
 from agents.publisher import Publisher, safe_publish
 from agents.router import (
+    DONE,
     RouteDecision,
     RouteInput,
     classifier_request,
@@ -42,6 +43,12 @@ from tools.base import Tool, ToolContext, ToolError, ToolResult, ToolStatus
 from tools.registry import ToolRegistry
 
 KEY_ARGUMENTS = ("command", "path", "query", "pattern", "ref")
+
+
+def _note_agent(session: Session, run_id: str, agent: str) -> None:
+    run = session.get(RunRow, run_id)
+    if run is not None and (not run.agents or run.agents[-1] != agent):
+        run.agents = [*run.agents, agent]
 
 
 def key_argument(args: dict[str, Any]) -> str:
@@ -91,6 +98,8 @@ class Engine:
             reply = await self.llm.create(request)
             await self._record_llm_call(run_id, "router", reply)
             decision = decision_from_reply(route, reply)
+        if decision.agent != DONE:
+            await self.db.run(lambda s: _note_agent(s, run_id, decision.agent))
         await self.publish(
             Routed(run_id=run_id, agent=decision.agent, reason=decision.reason, rule=decision.rule)
         )

@@ -134,3 +134,36 @@ async def redeliver_decisions(engine: Engine) -> None:
     for run_id, approval_id, message in await engine.db.run(approvals.undelivered_decisions):
         log.info("redelivering decision on approval %s to %s", approval_id, run_id)
         await _deliver(engine, run_id, approval_id, message)
+
+
+async def cancel_run(run_id: str, by: str) -> str:
+    """Cancel a run; a run waiting for approval is woken (its approvals are rejected)."""
+    from sqlalchemy import select
+
+    from core.models import ApprovalRow, RunRow
+
+    engine = runtime.current_engine()
+    run = await engine.db.run(lambda s: s.get(RunRow, run_id))
+    if run is None:
+        return f"No run {run_id}."
+    if run.status not in ("running", "waiting_approval"):
+        return f"Run {run_id} already ended ({run.status})."
+    await DBOS.cancel_workflow_async(run_id)
+    pending = await engine.db.run(
+        lambda s: s.scalars(
+            select(ApprovalRow.id).where(
+                ApprovalRow.run_id == run_id, ApprovalRow.status == approvals.PENDING
+            )
+        ).all()
+    )
+    for approval_id in pending:
+        await submit_decision(approval_id, False, by, "the run was cancelled")
+
+    def mark(session: Any) -> None:
+        row = session.get(RunRow, run_id)
+        if row is not None:
+            row.status, row.outcome, row.finished_at = "cancelled", "cancelled", time.time()
+            row.limit_reason = f"cancelled by {by}"
+
+    await engine.db.run(mark)
+    return f"Run {run_id} cancelled."

@@ -120,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--scenario", default="checkout-500", help="bundled scenario for --demo")
     ask.add_argument("--demo-dir", default="opsbot-demo", help="where --demo keeps its files")
     ask.add_argument("--yes", action="store_true", help="approve every request (demo, CI)")
+    commands.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP)")
     commands.add_parser("migrate", help="apply database migrations and exit")
     return parser
 
@@ -135,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             migrate.upgrade(make_engine(load_settings().database_url))
             print("database is at the newest schema")
             return 0
+        if args.command == "serve":
+            from bot.serve import configure_logging, serve
+
+            configure_logging()
+            return asyncio.run(serve(load_settings()))
         if args.demo:
             args.demo_dir = str(Path(args.demo_dir).absolute())
             return asyncio.run(run_demo(args))

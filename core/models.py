@@ -142,3 +142,5 @@ class ApprovalRow(Base):
     decided_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+    card_channel: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    card_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         default="sqlite:///opsbot.sqlite", validation_alias="OPSBOT_DATABASE_URL"
     )
     executor_id: str = Field(default="local", validation_alias="OPSBOT_EXECUTOR_ID")
+    slack_rate_scale: float = Field(
+        default=1.0, gt=0, le=100, validation_alias="OPSBOT_SLACK_RATE_SCALE"
+    )
     http_port: int = Field(default=3000, ge=1, le=65535, validation_alias="OPSBOT_HTTP_PORT")
     approvers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="OPSBOT_APPROVERS"

@@ -1,0 +1,211 @@
+"""Block Kit builders: pure functions from run data to the blocks people see."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from agents.events import ApprovalRequested, RunFinished
+from agents.queries import Overview, RunSummary, StepLine, elapsed
+
+APPROVE_ACTION = "opsbot_approve"
+REJECT_ACTION = "opsbot_reject"
+REJECT_MODAL = "opsbot_reject_reason"
+MAX_PREVIEW = 2600
+MAX_MARKDOWN = 11_500
+RISK_ICON = {"write": ":pencil2:", "critical": ":rotating_light:", "read": ":mag:"}
+OUTCOME_ICON = {"succeeded": ":white_check_mark:", "limited": ":warning:", "failed": ":x:",
+                "cancelled": ":no_entry_sign:"}  # fmt: skip
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def clock(epoch: float) -> str:
+    """14:02 UTC."""
+    return time.strftime("%H:%M UTC", time.gmtime(epoch))
+
+
+def truncated(text: str, limit: int) -> str:
+    """`text`, cut at `limit` with a note saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit} more characters not shown)"
+
+
+def approval_card(request: ApprovalRequested) -> list[dict[str, Any]]:
+    """What will run, why, how risky, until when; Approve and Reject (with confirm)."""
+    icon = RISK_ICON.get(request.risk, ":grey_question:")
+    preview = truncated(request.preview.replace("```", "'''"), MAX_PREVIEW)
+    by = f" for <@{request.requester}>" if request.requester else ""
+    return [
+        _section(f"{icon} *Approval needed:* `{request.tool_name}` ({request.risk} risk)"),
+        _section(f"*Why:* {truncated(request.reason or 'no reason given', 500)}"),
+        _section(f"```{preview}```"),
+        _context(f"asked by the {request.agent} agent{by} · expires {clock(request.expires_at)}"),
+        {
+            "type": "actions",
+            "block_id": f"approval:{request.approval_id}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": APPROVE_ACTION,
+                    "style": "primary",
+                    "value": request.approval_id,
+                    "text": {"type": "plain_text", "text": "Approve"},
+                },
+                {
+                    "type": "button",
+                    "action_id": REJECT_ACTION,
+                    "style": "danger",
+                    "value": request.approval_id,
+                    "text": {"type": "plain_text", "text": "Reject"},
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": "Reject this action?"},
+                        "text": {"type": "mrkdwn", "text": "Nothing will run; the agent is told."},
+                        "confirm": {"type": "plain_text", "text": "Reject"},
+                        "deny": {"type": "plain_text", "text": "Cancel"},
+                    },
+                },
+            ],
+        },
+    ]
+
+
+def decided_card(
+    blocks: list[dict[str, Any]], status: str, by: str | None, at: float, reason: str | None
+) -> list[dict[str, Any]]:
+    """The card with its buttons replaced by the decision."""
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    if status == "approved":
+        line = f":white_check_mark: Approved by <@{by}> at {clock(at)}"
+    elif status == "rejected":
+        line = f":no_entry: Rejected by <@{by}> at {clock(at)}" + (f": {reason}" if reason else "")
+    elif status == "expired":
+        line = ":hourglass: Expired without a decision; nothing ran"
+    else:
+        line = f"{status} at {clock(at)}"
+    return [*kept, _context(line)]
+
+
+def routed_line(agent: str, reason: str) -> str:
+    """The line that says which agent took the turn and why."""
+    return f":compass: *{agent}* — {reason}"
+
+
+def footer_text(event: RunFinished) -> str:
+    """Outcome, duration, tokens and cost."""
+    icon = OUTCOME_ICON.get(event.outcome, ":grey_question:")
+    limit = f" ({event.limit})" if event.limit else ""
+    return (
+        f"{icon} {event.outcome}{limit} · {event.duration_s:.1f}s · "
+        f"{event.input_tokens:,} in / {event.output_tokens:,} out tokens · ${event.cost_usd:.4f}"
+    )
+
+
+def final_message(event: RunFinished) -> list[dict[str, Any]]:
+    """The complete answer as Markdown (Slack renders model Markdown in it) and the footer."""
+    answer = truncated(event.answer or "(no answer)", MAX_MARKDOWN)
+    return [{"type": "markdown", "text": answer}, _context(footer_text(event))]
+
+
+def permalink(domain: str | None, channel: str, ts: str) -> str:
+    """A link to a message."""
+    host = f"https://{domain}.slack.com" if domain else "https://slack.com"
+    return f"{host}/archives/{channel}/p{ts.replace('.', '')}"
+
+
+def _run_line(run: RunSummary, domain: str | None) -> str:
+    link = f"<{permalink(domain, run.channel, run.thread_ts)}|thread>"
+    agent = run.agents[-1] if run.agents else "routing"
+    if run.finished_at is None:
+        return f"• `{run.run_id}` {agent}, {elapsed(run.started_at)} ({link})"
+    tokens = run.input_tokens + run.output_tokens
+    took = run.finished_at - run.started_at
+    return (f"• `{run.run_id}` {OUTCOME_ICON.get(run.status, '')} {run.status}, {took:.1f}s, "
+            f"{tokens:,} tokens, ${run.cost_usd:.4f} ({link})")  # fmt: skip
+
+
+def status_blocks(view: Overview, domain: str | None, scope: str) -> list[dict[str, Any]]:
+    """Running, waiting, queued and recently finished runs."""
+    blocks: list[dict[str, Any]] = [_section(f"*opsbot status* for {scope}")]
+    running = [r for r in view.running if r.status == "running"]
+    blocks.append(_section("*Running*\n" + ("\n".join(_run_line(r, domain) for r in running)
+                                           or "nothing")))  # fmt: skip
+    waiting_lines = []
+    for a in view.waiting:
+        card = (
+            f" (<{permalink(domain, a.card_channel, a.card_ts)}|card>)"
+            if a.card_ts and a.card_channel
+            else ""
+        )
+        waiting_lines.append(
+            f"• `{a.tool_name}` ({a.risk}) for `{a.run_id}`, waiting {elapsed(a.created_at)}{card}"
+        )
+    blocks.append(_section("*Waiting for approval*\n" + ("\n".join(waiting_lines) or "nothing")))
+    blocks.append(
+        _section("*Queued*\n" + ("\n".join(f"• `{q}`" for q in view.queued) or "nothing"))
+    )
+    blocks.append(_section("*Finished*\n" + ("\n".join(_run_line(r, domain) for r in view.finished)
+                                            or "nothing yet")))  # fmt: skip
+    return blocks
+
+
+def run_blocks(run: RunSummary, steps: list[StepLine]) -> list[dict[str, Any]]:
+    """One run: its status and its steps as a text waterfall."""
+    start = min((s.started_at for s in steps if s.started_at), default=run.started_at)
+    lines = []
+    for step in steps:
+        offset = (step.started_at - start) * 1000 if step.started_at else 0.0
+        took = f"{step.duration_ms:.0f} ms" if step.duration_ms is not None else "running"
+        mark = " (failed)" if step.failed else ""
+        lines.append(f"{offset:>8.0f} ms  {step.name:<18} {took}{mark}")
+    body = "\n".join(lines) or "no steps yet"
+    return [
+        _section(f"*Run* `{run.run_id}`: {run.status}, agents: {', '.join(run.agents) or '-'}"),
+        _section(f"```{truncated(body, MAX_PREVIEW)}```"),
+    ]
+
+
+HELP = (
+    "*opsbot* — mention me in a channel to start an investigation; reply in the thread to "
+    "continue.\n"
+    "• `/opsbot status` — runs in this channel: running, waiting for approval, queued, finished\n"
+    "• `/opsbot status <run id or thread link>` — one run, step by step\n"
+    "• `/opsbot cancel <run id>` — stop a run (approvers only)\n"
+    "• `/opsbot help` — this text"
+)
+
+
+def reject_modal(approval_id: str, channel: str, card_ts: str) -> dict[str, Any]:
+    """The modal that asks why an action is rejected (the agent reads the reason)."""
+    return {
+        "type": "modal",
+        "callback_id": REJECT_MODAL,
+        "private_metadata": f"{approval_id}|{channel}|{card_ts}",
+        "title": {"type": "plain_text", "text": "Reject"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "reason",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Why? (the agent reads this)"},
+                "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True},
+            },
+        ],
+    }
+
+
+def home_view(mine: list[dict[str, Any]], view: Overview, domain: str | None) -> dict[str, Any]:
+    """App Home: the user's pending approvals first, then the workspace overview."""
+    pending = "\n".join(f"• `{a['tool_name']}` for `{a['run_id']}`" for a in mine) or "none"
+    return {"type": "home",
+            "blocks": [_section(f"*Waiting for your approval*\n{pending}"), {"type": "divider"},
+                       *status_blocks(view, domain, "this workspace")]}  # fmt: skip

@@ -1,0 +1,1 @@
+"""Bolt listeners, one module per kind, each with `register(app, deps)`."""

@@ -1,0 +1,62 @@
+"""`/opsbot status [run|thread link]`, `/opsbot cancel <run>`, `/opsbot help` (ephemeral)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from agents import queries, service
+from bot.blocks import HELP, run_blocks, status_blocks
+from bot.deps import BotDeps
+from bot.payloads import parse_status_target
+
+COMMAND = "/opsbot"
+
+
+async def status_reply(deps: BotDeps, channel: str, argument: str) -> dict[str, Any]:
+    """The ephemeral answer to `/opsbot status ...`."""
+    if not argument:
+        view = await queries.overview(deps.team, channel)
+        return {"blocks": status_blocks(view, deps.domain, f"<#{channel}>"),
+                "text": "opsbot status"}  # fmt: skip
+    target = parse_status_target(argument, deps.team)
+    if target is None:
+        return {"text": f"I can't read `{argument}` as a run id or a thread link."}
+    kind, key = target
+    run_id = key
+    if kind == "thread":
+        view = await queries.overview(deps.team, key.split(":")[1], finished_limit=50)
+        matching = [r for r in (*view.running, *view.finished) if r.thread_id == key]
+        if not matching:
+            return {"text": "No run in that thread."}
+        run_id = max(matching, key=lambda r: r.started_at).run_id
+    run = await queries.run_summary(run_id)
+    if run is None:
+        return {"text": f"No run `{run_id}`."}
+    return {"blocks": run_blocks(run, await queries.run_steps(run_id)), "text": f"run {run_id}"}
+
+
+def register(app: AsyncApp, deps: BotDeps) -> None:
+    """Listen to the slash command."""
+
+    @app.command(COMMAND)
+    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        words = str(command.get("text") or "").strip().split(maxsplit=1)
+        verb = words[0].lower() if words else "status"
+        argument = words[1] if len(words) > 1 else ""
+        user, channel = str(command.get("user_id")), str(command.get("channel_id"))
+        if verb == "status":
+            await respond(response_type="ephemeral", **await status_reply(deps, channel, argument))
+        elif verb == "cancel":
+            if not argument:
+                await respond(response_type="ephemeral", text="Usage: `/opsbot cancel <run id>`")
+            elif not await deps.approvers.may_approve(user):
+                await respond(response_type="ephemeral",
+                              text="Only approvers may cancel runs.")  # fmt: skip
+            else:
+                outcome = await service.cancel_run(argument.strip(), user)
+                await respond(response_type="ephemeral", text=outcome)
+        else:
+            await respond(response_type="ephemeral", text=HELP)

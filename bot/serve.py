@@ -1,0 +1,138 @@
+"""`opsbot serve`: settings, engine, Bolt app, then Socket Mode or HTTP until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agents import service
+from bot.app import build_app
+from bot.approvers import Approvers
+from bot.deps import BotDeps
+from bot.renderer import SlackPublisher
+from bot.writer import SlackWriter
+from core.errors import ConfigError
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Identity:
+    """Who the bot is, from `auth.test`."""
+
+    team: str
+    team_name: str
+    bot_user: str
+    bot_name: str
+    domain: str | None
+
+
+def check_config(settings: Settings) -> None:
+    """Refuse a start that cannot work, naming the variable."""
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN", "is required (xoxb-...)")
+    if not settings.slack_app_token and not settings.slack_signing_secret:
+        raise ConfigError("SLACK_SIGNING_SECRET", "is required in HTTP mode (no SLACK_APP_TOKEN)")
+    if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token (xapp-...)")
+    if not settings.anthropic_api_key:
+        raise ConfigError("ANTHROPIC_API_KEY", "is required: the agents need a model")
+
+
+async def who_am_i(client: AsyncWebClient) -> Identity:
+    """`auth.test`, as one clear error when the token or URL is wrong."""
+    try:
+        auth = await client.auth_test()
+    except SlackApiError as error:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN", f"Slack refused it ({error.response['error']})"
+        ) from None
+    except OSError as error:
+        raise ConfigError("OPSBOT_SLACK_API_URL", f"cannot reach Slack ({error})") from None
+    host = urlparse(str(auth.get("url") or "")).hostname or ""
+    domain = host.split(".")[0] if host.endswith("slack.com") else None
+    return Identity(team=str(auth["team_id"]), team_name=str(auth.get("team") or ""),
+                    bot_user=str(auth["user_id"]), bot_name=str(auth.get("user") or ""),
+                    domain=domain)  # fmt: skip
+
+
+async def healthz(_: web.Request) -> web.Response:
+    """Liveness for load balancers and orchestrators."""
+    return web.json_response({"ok": True})
+
+
+async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
+    """Start everything, wait for `stop`, shut down in order."""
+    check_config(settings)
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    identity = await who_am_i(client)
+    writer = SlackWriter(client, rate_scale=settings.slack_rate_scale)
+    publisher = SlackPublisher(writer)
+    await service.launch(settings, publisher)
+    approvers = Approvers(writer, settings.approvers)
+    deps = BotDeps(
+        settings=settings,
+        writer=writer,
+        approvers=approvers,
+        bot_user=identity.bot_user,
+        team=identity.team,
+        domain=identity.domain,
+    )
+    app = build_app(deps, client)
+    mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.http_port}"
+    print(f"opsbot is @{identity.bot_name} ({identity.bot_user}) in {identity.team_name} "
+          f"({identity.team}), {mode}", flush=True)  # fmt: skip
+    handler: AsyncSocketModeHandler | None = None
+    runner: web.AppRunner | None = None
+    try:
+        if settings.slack_app_token:
+            handler = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=client)
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+        else:
+            web_app = app.web_app(path="/slack/events", port=settings.http_port)
+            web_app.router.add_get("/healthz", healthz)
+            runner = web.AppRunner(web_app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "0.0.0.0", settings.http_port).start()
+        await stop.wait()
+    finally:
+        if handler is not None:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+        if runner is not None:
+            await runner.cleanup()
+        await publisher.close()
+        service.shutdown()
+        if client.session is not None:
+            await client.session.close()
+
+
+async def serve(settings: Settings) -> int:
+    """Run until SIGINT or SIGTERM; returns the exit code."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await run_until_stopped(settings, stop)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0
+
+
+def configure_logging(level: Any = logging.INFO) -> None:
+    """Plain log lines on stderr."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("slack_bolt", "slack_sdk", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

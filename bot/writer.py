@@ -1,0 +1,91 @@
+"""One rate-aware writer per workspace: paces Slack calls by tier and honours 429 Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+PER_MINUTE = {
+    "chat.startStream": 20, "chat.stopStream": 20, "chat.update": 50, "chat.delete": 50,
+    "reactions.add": 50, "chat.appendStream": 100, "chat.postEphemeral": 100,
+    "views.publish": 100, "views.open": 100, "conversations.replies": 50,
+}  # fmt: skip
+POST_MESSAGE_PER_CHANNEL_S = 1.0
+MAX_ATTEMPTS = 8
+
+
+class _Bucket:
+    """A token bucket: `rate` per second, bursts of `burst`."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+        self.lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+    def pause(self, seconds: float) -> None:
+        """Spend the bucket into debt so nothing goes out for `seconds`."""
+        self.tokens = min(self.tokens, 0) - seconds * self.rate
+        self.stamp = time.monotonic()
+
+
+@dataclass
+class SlackWriter:
+    """Every Slack write of the bot goes through here, so the workspace stays within its limits."""
+
+    client: AsyncWebClient
+    rate_scale: float = 1.0
+    limited: int = 0
+    calls: dict[str, int] = field(default_factory=dict)
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def _bucket(self, method: str, channel: str | None) -> _Bucket | None:
+        if method == "chat.postMessage":
+            key, rate, burst = f"post:{channel}", 1 / POST_MESSAGE_PER_CHANNEL_S, 3.0
+        elif method in PER_MINUTE:
+            key, rate, burst = method, PER_MINUTE[method] / 60, max(1.0, PER_MINUTE[method] / 10)
+        else:
+            return None
+        if key not in self._buckets:
+            self._buckets[key] = _Bucket(rate * self.rate_scale, burst)
+        return self._buckets[key]
+
+    async def call(self, method: str, **arguments: Any) -> dict[str, Any]:
+        """Call a Web API method, paced; a 429 waits Retry-After and tries again."""
+        bucket = self._bucket(method, arguments.get("channel"))
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if bucket is not None:
+                await bucket.take()
+            try:
+                self.calls[method] = self.calls.get(method, 0) + 1
+                response = await self.client.api_call(method, json=arguments)
+                return dict(response.data) if isinstance(response.data, dict) else {}
+            except SlackApiError as error:
+                if error.response.status_code != 429 or attempt == MAX_ATTEMPTS:
+                    raise
+                self.limited += 1
+                retry_after = float(error.response.headers.get("Retry-After", 1))
+                log.warning("Slack rate-limited %s; waiting %.0fs", method, retry_after)
+                if bucket is not None:
+                    bucket.pause(retry_after)
+                else:
+                    await asyncio.sleep(retry_after)
+        raise AssertionError("unreachable")

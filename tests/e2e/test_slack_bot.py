@@ -1,0 +1,79 @@
+"""The bundled incident from a mention in the local workspace to the final answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sandbox.model.server import RunningModelServer
+from sandbox.slack.server import SlackSandbox
+from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+async def status_text(sandbox: SlackSandbox, user: str) -> str:
+    """Run `/opsbot status` as `user` and return the ephemeral answer's text."""
+    before = len(sandbox.ephemeral_for(user))
+    await sandbox.command(user, CHANNEL, "/opsbot", "status")
+    await wait_for(sandbox, lambda: len(sandbox.ephemeral_for(user)) > before)
+    return str(sandbox.ephemeral_for(user)[-1]["blocks"])
+
+
+async def walk_through_the_incident(sandbox: SlackSandbox, workspace: Path) -> None:
+    """What an on-call engineer and an incident lead do and see."""
+    root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout is returning 500s")
+    await wait_for(sandbox, lambda: "eyes" in thread(sandbox, root.ts)[0]["reactions"])
+    first = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "write_file"))
+    texts = " ".join(m["text"] for m in thread(sandbox, root.ts))
+    assert ":compass: *log_analyzer*" in texts
+    assert "KeyError: 'SPRING24'" in texts
+    assert "`search_logs` ERROR|KeyError|POST /checkout 500 — ok" in texts
+    assert "DISCOUNTS.get(code.upper(), 0)" in str(first["blocks"])
+    assert "Waiting for approval" in await status_text(sandbox, "U0ONCALL")
+    assert "write_file" in await status_text(sandbox, "U0ONCALL")
+
+    await sandbox.click("U0VIEWER", CHANNEL, first["ts"], "opsbot_approve")
+    refused = await wait_for(sandbox, lambda: sandbox.ephemeral_for("U0VIEWER"))
+    assert "not allowed to approve" in refused[-1]["text"]
+    assert card_with(sandbox, root.ts, "write_file") is not None, (
+        "an unauthorized click changes nothing"
+    )
+
+    await sandbox.click("U0LEAD", CHANNEL, first["ts"], "opsbot_approve")
+    second = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "shell_execute"))
+    decided = next(m for m in thread(sandbox, root.ts) if m["ts"] == first["ts"])
+    assert "Approved by <@U0LEAD>" in str(decided["blocks"])
+    await sandbox.click("U0LEAD", CHANNEL, second["ts"], "opsbot_approve")
+
+    final = await wait_for(
+        sandbox,
+        lambda: next((m for m in thread(sandbox, root.ts) if "tokens" in str(m["blocks"])), None),
+    )
+    assert (
+        final is thread(sandbox, root.ts)[-1] or final["ts"] == thread(sandbox, root.ts)[-1]["ts"]
+    )
+    assert "Root cause found" in final["text"]
+    assert "Fixed." in final["text"]
+    assert ":white_check_mark: succeeded" in str(final["blocks"])
+    assert "DISCOUNTS.get(code.upper(), 0)" in (workspace / "checkout/pricing.py").read_text()
+    assert not any(m["streaming"] for m in thread(sandbox, root.ts)), "no stream left open"
+    assert "Finished" in (done := await status_text(sandbox, "U0ONCALL"))
+    assert "succeeded" in done
+
+
+async def test_the_incident_end_to_end_in_socket_mode(
+    database_url: str, workspace: Path, model_server: RunningModelServer
+) -> None:
+    async with running_bot(database_url, workspace, model_server.url) as slack:
+        await walk_through_the_incident(slack.sandbox, workspace)
+
+
+async def test_the_incident_end_to_end_over_http(
+    database_url: str, workspace: Path, model_server: RunningModelServer, unused_tcp_port: int
+) -> None:
+    async with running_bot(
+        database_url, workspace, model_server.url, http_port=unused_tcp_port
+    ) as slack:
+        await walk_through_the_incident(slack.sandbox, workspace)
