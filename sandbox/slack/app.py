@@ -46,6 +46,16 @@ async def _command(sandbox: SlackSandbox, body: dict[str, Any]) -> dict[str, Any
     return {"trigger_id": trigger}
 
 
+async def _submit_view(sandbox: SlackSandbox, body: dict[str, Any]) -> dict[str, Any]:
+    await sandbox.submit_view(body["user"], body["view_id"], body.get("values") or {})
+    return {}
+
+
+async def _open_home(sandbox: SlackSandbox, body: dict[str, Any]) -> dict[str, Any]:
+    await sandbox.open_home(body["user"])
+    return {}
+
+
 async def _disconnect(sandbox: SlackSandbox, body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(sandbox.delivery, SocketModeHub):
         await sandbox.delivery.disconnect(body.get("reason", "refresh_requested"))
@@ -100,6 +110,8 @@ def make_app(sandbox: SlackSandbox) -> web.Application:
     app.router.add_post("/_sandbox/post", _person_action(_post))
     app.router.add_post("/_sandbox/click", _person_action(_click))
     app.router.add_post("/_sandbox/command", _person_action(_command))
+    app.router.add_post("/_sandbox/submit_view", _person_action(_submit_view))
+    app.router.add_post("/_sandbox/open_home", _person_action(_open_home))
     app.router.add_post("/_sandbox/disconnect", _person_action(_disconnect))
     app.router.add_get("/_sandbox/{what}", _inspect)
 

@@ -130,3 +130,37 @@ def slash_command(
         "response_url": response_url,
         "trigger_id": trigger_id,
     }
+
+
+def view_submission(
+    workspace: Workspace, user: User, view: dict[str, Any], values: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The payload of a submitted modal; `values` is {block_id: {action_id: value}}."""
+    state = {
+        block: {
+            action: {"type": "plain_text_input", "value": value} for action, value in inputs.items()
+        }
+        for block, inputs in values.items()
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": workspace.team_id, "domain": workspace.domain},
+        "user": {
+            "id": user.id,
+            "username": user.name,
+            "name": user.name,
+            "team_id": workspace.team_id,
+        },
+        "api_app_id": workspace.app_id,
+        "token": "sandbox-verification-token",
+        "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**10)}.{secrets.token_hex(8)}",
+        "view": {
+            **view,
+            "state": {"values": state},
+            "team_id": workspace.team_id,
+            "app_id": workspace.app_id,
+            "bot_id": workspace.bot.bot_id,
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }

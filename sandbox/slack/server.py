@@ -32,6 +32,7 @@ class SandboxConfig:
     stream_max_s: float = 300.0
     ack_timeout_s: float = 3.0
     http_retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0)
+    streaming_methods: bool = True  # False: chat.*Stream answer unknown_method, as on old plans
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:
@@ -114,6 +115,8 @@ class SlackSandbox:
                 return 200, {"ok": False, "error": "not_allowed_token_type"}, headers
             return 200, {"ok": True, "url": self._socket_url()}, headers
         handler = self.api.methods().get(method)
+        if method.endswith("Stream") and not self.config.streaming_methods:
+            handler = None
         if handler is None:
             return 404, {"ok": False, "error": "unknown_method"}, headers
         if token != self.workspace.bot_token:
@@ -234,6 +237,22 @@ class SlackSandbox:
                                         trigger)  # fmt: skip
         self.delivery.command(fields)
         return trigger
+
+    async def submit_view(self, user: str, view_id: str, values: dict[str, dict[str, Any]]) -> None:
+        """Submit an open modal: the app gets `view_submission` with the input values."""
+        person = self.workspace.users.get(user)
+        opened = next((v["view"] for v in self.workspace.views if v["view"]["id"] == view_id), None)
+        if person is None or opened is None:
+            raise ApiError("not_found")
+        self.delivery.interactive(payloads.view_submission(self.workspace, person, opened, values))
+
+    async def open_home(self, user: str) -> None:
+        """Open the app's Home tab: the app gets `app_home_opened`."""
+        if user not in self.workspace.users:
+            raise ApiError("user_not_found")
+        event = {"type": "app_home_opened", "user": user, "channel": "D0" + user[2:], "tab": "home",
+                 "event_ts": self.workspace.new_ts()}  # fmt: skip
+        self.delivery.event(payloads.event_callback(self.workspace, event))
 
     def rendered_thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         """The thread as a person sees it: author, final text, blocks, whether still streaming."""
