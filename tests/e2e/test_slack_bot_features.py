@@ -58,9 +58,7 @@ async def test_a_rejection_reason_from_the_modal_reaches_the_model(
         await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "shell_execute"))
         decided = next(m for m in thread(sandbox, root.ts) if m["ts"] == card["ts"])
     assert "Rejected by <@U0LEAD>" in str(decided["blocks"])
-    assert "return a 400 instead" in str(
-        decided["blocks"]
-    )
+    assert "return a 400 instead" in str(decided["blocks"])
     told = json.dumps([r["messages"][-1] for r in model_server.state.requests])
     assert "rejected by U0LEAD: return a 400 instead" in told
     assert "DISCOUNTS[code.upper()]" in (workspace / "checkout/pricing.py").read_text()
