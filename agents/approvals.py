@@ -47,6 +47,15 @@ class DecisionResult(BaseModel):
         return "No such approval."
 
 
+class NeedsApproval(BaseModel):
+    """A tool call that may only run after a person approves it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    risk: str
+    reason: str
+
+
 class ApprovalTicket(BaseModel):
     """A recorded approval request the workflow now waits on."""
 

@@ -38,7 +38,7 @@ from agents.specs import AgentSpec
 from core.db import Database
 from core.models import ApprovalRow, LlmCallRow, RunRow, ToolCallRow
 from core.settings import Settings
-from core.types import IncomingMessage, ThreadRef, fingerprint
+from core.types import IncomingMessage, Risk, ThreadRef, fingerprint
 from tools.base import Tool, ToolContext, ToolError, ToolResult, ToolStatus
 from tools.registry import ToolRegistry
 
@@ -150,9 +150,23 @@ class Engine:
 
         await self.db.run(record)
 
-    async def run_read_tool(self, run_id: str, agent: str, use: ToolUse) -> ToolResult:
-        """Step: run a read-only tool (safe to re-run after a crash)."""
+    async def call_tool(
+        self, run_id: str, agent: str, use: ToolUse
+    ) -> ToolResult | approvals.NeedsApproval:
+        """Step: classify this exact call; run it if it is read-only, refuse it if denied."""
         tool = self._tool(use.name)
+        try:
+            assessment = tool.assess(use.input, self.tool_ctx)
+        except ToolError as exc:
+            result = ToolResult.failed(self.tool_ctx.redactor.redact(str(exc)))
+            await self._refuse(run_id, agent, use, result, tool.risk.value)
+            return result
+        if assessment.denied is not None:
+            result = ToolResult.failed(assessment.denied, status=ToolStatus.DENIED)
+            await self._refuse(run_id, agent, use, result, assessment.risk.value)
+            return result
+        if assessment.risk is not Risk.READ:
+            return approvals.NeedsApproval(risk=assessment.risk.value, reason=assessment.reason)
         await self._save_call(run_id, agent, use, tool, "running")
         return await self._execute(run_id, agent, use, tool)
 
@@ -210,7 +224,7 @@ class Engine:
 
     async def request_approval(
         self, run_id: str, thread_id: str, requester: str | None, agent: str, use: ToolUse,
-        reason: str,
+        reason: str, risk: str,
     ) -> approvals.ApprovalTicket | ToolResult:  # fmt: skip
         """Step: record the approval row (exact arguments) and announce it; or refuse bad input."""
         tool = self._tool(use.name)
@@ -223,7 +237,7 @@ class Engine:
         row = ApprovalRow(
             id=approval_id, run_id=run_id, thread_id=thread_id, tool_use_id=use.id,
             tool_name=use.name, args=use.input, fingerprint=fingerprint(use.name, use.input),
-            risk=tool.risk.value, preview=preview, requester=requester, status=approvals.PENDING,
+            risk=risk, preview=preview, requester=requester, status=approvals.PENDING,
             created_at=now, expires_at=now + self.settings.approval_timeout_s, delivered=False,
         )  # fmt: skip
 
@@ -239,7 +253,7 @@ class Engine:
         await self.publish(
             ApprovalRequested(
                 run_id=run_id, approval_id=approval_id, agent=agent, tool_name=use.name,
-                risk=tool.risk.value, preview=preview, reason=reason, requester=requester,
+                risk=risk, preview=preview, reason=reason, requester=requester,
                 expires_at=stored.expires_at,
             )
         )  # fmt: skip
@@ -293,6 +307,14 @@ class Engine:
             row.started_at = time.time()
             return "claimed"
 
+        try:
+            denied = tool.assess(use.input, self.tool_ctx).denied
+        except ToolError as exc:
+            denied = str(exc)
+        if denied is not None:  # the policy changed while the approval waited
+            result = ToolResult.failed(denied, status=ToolStatus.DENIED)
+            await self._refuse(run_id, agent, use, result, tool.risk.value)
+            return result
         claimed = await self.db.run(claim)
         if claimed != "claimed":
             result = ToolResult.failed(
@@ -308,6 +330,11 @@ class Engine:
         self, run_id: str, agent: str, use: ToolUse, result: ToolResult, risk: str
     ) -> None:
         """Step: a tool call that will not run (rejected, expired, changed, looped) is recorded."""
+        await self._refuse(run_id, agent, use, result, risk)
+
+    async def _refuse(
+        self, run_id: str, agent: str, use: ToolUse, result: ToolResult, risk: str
+    ) -> None:
 
         def save(session: Session) -> None:
             row = session.get(ToolCallRow, (run_id, use.id))

@@ -12,10 +12,11 @@ import ast
 import hashlib
 from pathlib import Path
 
-APP_VERSION = "1"
+APP_VERSION = "2"
 
 SIGNATURES = {
     "1": "8ab8c51e6c012013",
+    "2": "fb3ce12a61576521",  # tool calls are classified per call (command policy) before the gate
 }
 
 _DURABLE_CALLS = {"step", "recv_async", "sleep_async", "send_async", "set_event_async"}

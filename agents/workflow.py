@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 from dbos import DBOS, StepOptions
 from dbos import error as dbos_errors
 
+from agents.approvals import NeedsApproval
 from agents.budget import Budget, LoopGuard
 from agents.engine import Engine
 from agents.history import TurnStart, TurnSummary, conversation, history_tail
@@ -21,7 +22,7 @@ from agents.router import DONE, Hop, RouteDecision, RouteInput, fallback_decisio
 from agents.runtime import current_engine
 from agents.specs import AgentSpec
 from agents.state import AWAITING_KEY, NetworkState
-from core.types import IncomingMessage, Risk, ThreadRef, fingerprint
+from core.types import IncomingMessage, ThreadRef, fingerprint
 from tools.base import ToolResult, ToolStatus
 
 T = TypeVar("T")
@@ -176,17 +177,20 @@ class Turn:
         if (state_tool := spec.state_tool(use.name)) is not None:
             ok, text = state_tool.run(use.input, self.state, spec.name)
             return ToolResult.ok(text) if ok else ToolResult.failed(text)
-        tool = spec.tool(use.name)
-        if tool is None:
+        if spec.tool(use.name) is None:
             return ToolResult.failed(f"{spec.name} has no tool named {use.name!r}")
-        if tool.risk is Risk.READ:
-            return await step("tool_call", self.engine.run_read_tool, self.run_id, spec.name, use)
-        return await self._gated(spec, use, tool.risk, reason)
+        outcome = await step("tool_call", self.engine.call_tool, self.run_id, spec.name, use)
+        if isinstance(outcome, ToolResult):
+            return outcome
+        return await self._gated(spec, use, outcome, reason)
 
-    async def _gated(self, spec: AgentSpec, use: ToolUse, risk: Risk, reason: str) -> ToolResult:
+    async def _gated(
+        self, spec: AgentSpec, use: ToolUse, needs: NeedsApproval, reason: str
+    ) -> ToolResult:
+        why = f"{reason[:900]}\n(policy: {needs.reason})" if needs.reason else reason[:1000]
         ticket = await step(
             "request_approval", self.engine.request_approval, self.run_id, self.thread.key,
-            self.message.user, spec.name, use, reason[:1000],
+            self.message.user, spec.name, use, why.strip(), needs.risk,
         )  # fmt: skip
         if isinstance(ticket, ToolResult):
             return ticket
@@ -201,7 +205,7 @@ class Turn:
             )
         result = _refusal(verdict.status, verdict.decided_by, verdict.reason)
         await step("record_refusal", self.engine.record_refusal, self.run_id, spec.name, use,
-                   result, risk.value)  # fmt: skip
+                   result, needs.risk)  # fmt: skip
         return result
 
     def _summary(self) -> TurnSummary:

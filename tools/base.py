@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.redact import Redactor
 from core.types import Risk
+from tools.policy import Classifier, CommandPolicy
 
 
 class ToolStatus(StrEnum):
@@ -57,13 +58,28 @@ class ToolError(Exception):
 
 @dataclass(frozen=True)
 class ToolContext:
-    """What tools may touch: the workspace, the log sources and the output limits."""
+    """What tools may touch: the workspace, the log sources, the policy and the output limits."""
 
     workspace: Path
     log_sources: tuple[str, ...] = ()
     output_cap: int = 16_000
     shell_timeout_s: float = 120.0
     redactor: Redactor = field(default_factory=Redactor)
+    policy: CommandPolicy = field(default_factory=CommandPolicy.load)
+
+    @property
+    def classifier(self) -> Classifier:
+        """The command classifier for this workspace."""
+        return Classifier(self.policy, self.workspace)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The risk of one call with its exact arguments, or why it is refused outright."""
+
+    risk: Risk
+    reason: str = ""
+    denied: str | None = None
 
 
 InputT = TypeVar("InputT", bound=BaseModel)
@@ -79,6 +95,7 @@ class Tool(Generic[InputT]):
     risk: Risk
     handler: Callable[[InputT, ToolContext], Awaitable[Any]]
     preview: Callable[[InputT, ToolContext], str] | None = None
+    assess_call: Callable[[InputT, ToolContext], Assessment] | None = None
 
     def input_schema(self) -> dict[str, Any]:
         """The JSON schema the model sees for this tool's input."""
@@ -104,6 +121,13 @@ class Tool(Generic[InputT]):
                 for err in exc.errors()
             )
             raise ToolError(f"invalid input for {self.name}: {problems}") from None
+
+    def assess(self, args: dict[str, Any], ctx: ToolContext) -> Assessment:
+        """Classify this exact call (the tool's fixed risk unless it classifies by argument)."""
+        parsed = self.parse(args)
+        if self.assess_call is not None:
+            return self.assess_call(parsed, ctx)
+        return Assessment(risk=self.risk)
 
     def describe(self, args: dict[str, Any], ctx: ToolContext) -> str:
         """What this call will do, for an approval request (a diff, a command, ...)."""

@@ -81,7 +81,14 @@ async def test_shell_runs_without_a_shell_and_without_the_bots_secrets(
     assert "xoxb-should-never-leak" not in json.dumps(result)
     refused = await run("shell_execute", ctx, command="ls; rm -rf /")
     assert refused["status"] == "error"
-    assert "not supported" in str(refused["error"])
+    assert "refused by the command policy: recursive delete of /" in str(refused["error"])
+
+
+async def test_an_allowed_pipeline_runs_through_sh(ctx: ToolContext) -> None:
+    result = await run("shell_execute", ctx, command="grep ERROR logs/app.log | wc -l")
+    data = result["data"]
+    assert isinstance(data, dict)
+    assert data["output"].strip() == "2"
 
 
 async def test_shell_timeout_kills_the_process_group(ctx: ToolContext) -> None:
