@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from core.models import ApprovalRow
@@ -19,6 +19,7 @@ class DecisionOutcome(StrEnum):
     """What happened to a submitted decision."""
 
     ACCEPTED = "accepted"
+    PARTIAL = "partial"
     ALREADY_DECIDED = "already_decided"
     EXPIRED = "expired"
     UNKNOWN = "unknown"
@@ -40,6 +41,8 @@ class DecisionResult(BaseModel):
         """One sentence for the person who clicked."""
         if self.outcome is DecisionOutcome.ACCEPTED:
             return f"Recorded: {self.status} by {self.decided_by}."
+        if self.outcome is DecisionOutcome.PARTIAL:
+            return f"Approved by {self.decided_by}; a second, different approver is needed."
         if self.outcome is DecisionOutcome.ALREADY_DECIDED:
             return f"Already {self.status} by {self.decided_by}; nothing changed."
         if self.outcome is DecisionOutcome.EXPIRED:
@@ -103,17 +106,34 @@ def insert_approval(session: Session, row: ApprovalRow) -> ApprovalRow:
 
 def decide(
     session: Session, approval_id: str, approved: bool, approver: str, reason: str | None,
-    now: float,
+    now: float, approvals_needed: int = 1,
 ) -> DecisionResult:  # fmt: skip
-    """Compare-and-set pending -> approved|rejected, only before expiry."""
+    """Compare-and-set pending -> approved|rejected, only before expiry.
+
+    With `approvals_needed=2` the first approval is only recorded (the row stays pending); the
+    second, by a different person, approves.
+    """
+    open_row: tuple[ColumnElement[bool], ...] = (
+        ApprovalRow.id == approval_id, ApprovalRow.status == PENDING, ApprovalRow.expires_at > now,
+    )  # fmt: skip
+    if approved and approvals_needed >= 2:
+        first = session.execute(
+            update(ApprovalRow)
+            .where(*open_row, ApprovalRow.first_approved_by.is_(None))
+            .values(first_approved_by=approver, first_approved_at=now)
+        )
+        if getattr(first, "rowcount", 0) == 1:
+            return DecisionResult(outcome=DecisionOutcome.PARTIAL, approval_id=approval_id,
+                                  status=PENDING, decided_by=approver,
+                                  run_id=_run_of(session, approval_id))  # fmt: skip
+        extra: tuple[ColumnElement[bool], ...] = (ApprovalRow.first_approved_by.is_not(None),
+                 ApprovalRow.first_approved_by != approver)  # fmt: skip
+    else:
+        extra = ()
     status = APPROVED if approved else REJECTED
     changed = session.execute(
         update(ApprovalRow)
-        .where(
-            ApprovalRow.id == approval_id,
-            ApprovalRow.status == PENDING,
-            ApprovalRow.expires_at > now,
-        )
+        .where(*open_row, *extra)
         .values(status=status, decided_by=approver, decided_at=now, decision_reason=reason)
     )
     row = session.get(ApprovalRow, approval_id)
@@ -122,14 +142,22 @@ def decide(
     session.refresh(row)
     if getattr(changed, "rowcount", 0) == 1:
         outcome = DecisionOutcome.ACCEPTED
-    elif row.status in (PENDING, EXPIRED):
+    elif row.status == EXPIRED or (row.status == PENDING and row.expires_at <= now):
         outcome = DecisionOutcome.EXPIRED
+    elif row.status == PENDING:
+        outcome = DecisionOutcome.PARTIAL  # the same person approved twice: still one approval
     else:
         outcome = DecisionOutcome.ALREADY_DECIDED
+    decided_by = row.decided_by or row.first_approved_by
     return DecisionResult(
         outcome=outcome, approval_id=approval_id, status=row.status,
-        decided_by=row.decided_by, run_id=row.run_id,
+        decided_by=decided_by, run_id=row.run_id,
     )  # fmt: skip
+
+
+def _run_of(session: Session, approval_id: str) -> str | None:
+    row = session.get(ApprovalRow, approval_id)
+    return row.run_id if row is not None else None
 
 
 def expire(session: Session, approval_id: str, now: float) -> None:

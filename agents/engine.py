@@ -10,7 +10,7 @@ from dbos import DBOS
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agents import approvals, history
+from agents import approvals, audit, history
 from agents.events import (
     ApprovalRequested,
     ApprovalResolved,
@@ -271,6 +271,8 @@ class Engine:
         def reread(session: Session) -> approvals.ApprovalVerdict:
             if timed_out:
                 approvals.expire(session, ticket.approval_id, time.time())
+                audit.add(session, action="expire", outcome="expired", actor=None,
+                          approval_id=ticket.approval_id, run_id=run_id)  # fmt: skip
             row = session.get(ApprovalRow, ticket.approval_id)
             assert row is not None, f"approval {ticket.approval_id} vanished"
             session.refresh(row)

@@ -172,7 +172,17 @@ async def approval_status(approval_id: str) -> dict[str, Any] | None:
         row = session.get(ApprovalRow, approval_id)
         if row is None:
             return None
-        fields = ("status", "decided_by", "requester", "run_id", "expires_at", "tool_name")
+        fields = (
+            "status",
+            "decided_by",
+            "requester",
+            "run_id",
+            "expires_at",
+            "tool_name",
+            "risk",
+            "first_approved_by",
+            "thread_id",
+        )
         return {name: getattr(row, name) for name in fields}
 
     return await current_engine().db.run(read)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
 import anthropic
+import yaml
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, WorkflowHandleAsync
 
-from agents import approvals, runtime
+from agents import approvals, audit, runtime
 from agents.engine import Engine
 from agents.llm import LlmClient
 from agents.publisher import Publisher
@@ -17,10 +19,12 @@ from agents.specs import default_agents
 from agents.versioning import APP_VERSION
 from core import migrate
 from core.db import Database, make_engine, plain_url
+from core.errors import ConfigError
 from core.redact import Redactor
 from core.settings import Settings
 from core.types import IncomingMessage, ThreadRef
 from tools.base import ToolContext
+from tools.policy import CommandPolicy
 from tools.registry import default_tools
 
 QUEUE = "threads"
@@ -43,9 +47,26 @@ def dbos_config(settings: Settings) -> DBOSConfig:
     }
 
 
+def load_policy(settings: Settings) -> CommandPolicy:
+    """The command policy, as one clear error when the user's file is wrong."""
+    try:
+        return CommandPolicy.load(settings.policy_file)
+    except (ValueError, KeyError, TypeError, yaml.YAMLError) as error:
+        raise ConfigError("OPSBOT_POLICY_FILE", str(error).replace("\n", " ")) from None
+
+
+def load_redactor(settings: Settings) -> Redactor:
+    """The shipped secret patterns plus the user's (OPSBOT_REDACT_PATTERNS)."""
+    try:
+        return Redactor(extra_patterns=tuple(settings.redact_patterns.items()))
+    except re.error as error:
+        raise ConfigError("OPSBOT_REDACT_PATTERNS", f"bad pattern: {error}") from None
+
+
 def build_engine(settings: Settings, publisher: Publisher, database: Database) -> Engine:
     """Wire the engine's dependencies from settings."""
-    redactor = Redactor()
+    redactor = load_redactor(settings)
+    policy = load_policy(settings)
     client = anthropic.AsyncAnthropic(
         api_key=settings.anthropic_api_key or "missing-key",
         base_url=settings.anthropic_base_url,
@@ -65,6 +86,7 @@ def build_engine(settings: Settings, publisher: Publisher, database: Database) -
             output_cap=settings.tool_output_cap,
             shell_timeout_s=settings.shell_timeout_s,
             redactor=redactor,
+            policy=policy,
         ),
     )
 
@@ -77,8 +99,8 @@ async def launch(settings: Settings, publisher: Publisher) -> Engine:
     import agents.workflow  # noqa: F401  (registers the workflow before DBOS launches)
 
     database = Database(make_engine(settings.database_url))
-    migrate.upgrade(database.engine)
     engine = build_engine(settings, publisher, database)
+    migrate.upgrade(database.engine)
     runtime.install(engine)
     DBOS(config=dbos_config(settings))
     DBOS.launch()
@@ -105,16 +127,25 @@ async def start_turn(thread: ThreadRef, message: IncomingMessage) -> WorkflowHan
 
 
 async def submit_decision(
-    approval_id: str, approved: bool, approver: str, reason: str | None = None
-) -> approvals.DecisionResult:
-    """Decide an approval once (compare-and-set) and wake the waiting run.
+    approval_id: str, approved: bool, approver: str, reason: str | None = None,
+    *, approvals_needed: int = 1,
+) -> approvals.DecisionResult:  # fmt: skip
+    """Decide an approval once (compare-and-set), audit it, and wake the waiting run.
 
     A second, late or unknown decision returns a typed outcome and changes nothing.
     """
     engine = runtime.current_engine()
-    result = await engine.db.run(
-        lambda s: approvals.decide(s, approval_id, approved, approver, reason, time.time())
-    )
+
+    def decide_and_audit(session: Any) -> approvals.DecisionResult:
+        result = approvals.decide(
+            session, approval_id, approved, approver, reason, time.time(), approvals_needed
+        )
+        audit.add(session, action="approve" if approved else "reject",
+                  outcome=result.outcome.value, actor=approver, approval_id=approval_id,
+                  run_id=result.run_id, detail=reason)  # fmt: skip
+        return result
+
+    result = await engine.db.run(decide_and_audit)
     if result.outcome is approvals.DecisionOutcome.ACCEPTED and result.run_id is not None:
         message = {"status": result.status, "decided_by": approver, "reason": reason}
         await _deliver(engine, result.run_id, approval_id, message)
@@ -164,6 +195,7 @@ async def cancel_run(run_id: str, by: str) -> str:
         if row is not None:
             row.status, row.outcome, row.finished_at = "cancelled", "cancelled", time.time()
             row.limit_reason = f"cancelled by {by}"
+        audit.add(session, action="cancel", outcome="accepted", actor=by, run_id=run_id)
 
     await engine.db.run(mark)
     return f"Run {run_id} cancelled."

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents import service
+from agents.approval_rules import ApprovalRules
 from bot.app import build_app
 from bot.approvers import Approvers
 from bot.deps import BotDeps
@@ -80,7 +81,7 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
     writer = SlackWriter(client, rate_scale=settings.slack_rate_scale)
     publisher = SlackPublisher(writer)
     await service.launch(settings, publisher)
-    approvers = Approvers(writer, settings.approvers)
+    approvers = Approvers(writer, ApprovalRules.from_settings(settings))
     deps = BotDeps(
         settings=settings,
         writer=writer,

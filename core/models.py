@@ -144,3 +144,22 @@ class ApprovalRow(Base):
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
     card_channel: Mapped[str | None] = mapped_column(String(64), nullable=True)
     card_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    first_approved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    first_approved_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AuditRow(Base):
+    """One decision or attempt on an approval (or a run): who, when, what, outcome."""
+
+    __tablename__ = "opsbot_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    approval_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))
+    tool_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     http_port: int = Field(default=3000, ge=1, le=65535, validation_alias="OPSBOT_HTTP_PORT")
     approvers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="OPSBOT_APPROVERS"
+    )
+    channel_approvers: dict[str, list[str]] = Field(
+        default_factory=dict, validation_alias="OPSBOT_CHANNEL_APPROVERS"
+    )
+    no_self_approval: Literal["none", "critical", "all"] = Field(
+        default="critical", validation_alias="OPSBOT_SELF_APPROVAL"
+    )
+    two_person_critical: bool = Field(default=False, validation_alias="OPSBOT_TWO_PERSON")
+    policy_file: Path | None = Field(default=None, validation_alias="OPSBOT_POLICY_FILE")
+    redact_patterns: dict[str, str] = Field(
+        default_factory=dict, validation_alias="OPSBOT_REDACT_PATTERNS"
     )
     approval_timeout_s: float = Field(
         default=4 * 3600, gt=0, validation_alias="OPSBOT_APPROVAL_TIMEOUT_S"
@@ -98,6 +109,13 @@ class Settings(BaseSettings):
         if value.startswith("postgres:"):
             return "postgresql:" + value[len("postgres:") :]
         return value
+
+    @field_validator("policy_file")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"{value} is not a file")
+        return value.expanduser() if value is not None else None
 
     @field_validator("workspace")
     @classmethod

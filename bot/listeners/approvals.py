@@ -8,9 +8,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from agents import queries, service
+from agents import audit, queries, service
 from agents.approvals import DecisionOutcome, DecisionResult
-from bot.blocks import APPROVE_ACTION, REJECT_ACTION, REJECT_MODAL, decided_card, reject_modal
+from bot.blocks import (
+    APPROVE_ACTION,
+    REJECT_ACTION,
+    REJECT_MODAL,
+    clock,
+    decided_card,
+    reject_modal,
+)
 from bot.deps import BotDeps
 from bot.payloads import Click, parse_click
 
@@ -20,17 +27,28 @@ async def tell(deps: BotDeps, channel: str, user: str, text: str) -> None:
     await deps.writer.call("chat.postEphemeral", channel=channel, user=user, text=text)
 
 
-async def refusal(deps: BotDeps, click: Click) -> str | None:
-    """Why this person may not decide on this card, or None."""
+async def refusal(deps: BotDeps, click: Click, approving: bool) -> tuple[str | None, int]:
+    """Why this person may not decide on this card (audited), or None; and approvals needed."""
     record = await queries.approval_status(click.approval_id)
+    why: str | None = None
+    needed = 1
     if record is None:
-        return "This button does not belong to any approval; nothing changed."
-    card = await queries.card_of(click.approval_id)
-    if card is not None and card != (click.channel, click.message_ts):
-        return "This button does not belong to this card; nothing changed."
-    if not await deps.approvers.may_approve(click.user):
-        return f"You are not allowed to approve actions. Approvers: {deps.approvers.describe()}."
-    return None
+        why = "This button does not belong to any approval; nothing changed."
+    elif (card := await queries.card_of(click.approval_id)) is not None and card != (
+        click.channel, click.message_ts,
+    ):  # fmt: skip
+        why = "This button does not belong to this card; nothing changed."
+    else:
+        check = await deps.approvers.check(click.user, click.channel, record, approving)
+        needed = check.approvals_needed
+        if not check.allowed:
+            approvers = deps.approvers.describe(click.channel)
+            why = f"You can't decide this: {check.reason}. Approvers: {approvers}."
+    if why is not None:
+        await audit.record(action="approve" if approving else "reject", outcome="refused",
+                           actor=click.user, approval_id=click.approval_id if record else None,
+                           detail=why)  # fmt: skip
+    return why, needed
 
 
 async def show_decision(
@@ -45,16 +63,35 @@ async def show_decision(
 
 
 async def decide(
-    deps: BotDeps, click: Click, approved: bool, reason: str | None, blocks: list[dict[str, Any]]
-) -> None:
+    deps: BotDeps, click: Click, approved: bool, reason: str | None,
+    blocks: list[dict[str, Any]], needed: int = 1,
+) -> None:  # fmt: skip
     """Submit the decision; report a refused one privately and change nothing."""
-    result = await service.submit_decision(click.approval_id, approved, click.user, reason)
+    result = await service.submit_decision(
+        click.approval_id, approved, click.user, reason, approvals_needed=needed
+    )
     if result.outcome is DecisionOutcome.ACCEPTED:
         await show_decision(deps, click.channel, click.message_ts, blocks, result, reason)
+        return
+    if result.outcome is DecisionOutcome.PARTIAL:
+        await show_first_approval(deps, click, blocks)
         return
     await tell(deps, click.channel, click.user, result.message)
     if result.outcome is not DecisionOutcome.UNKNOWN and blocks:
         await show_decision(deps, click.channel, click.message_ts, blocks, result, None)
+
+
+async def show_first_approval(deps: BotDeps, click: Click, blocks: list[dict[str, Any]]) -> None:
+    """Keep the buttons and say who approved first (two-person rule)."""
+    note = {"type": "context", "elements": [{"type": "mrkdwn", "text":
+            f":one: Approved by <@{click.user}> at {clock(time.time())}; a second, different "
+            "approver is needed"}]}  # fmt: skip
+    kept = [b for b in blocks if ":one:" not in str(b)]
+    actions = [i for i, b in enumerate(kept) if b.get("type") == "actions"]
+    at = actions[0] if actions else len(kept)
+    updated = [*kept[:at], note, *kept[at:]]
+    await deps.writer.call("chat.update", channel=click.channel, ts=click.message_ts,
+                           text="First approval recorded", blocks=updated)  # fmt: skip
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
@@ -66,10 +103,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         click = parse_click(body)
         if click is None:
             return
-        if (why := await refusal(deps, click)) is not None:
+        why, needed = await refusal(deps, click, approving=True)
+        if why is not None:
             await tell(deps, click.channel, click.user, why)
             return
-        await decide(deps, click, True, None, click.blocks)
+        await decide(deps, click, True, None, click.blocks, needed)
 
     @app.action(REJECT_ACTION)
     async def on_reject(ack: Any, body: dict[str, Any]) -> None:
@@ -77,7 +115,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         click = parse_click(body)
         if click is None:
             return
-        if (why := await refusal(deps, click)) is not None:
+        why, _ = await refusal(deps, click, approving=False)
+        if why is not None:
             await tell(deps, click.channel, click.user, why)
             return
         try:
@@ -95,7 +134,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         reason = (values.get("reason", {}).get("reason", {}).get("value") or "").strip() or None
         click = Click(user=body["user"]["id"], team=deps.team, approval_id=approval_id,
                       channel=channel, message_ts=card_ts, trigger_id="", blocks=[])  # fmt: skip
-        if (why := await refusal(deps, click)) is not None:
+        why, _ = await refusal(deps, click, approving=False)
+        if why is not None:
             await tell(deps, channel, click.user, why)
             return
         blocks = await card_blocks(deps, channel, card_ts)

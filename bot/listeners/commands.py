@@ -52,7 +52,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         elif verb == "cancel":
             if not argument:
                 await respond(response_type="ephemeral", text="Usage: `/opsbot cancel <run id>`")
-            elif not await deps.approvers.may_approve(user):
+            elif not await deps.approvers.may_approve(user, channel):
                 await respond(response_type="ephemeral",
                               text="Only approvers may cancel runs.")  # fmt: skip
             else:

@@ -36,7 +36,7 @@ async def walk_through_the_incident(sandbox: SlackSandbox, workspace: Path) -> N
 
     await sandbox.click("U0VIEWER", CHANNEL, first["ts"], "opsbot_approve")
     refused = await wait_for(sandbox, lambda: sandbox.ephemeral_for("U0VIEWER"))
-    assert "not allowed to approve" in refused[-1]["text"]
+    assert "you are not on the approvers list" in refused[-1]["text"]
     assert card_with(sandbox, root.ts, "write_file") is not None, (
         "an unauthorized click changes nothing"
     )
