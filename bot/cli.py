@@ -111,6 +111,20 @@ async def run_demo(args: argparse.Namespace) -> int:
         await server.stop()
 
 
+def print_audit(settings: Settings, run: str | None, limit: int) -> int:
+    """`opsbot audit`: the newest decisions and attempts first."""
+    from agents import audit
+    from core import migrate
+    from core.db import Database, make_engine
+
+    database = Database(make_engine(settings.database_url))
+    migrate.upgrade(database.engine)
+    rows = database.transact(lambda s: audit.entries(s, run, limit))
+    database.dispose()
+    print(audit.table(rows) if rows else "the audit log is empty")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opsbot", description="An AI operations teammate.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--demo-dir", default="opsbot-demo", help="where --demo keeps its files")
     ask.add_argument("--yes", action="store_true", help="approve every request (demo, CI)")
     commands.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP)")
+    audit = commands.add_parser("audit", help="print the audit log of approvals")
+    audit.add_argument("--run", help="only this run")
+    audit.add_argument("--limit", type=int, default=100)
     commands.add_parser("migrate", help="apply database migrations and exit")
     return parser
 
@@ -136,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             migrate.upgrade(make_engine(load_settings().database_url))
             print("database is at the newest schema")
             return 0
+        if args.command == "audit":
+            return print_audit(load_settings(), args.run, args.limit)
         if args.command == "serve":
             from bot.serve import configure_logging, serve
 
