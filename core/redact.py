@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 _PATTERNS: tuple[tuple[str, str], ...] = (
@@ -47,7 +48,7 @@ class Redactor:
         """Return `text` with every known secret replaced by its placeholder."""
         for kind, pattern in self._compiled:
             text = pattern.sub(functools.partial(self._replace, kind), text)
-        return text
+        return redact_env_values(text, self._placeholder)
 
     def _replace(self, kind: str, match: re.Match[str]) -> str:
         if "secret" not in match.re.groupindex:
@@ -57,6 +58,34 @@ class Redactor:
         offset = match.start()
         secret = whole[start - offset : end - offset]
         return whole[: start - offset] + self._placeholder(kind, secret) + whole[end - offset :]
+
+
+def _entropy(value: str) -> float:
+    counts = {char: value.count(char) for char in set(value)}
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+_ENV_LINE = re.compile(
+    r"(?m)^(?P<name>[A-Za-z_][A-Za-z0-9_]*)[ \t]*[=:][ \t]*"
+    r"(?P<secret>[A-Za-z0-9+/=_.\-]{20,})[ \t]*$"
+)
+_SECRET_NAME = re.compile(r"(?i)key|secret|token|pass|credential|auth|private|signature|cookie")
+
+
+def redact_env_values(text: str, placeholder: Callable[[str, str], str]) -> str:
+    """Values of `NAME=value` lines that are named like secrets or look random (high entropy)."""
+
+    def replace(match: re.Match[str]) -> str:
+        value = match.group("secret")
+        if _SECRET_NAME.search(match.group("name")) or _entropy(value) >= 4.0:
+            start, end = match.span("secret")
+            line_start = match.start()
+            whole = match.group(0)
+            return (whole[: start - line_start] + placeholder("env_secret", value)
+                    + whole[end - line_start :])  # fmt: skip
+        return match.group(0)
+
+    return _ENV_LINE.sub(replace, text)
 
 
 def redact(text: str) -> str:
