@@ -176,7 +176,7 @@ class Engine:
             ToolStarted(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
                         summary=key_argument(use.input), risk=tool.risk.value)
         )  # fmt: skip
-        result = await tool.run(use.input, self.tool_ctx)
+        result = await tool.run(use.input, self.tool_ctx, call_id=use.id)
         await self._finish_call(run_id, agent, use, result, started)
         return result
 

@@ -14,6 +14,7 @@ from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, WorkflowHan
 from agents import approvals, audit, runtime
 from agents.engine import Engine
 from agents.llm import LlmClient
+from agents.outputs import DatabaseOutputs
 from agents.publisher import Publisher
 from agents.specs import default_agents
 from agents.versioning import APP_VERSION
@@ -58,7 +59,12 @@ def load_policy(settings: Settings) -> CommandPolicy:
 def load_redactor(settings: Settings) -> Redactor:
     """The shipped secret patterns plus the user's (OPSBOT_REDACT_PATTERNS)."""
     try:
-        return Redactor(extra_patterns=tuple(settings.redact_patterns.items()))
+        own = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret,
+               settings.anthropic_api_key)  # fmt: skip
+        return Redactor(
+            extra_patterns=tuple(settings.redact_patterns.items()),
+            own_secrets=tuple(secret for secret in own if secret),
+        )
     except re.error as error:
         raise ConfigError("OPSBOT_REDACT_PATTERNS", f"bad pattern: {error}") from None
 
@@ -87,6 +93,7 @@ def build_engine(settings: Settings, publisher: Publisher, database: Database) -
             shell_timeout_s=settings.shell_timeout_s,
             redactor=redactor,
             policy=policy,
+            outputs=DatabaseOutputs(database),
         ),
     )
 

@@ -83,7 +83,10 @@ def _coding_prompt(state: NetworkState) -> str:
 
 def log_analyzer_agent(tools: ToolRegistry, settings: Settings) -> AgentSpec:
     """The agent that reads logs (and code, read-only) and records findings."""
-    names = ["search_logs", "read_log", "list_files", "read_file", "search_code", "git_log"]
+    names = [
+        "search_logs", "read_log", "list_files", "read_file", "search_code", "git_log",
+        "read_output",
+    ]  # fmt: skip
     return AgentSpec(
         name=LOG_ANALYZER,
         description="Investigates logs: failing component, error signature, first occurrence.",
@@ -99,7 +102,7 @@ def coding_agent(tools: ToolRegistry, settings: Settings) -> AgentSpec:
     """The agent that inspects code, applies an approved fix and runs checks."""
     names = [
         "read_file", "list_files", "search_code", "git_log", "git_diff", "write_file",
-        "shell_execute",
+        "shell_execute", "read_output",
     ]  # fmt: skip
     return AgentSpec(
         name=CODING,

@@ -63,13 +63,14 @@ class SlackPublisher:
     """Renders every Slack-started run; runs from elsewhere (the terminal) are ignored."""
 
     def __init__(
-        self, writer: SlackWriter, *, flush_interval_s: float = 0.8, use_streams: bool = True
-    ) -> None:
+        self, writer: SlackWriter, *, flush_interval_s: float = 0.8, use_streams: bool = True,
+        redactor: Redactor | None = None,
+    ) -> None:  # fmt: skip
         self.writer = writer
         self.flush_interval_s = flush_interval_s
         self.use_streams = use_streams
         self.views: dict[str, RunView] = {}
-        self.redactor = Redactor()
+        self.redactor = redactor or Redactor()
 
     async def publish(self, event: RunEvent) -> None:
         """Render one event."""

@@ -79,7 +79,7 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     identity = await who_am_i(client)
     writer = SlackWriter(client, rate_scale=settings.slack_rate_scale)
-    publisher = SlackPublisher(writer)
+    publisher = SlackPublisher(writer, redactor=service.load_redactor(settings))
     await service.launch(settings, publisher)
     approvers = Approvers(writer, ApprovalRules.from_settings(settings))
     deps = BotDeps(

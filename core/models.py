@@ -163,3 +163,13 @@ class AuditRow(Base):
     tool_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
     fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ToolOutputRow(Base):
+    """The whole output of a tool call whose result was truncated for the model."""
+
+    __tablename__ = "opsbot_tool_outputs"
+
+    output_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)

@@ -31,12 +31,16 @@ class Redactor:
     """Replaces secrets with stable placeholders such as `[REDACTED:aws_key:1]`."""
 
     extra_patterns: Iterable[tuple[str, str]] = ()
+    own_secrets: Iterable[str] = ()
     _compiled: list[tuple[str, re.Pattern[str]]] = field(init=False)
     _seen: dict[str, str] = field(init=False, default_factory=dict)
     _counts: dict[str, int] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._compiled = [(kind, re.compile(rx)) for kind, rx in (*_PATTERNS, *self.extra_patterns)]
+        own = sorted({s for s in self.own_secrets if s and len(s) >= 8}, key=len, reverse=True)
+        literal = [("own_secret", "|".join(map(re.escape, own)))] if own else []
+        patterns = (*literal, *_PATTERNS, *self.extra_patterns)
+        self._compiled = [(kind, re.compile(rx)) for kind, rx in patterns]
 
     def _placeholder(self, kind: str, secret: str) -> str:
         if secret not in self._seen:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -56,6 +56,16 @@ class ToolError(Exception):
     """A failure the model should read (bad path, missing file, ...), not a crash."""
 
 
+class OutputStore(Protocol):
+    """Where whole outputs of truncated results are kept (the engine provides one)."""
+
+    async def save(self, output_id: str, text: str) -> None:
+        """Keep `text` under `output_id`."""
+
+    async def load(self, output_id: str) -> str | None:
+        """The text kept under `output_id`, or None."""
+
+
 @dataclass(frozen=True)
 class ToolContext:
     """What tools may touch: the workspace, the log sources, the policy and the output limits."""
@@ -66,6 +76,7 @@ class ToolContext:
     shell_timeout_s: float = 120.0
     redactor: Redactor = field(default_factory=Redactor)
     policy: CommandPolicy = field(default_factory=CommandPolicy.load)
+    outputs: OutputStore | None = None
 
     @property
     def classifier(self) -> Classifier:
@@ -136,8 +147,13 @@ class Tool(Generic[InputT]):
             return self.preview(parsed, ctx)
         return json.dumps(args, indent=2, ensure_ascii=False)
 
-    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        """Run the tool: errors become error results; output is redacted and capped."""
+    async def run(
+        self, args: dict[str, Any], ctx: ToolContext, call_id: str | None = None
+    ) -> ToolResult:
+        """Run the tool: errors become error results; output is redacted and capped.
+
+        A capped output is kept whole (under `call_id`) for `read_output` when a store exists.
+        """
         try:
             data = await self.handler(self.parse(args), ctx)
         except ToolError as exc:
@@ -145,7 +161,12 @@ class Tool(Generic[InputT]):
         except Exception as exc:  # a tool bug must reach the model as an error, not crash the run
             message = f"{self.name} failed: {type(exc).__name__}: {exc}"
             return ToolResult.failed(ctx.redactor.redact(message))
-        return cap_output(redact_data(data, ctx.redactor), ctx.output_cap)
+        clean = redact_data(data, ctx.redactor)
+        keep_as = call_id if ctx.outputs is not None else None
+        result = cap_output(clean, ctx.output_cap, keep_as)
+        if result.truncated and keep_as is not None and ctx.outputs is not None:
+            await ctx.outputs.save(keep_as, json.dumps(clean, ensure_ascii=False, indent=1))
+        return result
 
 
 def redact_data(data: Any, redactor: Redactor) -> Any:
@@ -159,10 +180,13 @@ def redact_data(data: Any, redactor: Redactor) -> Any:
     return data
 
 
-def cap_output(data: Any, cap: int) -> ToolResult:
+def cap_output(data: Any, cap: int, output_id: str | None = None) -> ToolResult:
     """Wrap `data` in an OK result, truncating it with a marker when its JSON exceeds `cap`."""
     text = json.dumps(data, ensure_ascii=False)
     if len(text) <= cap:
         return ToolResult.ok(data)
-    marker = f"\n[... truncated: {len(text) - cap} of {len(text)} characters not shown ...]"
-    return ToolResult(status=ToolStatus.OK, data=text[:cap] + marker, truncated=True)
+    whole = json.dumps(data, ensure_ascii=False, indent=1)
+    marker = f"\n[... truncated: {len(whole) - cap} of {len(whole)} characters not shown"
+    if output_id is not None:
+        marker += f"; read the rest with read_output(output_id={output_id!r}, offset={cap})"
+    return ToolResult(status=ToolStatus.OK, data=whole[:cap] + marker + " ...]", truncated=True)

@@ -9,6 +9,7 @@ from tools.base import Tool
 from tools.files import FILE_TOOLS
 from tools.git import GIT_TOOLS
 from tools.logs import LOG_TOOLS
+from tools.outputs import READ_OUTPUT_TOOL
 from tools.shell import SHELL_TOOL
 
 
@@ -37,4 +38,4 @@ class ToolRegistry:
 
 def default_tools() -> ToolRegistry:
     """Every built-in tool."""
-    return ToolRegistry([*LOG_TOOLS, *FILE_TOOLS, *GIT_TOOLS, SHELL_TOOL])
+    return ToolRegistry([*LOG_TOOLS, *FILE_TOOLS, *GIT_TOOLS, SHELL_TOOL, READ_OUTPUT_TOOL])

@@ -126,7 +126,7 @@ async def test_a_crashing_handler_becomes_an_error_result(ctx: ToolContext) -> N
 def test_every_tool_has_a_schema_and_the_contract_names() -> None:
     assert sorted(TOOLS.names()) == sorted([
         "search_logs", "read_log", "read_file", "list_files", "search_code", "git_log",
-        "git_diff", "write_file", "shell_execute",
+        "git_diff", "write_file", "shell_execute", "read_output",
     ])  # fmt: skip
     risks = {name: TOOLS.get(name).risk for name in TOOLS.names()}  # type: ignore[union-attr]
     assert risks["shell_execute"] is Risk.CRITICAL
@@ -151,3 +151,41 @@ async def test_read_log_filters_by_regex_and_window(ctx: ToolContext) -> None:
     assert [line.split(" ")[0] for line in data["lines"]] == ["2:", "3:"]
     unknown = await run("read_log", ctx, path="../../etc/passwd")
     assert "not one of the configured log files" in str(unknown["error"])
+
+
+class MemoryOutputs:
+    """An in-memory OutputStore (the engine uses the database one)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, str] = {}
+
+    async def save(self, output_id: str, text: str) -> None:
+        self.kept[output_id] = text
+
+    async def load(self, output_id: str) -> str | None:
+        return self.kept.get(output_id)
+
+
+async def test_a_truncated_result_is_kept_whole_and_readable_in_pages(ctx: ToolContext) -> None:
+    import dataclasses
+
+    keeping = dataclasses.replace(ctx, outputs=MemoryOutputs())
+    (keeping.workspace / "big.txt").write_text("".join(f"line {n}\n" for n in range(2000)))
+    read_file, read_output = TOOLS.get("read_file"), TOOLS.get("read_output")
+    assert read_file is not None
+    assert read_output is not None
+    first = await read_file.run({"path": "big.txt"}, keeping, call_id="toolu_big")
+    assert first.truncated
+    assert "read_output(output_id='toolu_big', offset=2000)" in str(first.data)
+    pages, offset = [], 0
+    while offset is not None:
+        page = await read_output.run({"output_id": "toolu_big", "offset": offset}, keeping)
+        assert isinstance(page.data, dict)
+        pages.append(page.data["text"])
+        offset = page.data["next_offset"]
+    whole = "".join(pages)
+    assert "line 0" in whole
+    assert "line 1999" in whole
+    assert len(pages) > 5
+    missing = await read_output.run({"output_id": "nope"}, keeping)
+    assert missing.error == "no kept output 'nope'"
