@@ -138,6 +138,36 @@ def _api_arguments(request: ModelRequest) -> dict[str, Any]:
     return arguments
 
 
+def _scrub_block(block: Any, redactor: Redactor) -> Any:
+    if isinstance(block, str):
+        return redactor.redact(block)
+    if not isinstance(block, dict):
+        return block
+    if block.get("type") == "text":
+        return {**block, "text": redactor.redact(str(block.get("text", "")))}
+    if block.get("type") == "tool_result":
+        content = block.get("content")
+        scrubbed = (redactor.redact(content) if isinstance(content, str)
+                    else [_scrub_block(b, redactor) for b in content or []])  # fmt: skip
+        return {**block, "content": scrubbed}
+    return block
+
+
+def scrubbed(request: ModelRequest, redactor: Redactor) -> ModelRequest:
+    """The request with every text a person or a tool wrote redacted (defence in depth)."""
+    messages = []
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = [_scrub_block(block, redactor) for block in content]
+        else:
+            content = _scrub_block(content, redactor)
+        messages.append({**message, "content": content})
+    return request.model_copy(
+        update={"messages": messages, "system": redactor.redact(request.system)}
+    )
+
+
 class LlmClient:
     """Calls the Messages API with streaming; retries are left to the caller (one layer only)."""
 
@@ -155,6 +185,7 @@ class LlmClient:
         started = time.monotonic()
         pieces = StreamRedactor(self.redactor)
         finished = False
+        request = scrubbed(request, self.redactor)
         async with self.client.messages.stream(**_api_arguments(request)) as stream:
             async for event in stream:
                 if event.type == "text":
@@ -175,6 +206,7 @@ class LlmClient:
     async def create(self, request: ModelRequest) -> ModelReply:
         """One call without streaming (the router's structured classification)."""
         started = time.monotonic()
+        request = scrubbed(request, self.redactor)
         message = await self.client.messages.create(**_api_arguments(request))
         return _reply_from(message, started, self.redactor)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from agents import audit
 from agents.approvals import PENDING
 from agents.runtime import current_engine
 from core.models import ApprovalRow, RunRow, ThreadRow
@@ -225,3 +226,8 @@ def elapsed(since: float) -> str:
     if seconds < 5400:
         return f"{seconds // 60}m"
     return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+
+
+async def run_decisions(run_id: str) -> list[audit.AuditEntry]:
+    """The audit rows of one run, newest first."""
+    return await current_engine().db.run(lambda s: audit.entries(s, run_id, 50))

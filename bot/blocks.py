@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from agents.audit import AuditEntry
 from agents.events import ApprovalRequested, RunFinished
 from agents.queries import Overview, RunSummary, StepLine, elapsed
 
@@ -156,8 +157,10 @@ def status_blocks(view: Overview, domain: str | None, scope: str) -> list[dict[s
     return blocks
 
 
-def run_blocks(run: RunSummary, steps: list[StepLine]) -> list[dict[str, Any]]:
-    """One run: its status and its steps as a text waterfall."""
+def run_blocks(
+    run: RunSummary, steps: list[StepLine], decisions: list[AuditEntry] | None = None
+) -> list[dict[str, Any]]:
+    """One run: its status, its steps as a text waterfall, and its audited decisions."""
     start = min((s.started_at for s in steps if s.started_at), default=run.started_at)
     lines = []
     for step in steps:
@@ -166,9 +169,20 @@ def run_blocks(run: RunSummary, steps: list[StepLine]) -> list[dict[str, Any]]:
         mark = " (failed)" if step.failed else ""
         lines.append(f"{offset:>8.0f} ms  {step.name:<18} {took}{mark}")
     body = "\n".join(lines) or "no steps yet"
+    audit_lines = [
+        f"• {clock(d.at)} {d.action} `{d.tool_name or '-'}` by "
+        f"{f'<@{d.actor}>' if d.actor else 'opsbot'}: {d.outcome}"
+        for d in reversed(decisions or [])
+    ]
     return [
         _section(f"*Run* `{run.run_id}`: {run.status}, agents: {', '.join(run.agents) or '-'}"),
         _section(f"```{truncated(body, MAX_PREVIEW)}```"),
+        _section(
+            "*Decisions* (full log: `opsbot audit --run "
+            + run.run_id
+            + "`)\n"
+            + ("\n".join(audit_lines) or "none")
+        ),
     ]
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.approvers import Approvers
 from bot.writer import SlackWriter
+from core.redact import Redactor
 from core.settings import Settings
 
 
@@ -19,3 +20,4 @@ class BotDeps:
     bot_user: str
     team: str
     domain: str | None
+    redactor: Redactor

@@ -79,7 +79,8 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     identity = await who_am_i(client)
     writer = SlackWriter(client, rate_scale=settings.slack_rate_scale)
-    publisher = SlackPublisher(writer, redactor=service.load_redactor(settings))
+    redactor = service.load_redactor(settings)
+    publisher = SlackPublisher(writer, redactor=redactor)
     await service.launch(settings, publisher)
     approvers = Approvers(writer, ApprovalRules.from_settings(settings))
     deps = BotDeps(
@@ -89,6 +90,7 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
         bot_user=identity.bot_user,
         team=identity.team,
         domain=identity.domain,
+        redactor=redactor,
     )
     app = build_app(deps, client)
     mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.http_port}"

@@ -34,7 +34,8 @@ async def status_reply(deps: BotDeps, channel: str, argument: str) -> dict[str, 
     run = await queries.run_summary(run_id)
     if run is None:
         return {"text": f"No run `{run_id}`."}
-    return {"blocks": run_blocks(run, await queries.run_steps(run_id)), "text": f"run {run_id}"}
+    steps, decisions = await queries.run_steps(run_id), await queries.run_decisions(run_id)
+    return {"blocks": run_blocks(run, steps, decisions), "text": f"run {run_id}"}
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:

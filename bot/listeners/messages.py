@@ -20,7 +20,7 @@ async def start_run(deps: BotDeps, message: SlackMessage) -> None:
     """Enqueue the run (once per message, whatever the deliveries) and show the bot is on it."""
     thread = ThreadRef(team=message.team or deps.team, channel=message.channel,
                        thread_ts=message.root_ts)  # fmt: skip
-    text = without_mention(message.text, deps.bot_user) or "(empty message)"
+    text = deps.redactor.redact(without_mention(message.text, deps.bot_user) or "(empty message)")
     await service.start_turn(thread, IncomingMessage(ts=message.ts, text=text, user=message.user))
     try:
         await deps.writer.call("reactions.add", channel=message.channel, timestamp=message.ts,

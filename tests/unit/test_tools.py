@@ -189,3 +189,17 @@ async def test_a_truncated_result_is_kept_whole_and_readable_in_pages(ctx: ToolC
     assert len(pages) > 5
     missing = await read_output.run({"output_id": "nope"}, keeping)
     assert missing.error == "no kept output 'nope'"
+
+
+def test_device_files_and_fifos_are_refused(ctx: ToolContext) -> None:
+    import os
+
+    from tools.base import ToolError
+    from tools.workspace import resolve_inside
+
+    os.mkfifo(ctx.workspace / "pipe")
+    (ctx.workspace / "null").symlink_to("/dev/null")
+    with pytest.raises(ToolError, match="not a regular file"):
+        resolve_inside(ctx.workspace, "pipe")
+    with pytest.raises(ToolError, match="outside the workspace"):
+        resolve_inside(ctx.workspace, "null")
