@@ -35,6 +35,7 @@ from agents.router import (
     route_by_rules,
 )  # fmt: skip
 from agents.specs import AgentSpec
+from core import faults
 from core.db import Database
 from core.models import ApprovalRow, LlmCallRow, RunRow, ToolCallRow
 from core.settings import Settings
@@ -43,6 +44,11 @@ from tools.base import Tool, ToolContext, ToolError, ToolResult, ToolStatus
 from tools.registry import ToolRegistry
 
 KEY_ARGUMENTS = ("command", "path", "query", "pattern", "ref")
+INTERRUPTED_NOTE = (
+    "WARNING: the approved run of this call was interrupted by a restart and its outcome is "
+    "unknown (it may have taken effect). Check before approving it again."
+)
+FINISHED = {"ok", "error"}
 
 
 def _note_agent(session: Session, run_id: str, agent: str) -> None:
@@ -110,6 +116,7 @@ class Engine:
 
         async def on_text(text: str) -> None:
             await self.publish(TextDelta(run_id=run_id, agent=agent, text=text))
+            faults.point("mid_stream")
 
         async def on_tool(name: str) -> None:
             await self.publish(ToolCallProposed(run_id=run_id, agent=agent, name=name))
@@ -224,15 +231,22 @@ class Engine:
 
     async def request_approval(
         self, run_id: str, thread_id: str, requester: str | None, agent: str, use: ToolUse,
-        reason: str, risk: str,
+        reason: str, risk: str, attempt: int = 1,
     ) -> approvals.ApprovalTicket | ToolResult:  # fmt: skip
-        """Step: record the approval row (exact arguments) and announce it; or refuse bad input."""
+        """Step: record the approval row (exact arguments) and announce it; or refuse bad input.
+
+        A second attempt follows a restart that interrupted the approved call: the card says
+        that its outcome is unknown.
+        """
         tool = self._tool(use.name)
         try:
             preview = tool.describe(use.input, self.tool_ctx)
         except ToolError as exc:
             return ToolResult.failed(str(exc))
-        approval_id = approvals.approval_id_for(run_id, use.id)
+        if attempt > 1:
+            preview = f"{INTERRUPTED_NOTE}\n{preview}"
+        key = use.id if attempt == 1 else f"{use.id}#{attempt}"
+        approval_id = approvals.approval_id_for(run_id, key)
         now = time.time()
         row = ApprovalRow(
             id=approval_id, run_id=run_id, thread_id=thread_id, tool_use_id=use.id,
@@ -301,8 +315,10 @@ class Engine:
         """Step: run an approved tool once; an intent marker stops a blind re-run after a crash."""
         tool = self._tool(use.name)
 
-        def claim(session: Session) -> str:
+        def claim(session: Session) -> str | ToolResult:
             row = session.get(ToolCallRow, (run_id, use.id))
+            if row is not None and row.status in FINISHED and row.result:
+                return ToolResult.model_validate(row.result)  # it ran; the step did not record it
             if row is None or row.status != "approved":
                 return row.status if row is not None else "missing"
             row.status = "running"
@@ -318,6 +334,8 @@ class Engine:
             await self._refuse(run_id, agent, use, result, tool.risk.value)
             return result
         claimed = await self.db.run(claim)
+        if isinstance(claimed, ToolResult):
+            return claimed
         if claimed != "claimed":
             result = ToolResult.failed(
                 f"{use.name} was interrupted by a restart while it ran (state: {claimed}); its "

@@ -22,6 +22,12 @@ class RunStarted(_Event):
     text: str
 
 
+class RunResumed(_Event):
+    """The run was interrupted by a restart and continues where its last step ended."""
+
+    kind: Literal["run_resumed"] = "run_resumed"
+
+
 class Routed(_Event):
     """The router chose the agent for the next hop of this turn (or `done`)."""
 
@@ -118,6 +124,7 @@ class RunFinished(_Event):
 
 RunEvent = Annotated[
     RunStarted
+    | RunResumed
     | Routed
     | TextDelta
     | ToolCallProposed

@@ -10,15 +10,17 @@ from typing import Any
 import anthropic
 import yaml
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, WorkflowHandleAsync
+from sqlalchemy import select
 
 from agents import approvals, audit, runtime
 from agents.engine import Engine
+from agents.events import RunResumed
 from agents.llm import LlmClient
 from agents.outputs import DatabaseOutputs
 from agents.publisher import Publisher
 from agents.specs import default_agents
 from agents.versioning import APP_VERSION
-from core import migrate
+from core import faults, migrate
 from core.db import Database, make_engine, plain_url
 from core.errors import ConfigError
 from core.redact import Redactor
@@ -105,12 +107,17 @@ async def launch(settings: Settings, publisher: Publisher) -> Engine:
     """
     import agents.workflow  # noqa: F401  (registers the workflow before DBOS launches)
 
+    try:
+        faults.arm(settings.fault)
+    except ValueError as error:
+        raise ConfigError("OPSBOT_FAULT", str(error)) from None
     database = Database(make_engine(settings.database_url))
     engine = build_engine(settings, publisher, database)
     migrate.upgrade(database.engine)
     runtime.install(engine)
     DBOS(config=dbos_config(settings))
     DBOS.launch()
+    await mark_resumed(engine, settings.executor_id)
     await DBOS.register_queue_async(QUEUE, partition_concurrency=1, polling_interval_sec=0.2)
     await redeliver_decisions(engine)
     return engine
@@ -154,6 +161,7 @@ async def submit_decision(
 
     result = await engine.db.run(decide_and_audit)
     if result.outcome is approvals.DecisionOutcome.ACCEPTED and result.run_id is not None:
+        faults.point("between_cas_and_send")
         message = {"status": result.status, "decided_by": approver, "reason": reason}
         await _deliver(engine, result.run_id, approval_id, message)
     return result
@@ -165,6 +173,36 @@ async def _deliver(engine: Engine, run_id: str, approval_id: str, message: dict[
         idempotency_key=f"decision:{approval_id}",
     )  # fmt: skip
     await engine.db.run(lambda s: approvals.mark_delivered(s, approval_id))
+
+
+async def mark_resumed(engine: Engine, executor_id: str) -> None:
+    """Runs of this executor left unfinished by a dead process: count the resume, tell threads."""
+    from core.models import RunRow
+
+    unfinished = await engine.db.run(
+        lambda s: s.scalars(
+            select(RunRow.id).where(RunRow.status.in_(("running", "waiting_approval")))
+        ).all()
+    )
+    if not unfinished:
+        return
+    statuses = await DBOS.list_workflows_async(
+        workflow_ids=list(unfinished), load_input=False, load_output=False
+    )
+    live = ("PENDING", "ENQUEUED")
+    mine = [
+        w.workflow_id for w in statuses if w.executor_id in (executor_id, None) and w.status in live
+    ]
+
+    def count(session: Any) -> None:
+        for run_id in mine:
+            row = session.get(RunRow, run_id)
+            if row is not None:
+                row.resumed_count = (row.resumed_count or 0) + 1
+
+    await engine.db.run(count)
+    for run_id in mine:
+        await engine.publish(RunResumed(run_id=run_id))
 
 
 async def redeliver_decisions(engine: Engine) -> None:

@@ -22,6 +22,7 @@ from agents.router import DONE, Hop, RouteDecision, RouteInput, fallback_decisio
 from agents.runtime import current_engine
 from agents.specs import AgentSpec
 from agents.state import AWAITING_KEY, NetworkState
+from core import faults
 from core.types import IncomingMessage, ThreadRef, fingerprint
 from tools.base import ToolResult, ToolStatus
 
@@ -118,6 +119,7 @@ class Turn:
             decision = await step("route", self.engine.route, self.run_id, route, **options)
         except Exception as exc:
             decision = fallback_decision(route, f"router unavailable ({_step_failure(exc)})")
+        faults.point("after_route")
         self.budget.add(decision.usage, model_call=False)
         return decision
 
@@ -180,29 +182,35 @@ class Turn:
         if spec.tool(use.name) is None:
             return ToolResult.failed(f"{spec.name} has no tool named {use.name!r}")
         outcome = await step("tool_call", self.engine.call_tool, self.run_id, spec.name, use)
+        faults.point("after_tool")
         if isinstance(outcome, ToolResult):
             return outcome
         return await self._gated(spec, use, outcome, reason)
 
     async def _gated(
-        self, spec: AgentSpec, use: ToolUse, needs: NeedsApproval, reason: str
+        self, spec: AgentSpec, use: ToolUse, needs: NeedsApproval, reason: str, attempt: int = 1
     ) -> ToolResult:
         why = f"{reason[:900]}\n(policy: {needs.reason})" if needs.reason else reason[:1000]
         ticket = await step(
             "request_approval", self.engine.request_approval, self.run_id, self.thread.key,
-            self.message.user, spec.name, use, why.strip(), needs.risk,
+            self.message.user, spec.name, use, why.strip(), needs.risk, attempt,
         )  # fmt: skip
         if isinstance(ticket, ToolResult):
             return ticket
+        faults.point("waiting_approval")
         decision = await DBOS.recv_async(topic=ticket.topic, timeout_seconds=ticket.timeout_s)
         verdict = await step(
             "resolve_approval", self.engine.resolve_approval, self.run_id, ticket, use,
             decision is None,
         )  # fmt: skip
         if verdict.may_run:
-            return await step(
+            result = await step(
                 "tool_exec", self.engine.run_approved_tool, self.run_id, spec.name, use
             )
+            faults.point("after_tool")
+            if result.status is ToolStatus.UNKNOWN and attempt == 1:
+                return await self._gated(spec, use, needs, reason, attempt + 1)  # ask again
+            return result
         result = _refusal(verdict.status, verdict.decided_by, verdict.reason)
         await step("record_refusal", self.engine.record_refusal, self.run_id, spec.name, use,
                    result, needs.risk)  # fmt: skip

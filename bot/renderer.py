@@ -25,6 +25,7 @@ from agents.events import (
     Routed,
     RunEvent,
     RunFinished,
+    RunResumed,
     RunStarted,
     TextDelta,
     ToolFinished,
@@ -44,6 +45,7 @@ MAX_LIVE_TEXT = 11_000
 class RunView:
     """One run's place in Slack and its live message."""
 
+    run_id: str
     team: str
     channel: str
     thread_ts: str
@@ -70,15 +72,20 @@ class SlackPublisher:
         self.flush_interval_s = flush_interval_s
         self.use_streams = use_streams
         self.views: dict[str, RunView] = {}
+        self._not_slack: set[str] = set()
         self.redactor = redactor or Redactor()
 
     async def publish(self, event: RunEvent) -> None:
         """Render one event."""
         if isinstance(event, RunStarted):
-            self._open(event)
+            self._open(event.run_id, event.thread_id, event.requester)
             return
-        view = self.views.get(event.run_id)
+        view = self.views.get(event.run_id) or await self._recovered_view(event.run_id)
         if view is None:
+            return
+        if isinstance(event, RunResumed):
+            await self._post(view, ":arrows_counterclockwise: Resumed after a restart; "
+                                   "continuing from the last completed step.")  # fmt: skip
             return
         if isinstance(event, TextDelta):
             self._add(view, event.text)
@@ -101,13 +108,46 @@ class SlackPublisher:
         elif isinstance(event, RunFinished):
             await self._finish(view, event)
 
-    def _open(self, event: RunStarted) -> None:
-        team, channel, thread_ts = event.thread_id.split(":", 2)
-        if team == "local" or event.run_id in self.views:
-            return
-        view = RunView(team=team, channel=channel, thread_ts=thread_ts, requester=event.requester)
+    def _open(self, run_id: str, thread_id: str, requester: str | None) -> RunView | None:
+        team, channel, thread_ts = thread_id.split(":", 2)
+        if team == "local":
+            return None
+        if run_id in self.views:
+            return self.views[run_id]
+        view = RunView(run_id=run_id, team=team, channel=channel, thread_ts=thread_ts,
+                       requester=requester)  # fmt: skip
         view.flusher = asyncio.ensure_future(self._flush_forever(view))
-        self.views[event.run_id] = view
+        self.views[run_id] = view
+        return view
+
+    async def _recovered_view(self, run_id: str) -> RunView | None:
+        """A run this process did not start (it resumed after a restart): find its thread."""
+        if run_id in self._not_slack:
+            return None
+        run = await queries.run_summary(run_id)
+        view = self._open(run_id, run.thread_id, None) if run is not None else None
+        if view is None:
+            self._not_slack.add(run_id)
+        return view
+
+    async def finish_leftovers(self) -> int:
+        """Finish messages a dead process left streaming; returns how many."""
+        leftovers = await queries.live_leftovers()
+        for channel, ts, streaming in leftovers:
+            if streaming:
+                with contextlib.suppress(SlackApiError):
+                    await self.writer.call("chat.stopStream", channel=channel, ts=ts)
+            text = ""
+            with contextlib.suppress(SlackApiError):
+                replies = await self.writer.call("conversations.replies", channel=channel, ts=ts,
+                                                 latest=ts, inclusive=True, limit=1)  # fmt: skip
+                text = next((str(m.get("text") or "") for m in replies.get("messages") or []
+                             if m.get("ts") == ts), "")  # fmt: skip
+            note = f"{text}\n_(interrupted by a restart)_".strip()
+            with contextlib.suppress(SlackApiError):
+                await self.writer.call("chat.update", channel=channel, ts=ts, text=note)
+            await queries.live_finished(channel, ts)
+        return len(leftovers)
 
     def _add(self, view: RunView, text: str) -> None:
         view.pending += self.redactor.redact(text)
@@ -161,6 +201,7 @@ class SlackPublisher:
                 raise
             await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
                                    text=view.live_text or " ")  # fmt: skip
+            await queries.live_finished(view.channel, view.live_ts)
             view.live_ts, view.live_text = None, ""
             await self._start_live(view, chunk)
 
@@ -173,6 +214,7 @@ class SlackPublisher:
                     recipient_user_id=view.requester,
                 )  # fmt: skip
                 view.live_ts, view.live_text = started["ts"], chunk
+                await queries.live_started(view.run_id, view.channel, view.live_ts or "", True)
                 return
             except SlackApiError as error:
                 if error.response.get("error") not in NO_STREAMS:
@@ -183,8 +225,11 @@ class SlackPublisher:
             "chat.postMessage", channel=view.channel, thread_ts=view.thread_ts, text=chunk
         )
         view.live_ts, view.live_text = posted["ts"], chunk
+        await queries.live_started(view.run_id, view.channel, view.live_ts or "", False)
 
     async def _stop_live(self, view: RunView) -> None:
+        if view.live_ts is not None:
+            await queries.live_finished(view.channel, view.live_ts)
         if view.live_ts is not None and self.use_streams:
             try:
                 await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts)

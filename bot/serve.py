@@ -82,6 +82,8 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
     redactor = service.load_redactor(settings)
     publisher = SlackPublisher(writer, redactor=redactor)
     await service.launch(settings, publisher)
+    if finished := await publisher.finish_leftovers():
+        log.info("finished %d message(s) a previous process left streaming", finished)
     approvers = Approvers(writer, ApprovalRules.from_settings(settings))
     deps = BotDeps(
         settings=settings,

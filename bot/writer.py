@@ -11,6 +11,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from core import faults
+
 log = logging.getLogger(__name__)
 
 PER_MINUTE = {
@@ -74,6 +76,8 @@ class SlackWriter:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if bucket is not None:
                 await bucket.take()
+            if method == "chat.postMessage":
+                faults.point("while_posting")
             try:
                 self.calls[method] = self.calls.get(method, 0) + 1
                 response = await self.client.api_call(method, json=arguments)

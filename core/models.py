@@ -79,6 +79,7 @@ class RunRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
     limit_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resumed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LlmCallRow(Base):
@@ -172,4 +173,16 @@ class ToolOutputRow(Base):
 
     output_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class LiveMessageRow(Base):
+    """A Slack message the bot is still streaming into; finished after a crash."""
+
+    __tablename__ = "opsbot_live_messages"
+
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(200))
+    streaming: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[float] = mapped_column(Float)

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import faults
+
 SAFE_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "TZ")
 
 
@@ -64,6 +66,8 @@ async def run_process(
     )
     assert process.stdout is not None
     reader = asyncio.ensure_future(_read_capped(process.stdout, output_cap))
+    await asyncio.sleep(0)
+    faults.point("during_shell")
     timed_out = False
     try:
         await asyncio.wait_for(process.wait(), timeout_s)

@@ -1,0 +1,154 @@
+"""The crash matrix: `opsbot serve` SIGKILLs itself at each fault point, a new process takes
+over, and the incident still ends once: one side effect, one final answer, no stuck stream."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from core.db import sqlalchemy_url
+from core.models import MessageRow, RunRow
+from sandbox.model.server import RunningModelServer, start_model_server
+from sandbox.slack.app import RunningSlack, start_slack
+from sandbox.slack.server import SandboxConfig, SlackSandbox
+from tests.slackbot import CHANNEL, thread, wait_for
+from tests.support import counter_workspace, scripted
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+ROOT = Path(__file__).resolve().parents[2]
+COUNTER = (
+    "import time\nwith open('counter.txt', 'a') as f:\n    f.write('ran\\n')\n"
+    "time.sleep(1.5)\nprint('counted')\n"
+)
+SCRIPT: list[dict[str, Any]] = [
+    {"match": ".*", "router": [{"agent": "coding", "reason": "run the counter"}],
+     "coding": [
+         {"text": "Running the counter now, it takes a moment to finish.", "tool_calls": [
+             {"name": "shell_execute", "input": {"command": "python3 count.py"}}]},
+         {"text": "The counter ran and reported back."}]},
+]  # fmt: skip
+FAULTS = ["after_route", "mid_stream:3", "after_tool", "waiting_approval",
+          "between_cas_and_send", "during_shell", "while_posting:2"]  # fmt: skip
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[tuple[RunningSlack, RunningModelServer, Path]]:
+    workspace = counter_workspace(tmp_path)
+    (workspace / "count.py").write_text(COUNTER)
+    slack = await start_slack(SandboxConfig())
+    model = await start_model_server(scripted(SCRIPT, tokens_per_second=40))
+    yield slack, model, workspace
+    await model.stop()
+    await slack.stop()
+
+
+async def serve(slack: RunningSlack, model: RunningModelServer, workspace: Path, database_url: str,
+                fault: str | None) -> asyncio.subprocess.Process:  # fmt: skip
+    space = slack.sandbox.workspace
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OPSBOT_", "SLACK_", "ANTHROPIC_"))
+    }
+    env.update({
+        "SLACK_BOT_TOKEN": space.bot_token, "SLACK_APP_TOKEN": space.app_token,
+        "OPSBOT_SLACK_API_URL": slack.api_url, "ANTHROPIC_API_KEY": "sk-test-key-for-the-matrix",
+        "ANTHROPIC_BASE_URL": model.url, "OPSBOT_DATABASE_URL": database_url,
+        "OPSBOT_WORKSPACE": str(workspace), "OPSBOT_LOG_SOURCES": "logs/*.log",
+        "OPSBOT_APPROVERS": "U0LEAD", "OPSBOT_POLL_INTERVAL_S": "0.05",
+        "OPSBOT_MODEL_RETRY_INTERVAL_S": "0.01", "PYTHONUNBUFFERED": "1",
+    })  # fmt: skip
+    if fault:
+        env["OPSBOT_FAULT"] = fault
+    before = len([c for c in slack.sandbox.calls if c["method"] == "apps.connections.open"])
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    await wait_for(
+        slack.sandbox,
+        lambda: (
+            len([c for c in slack.sandbox.calls if c["method"] == "apps.connections.open"]) > before
+        ),
+        60,
+    )
+    await wait_for(slack.sandbox, lambda: bool(slack.sandbox.delivery.connections))  # type: ignore[attr-defined]
+    return process
+
+
+def open_cards(sandbox: SlackSandbox, root_ts: str) -> list[dict[str, Any]]:
+    return [m for m in thread(sandbox, root_ts)
+            if any(b.get("type") == "actions" for b in m["blocks"] or [])]  # fmt: skip
+
+
+def final(sandbox: SlackSandbox, root_ts: str) -> list[dict[str, Any]]:
+    return [m for m in thread(sandbox, root_ts) if "tokens" in str(m["blocks"])]
+
+
+async def act_on_cards(sandbox: SlackSandbox, root_ts: str, handled: set[str]) -> None:
+    """Approve each new card; reject a card that says the outcome is unknown."""
+    for card in open_cards(sandbox, root_ts):
+        if card["ts"] in handled:
+            continue
+        handled.add(card["ts"])
+        if "outcome is unknown" in str(card["blocks"]):
+            await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_reject")
+            modal = await wait_for(sandbox, lambda: [v["view"] for v in sandbox.workspace.views
+                                                     if v["view"].get("callback_id")])  # fmt: skip
+            await sandbox.submit_view("U0LEAD", modal[-1]["id"], {"reason": {"reason": "it ran"}})
+        else:
+            await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_approve")
+
+
+async def until(process: asyncio.subprocess.Process, sandbox: SlackSandbox, root_ts: str,
+                handled: set[str], done: Any, timeout_s: float = 60) -> None:  # fmt: skip
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        if done():
+            return
+        await act_on_cards(sandbox, root_ts, handled)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out; thread: {thread(sandbox, root_ts)}")
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_a_kill_at_each_fault_point_loses_nothing_and_repeats_nothing(
+    database_url: str, world: tuple[RunningSlack, RunningModelServer, Path], fault: str
+) -> None:
+    slack, model, workspace = world
+    sandbox = slack.sandbox
+    first = await serve(slack, model, workspace, database_url, fault)
+    root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> run the counter")
+    handled: set[str] = set()
+    await until(first, sandbox, root.ts, handled, lambda: first.returncode is not None)
+    assert first.returncode == -signal.SIGKILL, f"{fault} never fired"
+    second = await serve(slack, model, workspace, database_url, None)
+    try:
+        await until(second, sandbox, root.ts, handled, lambda: final(sandbox, root.ts))
+        await asyncio.sleep(1.0)  # anything still on its way would show now
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(second.wait(), 30)
+
+    messages = thread(sandbox, root.ts)
+    assert len(final(sandbox, root.ts)) == 1, "exactly one final answer"
+    assert (workspace / "counter.txt").read_text() == "ran\n", "the command ran exactly once"
+    assert not any(m["streaming"] for m in messages), "no stream left open"
+    routed = [m for m in messages if ":compass: *coding*" in m["text"]]
+    assert len(routed) == 1
+    if fault == "during_shell":
+        assert any("outcome is unknown" in str(m["blocks"]) for m in messages)
+    engine = create_engine(sqlalchemy_url(database_url))
+    with engine.connect() as connection:
+        runs = connection.execute(select(RunRow.status, RunRow.resumed_count)).all()
+        history = connection.execute(select(MessageRow.role)).scalars().all()
+    engine.dispose()
+    assert [tuple(r) for r in runs] == [("succeeded", 1)]
+    assert history == ["user", "assistant"]
