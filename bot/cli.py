@@ -125,6 +125,34 @@ def print_audit(settings: Settings, run: str | None, limit: int) -> int:
     return 0
 
 
+def print_workers(settings: Settings) -> int:
+    """`opsbot workers`: unfinished runs by the executor that holds them."""
+    from dbos import DBOSClient
+
+    from core.db import plain_url
+
+    client = DBOSClient(system_database_url=plain_url(settings.database_url))
+    try:
+        runs = client.list_workflows(
+            status=["PENDING", "ENQUEUED"], name="run_thread_turn", load_input=False,
+            load_output=False,
+        )  # fmt: skip
+    finally:
+        client.destroy()
+    if not runs:
+        print("no runs in flight")
+        return 0
+    by_executor: dict[str, list[str]] = {}
+    for run in runs:
+        holder = run.executor_id if run.status == "PENDING" else "(queued)"
+        by_executor.setdefault(holder or "(queued)", []).append(run.workflow_id)
+    for executor, ids in sorted(by_executor.items()):
+        print(f"{executor}: {len(ids)} run(s)")
+        for run_id in sorted(ids):
+            print(f"  {run_id}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opsbot", description="An AI operations teammate.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="print the audit log of approvals")
     audit.add_argument("--run", help="only this run")
     audit.add_argument("--limit", type=int, default=100)
+    commands.add_parser("workers", help="which runs each executor holds")
     commands.add_parser("migrate", help="apply database migrations and exit")
     return parser
 
@@ -153,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             migrate.upgrade(make_engine(load_settings().database_url))
             print("database is at the newest schema")
             return 0
+        if args.command == "workers":
+            return print_workers(load_settings())
         if args.command == "audit":
             return print_audit(load_settings(), args.run, args.limit)
         if args.command == "serve":

@@ -22,11 +22,6 @@ from core.settings import Settings, load_settings
 from core.types import IncomingMessage, ThreadRef
 from sandbox.model.scenario import SCENARIOS_DIR
 
-APP_TABLES = (
-    "opsbot_approvals", "opsbot_tool_calls", "opsbot_llm_calls", "opsbot_runs",
-    "opsbot_thread_state", "opsbot_messages", "opsbot_threads",
-)  # fmt: skip
-
 
 def copy_scenario(name: str, destination: Path) -> Path:
     """Copy a bundled scenario's workspace and logs; the workspace becomes a git repository."""
@@ -57,7 +52,9 @@ def reset_postgres(url: str) -> None:
                 text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             )
         }
-        tables = [t for t in APP_TABLES if t in existing]
+        tables = sorted(
+            t for t in existing if t.startswith("opsbot_") and t != "opsbot_schema_version"
+        )
         if tables:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
         has_dbos = connection.execute(

@@ -50,8 +50,14 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[RunningSlack, RunningMode
     await slack.stop()
 
 
-async def serve(slack: RunningSlack, model: RunningModelServer, workspace: Path, database_url: str,
-                fault: str | None) -> asyncio.subprocess.Process:  # fmt: skip
+async def serve(
+    slack: RunningSlack,
+    model: RunningModelServer,
+    workspace: Path,
+    database_url: str,
+    fault: str | None,
+    executor: str = "local",
+) -> asyncio.subprocess.Process:
     space = slack.sandbox.workspace
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("OPSBOT_", "SLACK_", "ANTHROPIC_"))
@@ -64,6 +70,7 @@ async def serve(slack: RunningSlack, model: RunningModelServer, workspace: Path,
         "OPSBOT_APPROVERS": "U0LEAD", "OPSBOT_POLL_INTERVAL_S": "0.05",
         "OPSBOT_MODEL_RETRY_INTERVAL_S": "0.01", "PYTHONUNBUFFERED": "1",
     })  # fmt: skip
+    env["OPSBOT_EXECUTOR_ID"] = executor
     if fault:
         env["OPSBOT_FAULT"] = fault
     before = len([c for c in slack.sandbox.calls if c["method"] == "apps.connections.open"])
@@ -78,7 +85,8 @@ async def serve(slack: RunningSlack, model: RunningModelServer, workspace: Path,
         ),
         60,
     )
-    await wait_for(slack.sandbox, lambda: bool(slack.sandbox.delivery.connections))  # type: ignore[attr-defined]
+    hub: Any = slack.sandbox.delivery
+    await wait_for(slack.sandbox, lambda: bool(hub.connections))
     return process
 
 
