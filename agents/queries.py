@@ -33,6 +33,7 @@ class RunSummary(BaseModel):
     output_tokens: int
     cost_usd: float
     limit_reason: str | None
+    resumed_count: int = 0
 
     @property
     def channel(self) -> str:
@@ -89,6 +90,7 @@ def _summary(row: RunRow) -> RunSummary:
         run_id=row.id, thread_id=row.thread_id, status=row.status, agents=list(row.agents or []),
         started_at=row.started_at, finished_at=row.finished_at, input_tokens=row.input_tokens,
         output_tokens=row.output_tokens, cost_usd=row.cost_usd, limit_reason=row.limit_reason,
+        resumed_count=row.resumed_count or 0,
     )  # fmt: skip
 
 

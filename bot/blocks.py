@@ -123,6 +123,8 @@ def permalink(domain: str | None, channel: str, ts: str) -> str:
 
 def _run_line(run: RunSummary, domain: str | None) -> str:
     link = f"<{permalink(domain, run.channel, run.thread_ts)}|thread>"
+    if run.resumed_count:
+        link += f", resumed after restart ({run.resumed_count}x)"
     agent = run.agents[-1] if run.agents else "routing"
     if run.finished_at is None:
         return f"• `{run.run_id}` {agent}, {elapsed(run.started_at)} ({link})"

@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ SCRIPT: list[dict[str, Any]] = [
              {"name": "shell_execute", "input": {"command": "python3 count.py"}}]},
          {"text": "The counter ran and reported back."}]},
 ]  # fmt: skip
+CLICKED_AT: dict[str, float] = {}
 FAULTS = ["after_route", "mid_stream:3", "after_tool", "waiting_approval",
           "between_cas_and_send", "during_shell", "while_posting:2"]  # fmt: skip
 
@@ -111,6 +113,7 @@ async def act_on_cards(sandbox: SlackSandbox, root_ts: str, handled: set[str]) -
                                                      if v["view"].get("callback_id")])  # fmt: skip
             await sandbox.submit_view("U0LEAD", modal[-1]["id"], {"reason": {"reason": "it ran"}})
         else:
+            CLICKED_AT[card["ts"]] = time.time()
             await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_approve")
 
 
@@ -153,6 +156,12 @@ async def test_a_kill_at_each_fault_point_loses_nothing_and_repeats_nothing(
     assert len(routed) == 1
     if fault == "during_shell":
         assert any("outcome is unknown" in str(m["blocks"]) for m in messages)
+    if fault == "waiting_approval":
+        clicked = max(CLICKED_AT[ts] for ts in handled if ts in CLICKED_AT)
+        latency = (workspace / "counter.txt").stat().st_mtime - clicked
+        print(f"\napproval resume latency after a restart ({database_url.split(':')[0]}): "
+              f"{latency * 1000:.0f} ms from click to the command starting")  # fmt: skip
+        assert latency < 10
     engine = create_engine(sqlalchemy_url(database_url))
     with engine.connect() as connection:
         runs = connection.execute(select(RunRow.status, RunRow.resumed_count)).all()
