@@ -136,8 +136,24 @@ async def start_turn(thread: ThreadRef, message: IncomingMessage) -> WorkflowHan
     """Enqueue the run for one message; the same message twice yields the same run."""
     from agents.workflow import run_thread_turn
 
-    with SetWorkflowID(message.run_id(thread)), SetEnqueueOptions(queue_partition_key=thread.key):
+    options = SetEnqueueOptions(
+        queue_partition_key=thread.key, priority=thread_order(thread, message)
+    )
+    with SetWorkflowID(message.run_id(thread)), options:
         return await DBOS.enqueue_workflow_async(QUEUE, run_thread_turn, thread, message)
+
+
+def thread_order(thread: ThreadRef, message: IncomingMessage) -> int | None:
+    """The message's place in its thread (ms after the thread began), as a queue priority.
+
+    Two workers may enqueue two messages of one thread in either order; the queue then still
+    runs them in the order people wrote them.
+    """
+    try:
+        offset = int((float(message.ts) - float(thread.thread_ts)) * 1000)
+    except ValueError:
+        return None
+    return min(max(offset + 1, 1), 2**31 - 1)
 
 
 async def submit_decision(

@@ -1,0 +1,117 @@
+"""OpenTelemetry: one tracer provider per process, and one trace per run that survives restarts.
+
+A run's trace id and its fixed spans' ids are derived from the run id, so spans written by a
+process that resumed the run after a crash land in the same trace, under the same parents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import os
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+_forced: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
+    "opsbot_forced_ids", default=None
+)
+
+
+def trace_id_for(run_id: str) -> int:
+    """The trace id of a run (128 bits from its id)."""
+    return int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:16], "big") or 1
+
+
+def span_id_for(run_id: str, key: str) -> int:
+    """The id of one of a run's fixed spans (the run itself, each agent hop)."""
+    return int.from_bytes(hashlib.sha256(f"{run_id}|{key}".encode()).digest()[:8], "big") or 1
+
+
+class RunIds(IdGenerator):
+    """Random ids, except inside `forced_ids()` where a run's derived ids are used."""
+
+    def generate_trace_id(self) -> int:
+        """The forced trace id, or a random one."""
+        forced = _forced.get()
+        return forced[0] if forced else random.getrandbits(128)
+
+    def generate_span_id(self) -> int:
+        """The forced span id (once), or a random one."""
+        forced = _forced.get()
+        if forced and forced[1]:
+            _forced.set((forced[0], 0))
+            return forced[1]
+        return random.getrandbits(64)
+
+
+@contextlib.contextmanager
+def forced_ids(trace_id: int, span_id: int) -> Iterator[None]:
+    """Give the next span created here this trace id and span id."""
+    token = _forced.set((trace_id, span_id))
+    try:
+        yield
+    finally:
+        _forced.reset(token)
+
+
+def parent_context(run_id: str, key: str = "run") -> trace.Context:  # type: ignore[name-defined]
+    """A context whose current span is one of the run's fixed spans (it may not exist yet)."""
+    parent = SpanContext(
+        trace_id=trace_id_for(run_id), span_id=span_id_for(run_id, key), is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )  # fmt: skip
+    return trace.set_span_in_context(NonRecordingSpan(parent))
+
+
+@dataclass
+class Telemetry:
+    """The provider and the tracer opsbot's spans come from."""
+
+    provider: TracerProvider
+
+    @property
+    def tracer(self) -> trace.Tracer:
+        """opsbot's tracer."""
+        return self.provider.get_tracer("opsbot")
+
+    def shutdown(self) -> None:
+        """Flush and stop exporting."""
+        self.provider.shutdown()
+
+
+def setup_telemetry(
+    service_name: str, version: str, executor_id: str, endpoint: str | None,
+    console: bool = False, extra: SpanExporter | None = None,
+) -> Telemetry:  # fmt: skip
+    """A tracer provider: OTLP/HTTP when an endpoint is set, console on request, else no export."""
+    resource = Resource.create({
+        "service.name": service_name, "service.version": version,
+        "service.instance.id": executor_id, "opsbot.executor_id": executor_id,
+    })  # fmt: skip
+    provider = TracerProvider(resource=resource, id_generator=RunIds())
+    if endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        traces = endpoint.rstrip("/") + "/v1/traces"
+        if os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+            traces = os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces)))
+    if console:
+        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+    if extra is not None:
+        provider.add_span_processor(SimpleSpanProcessor(extra))
+    return Telemetry(provider)
