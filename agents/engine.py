@@ -10,7 +10,7 @@ from dbos import DBOS
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agents import approvals, audit, history
+from agents import approvals, audit, history, tracing
 from agents.events import (
     ApprovalRequested,
     ApprovalResolved,
@@ -39,6 +39,7 @@ from core import faults
 from core.db import Database
 from core.models import ApprovalRow, LlmCallRow, RunRow, ToolCallRow
 from core.settings import Settings
+from core.telemetry import Telemetry
 from core.types import IncomingMessage, Risk, ThreadRef, fingerprint
 from tools.base import Tool, ToolContext, ToolError, ToolResult, ToolStatus
 from tools.registry import ToolRegistry
@@ -78,6 +79,7 @@ class Engine:
     agents: dict[str, AgentSpec]
     publisher: Publisher
     tool_ctx: ToolContext
+    telemetry: Telemetry
 
     async def publish(self, event: RunEvent) -> None:
         """Publish without ever failing the step."""
@@ -98,12 +100,27 @@ class Engine:
 
     async def route(self, run_id: str, route: RouteInput) -> RouteDecision:
         """Step: rules first, then the classifier model; the decision is recorded."""
-        decision = route_by_rules(route)
-        if decision is None:
-            request = classifier_request(route, self.settings.router_model, self.agents)
-            reply = await self.llm.create(request)
-            await self._record_llm_call(run_id, "router", reply)
-            decision = decision_from_reply(route, reply)
+        if route.hops:  # the previous hop ends here
+            last = route.hops[-1]
+            tracing.past_span(
+                self.telemetry, run_id, f"invoke_agent {last.agent}", parent="run",
+                key=tracing.hop_key(last.index), started_at=last.started_at,
+                attributes=tracing.agent_attributes(last.agent),
+            )  # fmt: skip
+        with tracing.step_span(self.telemetry, run_id, "route", "run", {}) as span:
+            decision = route_by_rules(route)
+            if decision is None:
+                model = self.settings.router_model
+                request = classifier_request(route, model, self.agents)
+                with self.telemetry.tracer.start_as_current_span(f"chat {model}") as chat:
+                    reply = await self.llm.create(request)
+                    chat.set_attributes(tracing.chat_attributes("router", model, reply))
+                await self._record_llm_call(run_id, "router", reply)
+                decision = decision_from_reply(route, reply)
+            span.set_attributes({"opsbot.route.agent": decision.agent,
+                                 "opsbot.route.reason": decision.reason,
+                                 "opsbot.route.rule": decision.rule})  # fmt: skip
+        decision = decision.model_copy(update={"decided_at": time.time()})
         if decision.agent != DONE:
             await self.db.run(lambda s: _note_agent(s, run_id, decision.agent))
         await self.publish(
@@ -111,7 +128,9 @@ class Engine:
         )
         return decision
 
-    async def call_model(self, run_id: str, agent: str, request: ModelRequest) -> ModelReply:
+    async def call_model(
+        self, run_id: str, agent: str, request: ModelRequest, hop: int = 0
+    ) -> ModelReply:
         """Step: one streamed model call; text goes out as it arrives."""
 
         async def on_text(text: str) -> None:
@@ -121,7 +140,10 @@ class Engine:
         async def on_tool(name: str) -> None:
             await self.publish(ToolCallProposed(run_id=run_id, agent=agent, name=name))
 
-        reply = await self.llm.stream(request, on_text, on_tool)
+        name = f"chat {request.model}"
+        with tracing.step_span(self.telemetry, run_id, name, tracing.hop_key(hop), {}) as span:
+            reply = await self.llm.stream(request, on_text, on_tool)
+            span.set_attributes(tracing.chat_attributes(agent, request.model, reply))
         await self._record_llm_call(run_id, agent, reply)
         return reply
 
@@ -158,24 +180,33 @@ class Engine:
         await self.db.run(record)
 
     async def call_tool(
-        self, run_id: str, agent: str, use: ToolUse
+        self, run_id: str, agent: str, use: ToolUse, hop: int = 0
     ) -> ToolResult | approvals.NeedsApproval:
         """Step: classify this exact call; run it if it is read-only, refuse it if denied."""
         tool = self._tool(use.name)
+        result: ToolResult | None = None
+        risk = tool.risk.value
         try:
             assessment = tool.assess(use.input, self.tool_ctx)
         except ToolError as exc:
             result = ToolResult.failed(self.tool_ctx.redactor.redact(str(exc)))
-            await self._refuse(run_id, agent, use, result, tool.risk.value)
-            return result
-        if assessment.denied is not None:
-            result = ToolResult.failed(assessment.denied, status=ToolStatus.DENIED)
-            await self._refuse(run_id, agent, use, result, assessment.risk.value)
-            return result
-        if assessment.risk is not Risk.READ:
-            return approvals.NeedsApproval(risk=assessment.risk.value, reason=assessment.reason)
-        await self._save_call(run_id, agent, use, tool, "running")
-        return await self._execute(run_id, agent, use, tool)
+        else:
+            risk = assessment.risk.value
+            if assessment.denied is not None:
+                result = ToolResult.failed(assessment.denied, status=ToolStatus.DENIED)
+            elif assessment.risk is not Risk.READ:
+                return approvals.NeedsApproval(risk=risk, reason=assessment.reason)
+        with tracing.step_span(self.telemetry, run_id, f"execute_tool {use.name}",
+                               tracing.hop_key(hop), {}) as span:  # fmt: skip
+            if result is not None:
+                await self._refuse(run_id, agent, use, result, risk)
+            else:
+                await self._save_call(run_id, agent, use, tool, "running")
+                result = await self._execute(run_id, agent, use, tool)
+            span.set_attributes(
+                tracing.tool_attributes(use.name, use.id, risk, result.status.value)
+            )
+        return result
 
     async def _execute(self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any]) -> ToolResult:
         started = time.monotonic()
@@ -278,8 +309,9 @@ class Engine:
         )
 
     async def resolve_approval(
-        self, run_id: str, ticket: approvals.ApprovalTicket, use: ToolUse, timed_out: bool
-    ) -> approvals.ApprovalVerdict:
+        self, run_id: str, ticket: approvals.ApprovalTicket, use: ToolUse, timed_out: bool,
+        hop: int = 0,
+    ) -> approvals.ApprovalVerdict:  # fmt: skip
         """Step: after the wait, expire if nobody decided, then re-read the row."""
 
         def reread(session: Session) -> approvals.ApprovalVerdict:
@@ -304,6 +336,17 @@ class Engine:
             return verdict
 
         verdict = await self.db.run(reread)
+        asked = await self.db.run(lambda s: s.get(ApprovalRow, ticket.approval_id))
+        if asked is not None:
+            tracing.past_span(
+                self.telemetry, run_id, f"approval {use.name}", parent=tracing.hop_key(hop),
+                key=None, started_at=asked.created_at, ok=verdict.may_run,
+                attributes={"opsbot.approval.id": ticket.approval_id,
+                            "opsbot.approval.status": verdict.status,
+                            "opsbot.approval.approver": verdict.decided_by or "",
+                            "opsbot.approval.wait_s": round(time.time() - asked.created_at, 3),
+                            "gen_ai.tool.name": use.name, "gen_ai.tool.call.id": use.id},
+            )  # fmt: skip
         await self.publish(
             ApprovalResolved(run_id=run_id, approval_id=ticket.approval_id,
                              status=verdict.status, decided_by=verdict.decided_by,
@@ -311,8 +354,20 @@ class Engine:
         )  # fmt: skip
         return verdict
 
-    async def run_approved_tool(self, run_id: str, agent: str, use: ToolUse) -> ToolResult:
+    async def run_approved_tool(
+        self, run_id: str, agent: str, use: ToolUse, hop: int = 0
+    ) -> ToolResult:
         """Step: run an approved tool once; an intent marker stops a blind re-run after a crash."""
+        with tracing.step_span(self.telemetry, run_id, f"execute_tool {use.name}",
+                               tracing.hop_key(hop), {}) as span:  # fmt: skip
+            result = await self._run_approved_tool(run_id, agent, use)
+            risk = self._tool(use.name).risk.value
+            span.set_attributes(
+                tracing.tool_attributes(use.name, use.id, risk, result.status.value)
+            )
+        return result
+
+    async def _run_approved_tool(self, run_id: str, agent: str, use: ToolUse) -> ToolResult:
         tool = self._tool(use.name)
 
         def claim(session: Session) -> str | ToolResult:
@@ -378,6 +433,24 @@ class Engine:
                          status=result.status.value, duration_ms=0.0, detail=result.error or "")
         )  # fmt: skip
 
+    def _trace_run(self, run_id: str, summary: history.TurnSummary, started_at: float) -> None:
+        if summary.open_hop is not None:
+            hop = summary.open_hop
+            tracing.past_span(
+                self.telemetry, run_id, f"invoke_agent {hop.agent}", parent="run",
+                key=tracing.hop_key(hop.index), started_at=hop.started_at,
+                attributes=tracing.agent_attributes(hop.agent),
+            )  # fmt: skip
+        tracing.past_span(
+            self.telemetry, run_id, "run", parent=None, key="run", started_at=started_at,
+            ok=summary.outcome in ("succeeded", "limited"),
+            attributes={"opsbot.run.outcome": summary.outcome,
+                        "opsbot.run.agents": summary.agents,
+                        "gen_ai.usage.input_tokens": summary.usage.input_tokens,
+                        "gen_ai.usage.output_tokens": summary.usage.output_tokens,
+                        "opsbot.cost_usd": summary.usage.cost_usd},
+        )  # fmt: skip
+
     async def finish_turn(
         self, run_id: str, thread: ThreadRef, message: IncomingMessage,
         summary: history.TurnSummary,
@@ -387,6 +460,7 @@ class Engine:
         await self.db.run(lambda s: history.finish_turn(s, run_id, thread, message, summary, now))
         started = await self.db.run(lambda s: s.get(RunRow, run_id))
         duration = round(now - started.started_at, 3) if started is not None else 0.0
+        self._trace_run(run_id, summary, started.started_at if started else now)
         await self.publish(
             RunFinished(
                 run_id=run_id, outcome=summary.outcome, answer=summary.answer,

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from agents.llm import Usage
+from agents.router import Hop
 from core.models import MessageRow, RunRow, ThreadRow, ThreadStateRow
 from core.types import IncomingMessage, ThreadRef
 
@@ -48,6 +49,7 @@ class TurnSummary(BaseModel):
     tool_calls: int
     outcome: str
     limit: str | None = None
+    open_hop: Hop | None = None
 
 
 def begin_turn(

@@ -79,6 +79,7 @@ class ModelReply(BaseModel):
     stop_reason: str | None
     usage: Usage
     duration_ms: float
+    first_token_ms: float = 0.0
 
     @property
     def text(self) -> str:
@@ -185,9 +186,12 @@ class LlmClient:
         started = time.monotonic()
         pieces = StreamRedactor(self.redactor)
         finished = False
+        first_token: float | None = None
         request = scrubbed(request, self.redactor)
         async with self.client.messages.stream(**_api_arguments(request)) as stream:
             async for event in stream:
+                if first_token is None and event.type in ("text", "input_json"):
+                    first_token = time.monotonic()
                 if event.type == "text":
                     if ready := pieces.feed(event.text):
                         await on_text(ready)
@@ -201,7 +205,9 @@ class LlmClient:
             message = await stream.get_final_message()
         if rest := pieces.flush():
             await on_text(rest)
-        return _reply_from(message, started, self.redactor)
+        reply = _reply_from(message, started, self.redactor)
+        waited = ((first_token or time.monotonic()) - started) * 1000
+        return reply.model_copy(update={"first_token_ms": round(waited, 1)})
 
     async def create(self, request: ModelRequest) -> ModelReply:
         """One call without streaming (the router's structured classification)."""

@@ -24,6 +24,8 @@ class Hop(BaseModel):
     agent: str
     summary: str
     needs_input: bool = False
+    index: int = 0
+    started_at: float = 0.0
 
 
 class RouteInput(BaseModel):
@@ -46,6 +48,7 @@ class RouteDecision(BaseModel):
     reason: str
     rule: Literal["completion", "sticky", "classifier", "fallback"]
     usage: Usage = Usage()
+    decided_at: float = 0.0
 
 
 def route_by_rules(route: RouteInput) -> RouteDecision | None:

@@ -10,6 +10,7 @@ from typing import Any
 import anthropic
 import yaml
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, WorkflowHandleAsync
+from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy import select
 
 from agents import approvals, audit, runtime
@@ -25,6 +26,7 @@ from core.db import Database, make_engine, plain_url
 from core.errors import ConfigError
 from core.redact import Redactor
 from core.settings import Settings
+from core.telemetry import setup_telemetry
 from core.types import IncomingMessage, ThreadRef
 from tools.base import ToolContext
 from tools.policy import CommandPolicy
@@ -71,7 +73,10 @@ def load_redactor(settings: Settings) -> Redactor:
         raise ConfigError("OPSBOT_REDACT_PATTERNS", f"bad pattern: {error}") from None
 
 
-def build_engine(settings: Settings, publisher: Publisher, database: Database) -> Engine:
+def build_engine(
+    settings: Settings, publisher: Publisher, database: Database,
+    span_exporter: SpanExporter | None = None,
+) -> Engine:  # fmt: skip
     """Wire the engine's dependencies from settings."""
     redactor = load_redactor(settings)
     policy = load_policy(settings)
@@ -88,6 +93,14 @@ def build_engine(settings: Settings, publisher: Publisher, database: Database) -
         tools=tools,
         agents=default_agents(tools, settings),
         publisher=publisher,
+        telemetry=setup_telemetry(
+            settings.otel_service_name,
+            APP_VERSION,
+            settings.executor_id,
+            settings.otel_exporter_otlp_endpoint,
+            settings.otel_console,
+            span_exporter,
+        ),
         tool_ctx=ToolContext(
             workspace=settings.workspace,
             log_sources=tuple(settings.log_sources),
@@ -100,7 +113,9 @@ def build_engine(settings: Settings, publisher: Publisher, database: Database) -
     )
 
 
-async def launch(settings: Settings, publisher: Publisher) -> Engine:
+async def launch(
+    settings: Settings, publisher: Publisher, span_exporter: SpanExporter | None = None
+) -> Engine:
     """Migrate the database, launch DBOS on the running loop and register the thread queue.
 
     Paused and interrupted runs of this executor resume here (DBOS recovery).
@@ -112,7 +127,7 @@ async def launch(settings: Settings, publisher: Publisher) -> Engine:
     except ValueError as error:
         raise ConfigError("OPSBOT_FAULT", str(error)) from None
     database = Database(make_engine(settings.database_url))
-    engine = build_engine(settings, publisher, database)
+    engine = build_engine(settings, publisher, database, span_exporter)
     migrate.upgrade(database.engine)
     runtime.install(engine)
     DBOS(config=dbos_config(settings))
@@ -129,6 +144,7 @@ def shutdown() -> None:
     DBOS.destroy(destroy_registry=False)
     runtime.install(None)
     if engine is not None:
+        engine.telemetry.shutdown()
         engine.db.dispose()
 
 

@@ -12,12 +12,13 @@ import ast
 import hashlib
 from pathlib import Path
 
-APP_VERSION = "3"
+APP_VERSION = "4"
 
 SIGNATURES = {
     "1": "8ab8c51e6c012013",
     "2": "fb3ce12a61576521",  # tool calls are classified per call (command policy) before the gate
     "3": "864d8a6c13fe72ce",  # an interrupted approved call is asked about again; fault points
+    "4": "2292bf4ea577d9e7",  # steps learn their agent hop (spans of one trace per run)
 }
 
 _DURABLE_CALLS = {"step", "recv_async", "sleep_async", "send_async", "set_event_async"}

@@ -99,13 +99,17 @@ class Turn:
         self.tool_calls = 0
         self.limit: str | None = None
         self.failure: str | None = None
+        self.open_hop: Hop | None = None
 
     async def run(self) -> TurnSummary:
         """Route and run agents until the router says done or a limit is reached."""
         while self.limit is None and self.failure is None:
             decision = await self._route()
             if decision.agent == DONE:
+                self.open_hop = None
                 break
+            self.open_hop = Hop(agent=decision.agent, summary="", index=len(self.hops),
+                                started_at=decision.decided_at)  # fmt: skip
             self.hops.append(await self._run_agent(self.engine.agents[decision.agent]))
         return self._summary()
 
@@ -123,6 +127,10 @@ class Turn:
         self.budget.add(decision.usage, model_call=False)
         return decision
 
+    @property
+    def _hop(self) -> int:
+        return self.open_hop.index if self.open_hop is not None else 0
+
     async def _call_model(self, spec: AgentSpec, messages: list[dict[str, Any]]) -> ModelReply:
         request = ModelRequest(
             model=spec.model, system=spec.prompt(self.state), messages=messages,
@@ -130,8 +138,9 @@ class Turn:
         )  # fmt: skip
         options = _model_retry_options(self.engine, self.run_id, spec.name)
         return await step(
-            "llm_call", self.engine.call_model, self.run_id, spec.name, request, **options
-        )
+            "llm_call", self.engine.call_model, self.run_id, spec.name, request, self._hop,
+            **options,
+        )  # fmt: skip
 
     async def _run_agent(self, spec: AgentSpec) -> Hop:
         messages = conversation(self.start.history, self.message.text)
@@ -163,10 +172,11 @@ class Turn:
                 break
         if best:
             self.answers.append(best)
-        return Hop(
-            agent=spec.name, summary=best or "(no answer)",
-            needs_input=self.state.get(AWAITING_KEY) == spec.name,
-        )  # fmt: skip
+        assert self.open_hop is not None
+        return self.open_hop.model_copy(update={
+            "summary": best or "(no answer)",
+            "needs_input": self.state.get(AWAITING_KEY) == spec.name,
+        })  # fmt: skip
 
     async def _handle_tool(self, spec: AgentSpec, use: ToolUse, reason: str) -> ToolResult:
         self.tool_calls += 1
@@ -181,7 +191,9 @@ class Turn:
             return ToolResult.ok(text) if ok else ToolResult.failed(text)
         if spec.tool(use.name) is None:
             return ToolResult.failed(f"{spec.name} has no tool named {use.name!r}")
-        outcome = await step("tool_call", self.engine.call_tool, self.run_id, spec.name, use)
+        outcome = await step(
+            "tool_call", self.engine.call_tool, self.run_id, spec.name, use, self._hop
+        )
         faults.point("after_tool")
         if isinstance(outcome, ToolResult):
             return outcome
@@ -201,11 +213,11 @@ class Turn:
         decision = await DBOS.recv_async(topic=ticket.topic, timeout_seconds=ticket.timeout_s)
         verdict = await step(
             "resolve_approval", self.engine.resolve_approval, self.run_id, ticket, use,
-            decision is None,
+            decision is None, self._hop,
         )  # fmt: skip
         if verdict.may_run:
             result = await step(
-                "tool_exec", self.engine.run_approved_tool, self.run_id, spec.name, use
+                "tool_exec", self.engine.run_approved_tool, self.run_id, spec.name, use, self._hop
             )
             faults.point("after_tool")
             if result.status is ToolStatus.UNKNOWN and attempt == 1:
@@ -227,6 +239,7 @@ class Turn:
             answer=answer, agents=[hop.agent for hop in self.hops], state=self.state.snapshot(),
             usage=self.budget.usage, llm_calls=self.budget.iterations,
             tool_calls=self.tool_calls, outcome=outcome, limit=self.limit or self.failure,
+            open_hop=self.open_hop,
         )  # fmt: skip
 
 

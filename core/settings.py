@@ -86,6 +86,7 @@ class Settings(BaseSettings):
         default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
     )
     otel_service_name: str = Field(default="opsbot", validation_alias="OTEL_SERVICE_NAME")
+    otel_console: bool = Field(default=False, validation_alias="OPSBOT_OTEL_CONSOLE")
 
     @field_validator("approvers", "log_sources", mode="before")
     @classmethod

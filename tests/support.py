@@ -93,10 +93,10 @@ def make_settings(database_url: str, workspace: Path, model_url: str, **extra: A
 
 @asynccontextmanager
 async def launched(
-    settings: Settings, publisher: RecordingPublisher | None = None
+    settings: Settings, publisher: RecordingPublisher | None = None, span_exporter: Any = None
 ) -> AsyncIterator[Engine]:
     """A launched engine for the duration of the block."""
-    engine = await service.launch(settings, publisher or RecordingPublisher())
+    engine = await service.launch(settings, publisher or RecordingPublisher(), span_exporter)
     try:
         yield engine
     finally:

@@ -1,0 +1,92 @@
+"""The spans of a run (OpenTelemetry GenAI conventions), written from inside its steps.
+
+Every span hangs off ids derived from the run id (core.telemetry), so a run that pauses for
+hours or resumes in another process still forms one trace: run → route / invoke_agent →
+chat / execute_tool / approval. Message content is never recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from core.telemetry import Telemetry, forced_ids, parent_context, span_id_for, trace_id_for
+
+PROVIDER = "anthropic"
+
+
+def hop_key(index: int) -> str:
+    """The fixed span key of the n-th agent hop of a run."""
+    return f"hop{index}"
+
+
+def slack_attributes(run_id: str) -> dict[str, Any]:
+    """Team, channel and message of a run (its id is team:channel:ts)."""
+    team, channel, ts = ([*run_id.split(":", 2), "", "", ""])[:3]
+    return {"opsbot.run_id": run_id, "slack.team_id": team, "slack.channel_id": channel,
+            "slack.message_ts": ts}  # fmt: skip
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * 1_000_000_000)
+
+
+@contextlib.contextmanager
+def step_span(
+    telemetry: Telemetry, run_id: str, name: str, parent: str, attributes: dict[str, Any]
+) -> Iterator[Span]:
+    """A span around work done now, under one of the run's fixed spans."""
+    with telemetry.tracer.start_as_current_span(
+        name, context=parent_context(run_id, parent), kind=SpanKind.INTERNAL,
+        attributes={**slack_attributes(run_id), **attributes},
+    ) as span:  # fmt: skip
+        yield span
+
+
+def past_span(
+    telemetry: Telemetry, run_id: str, name: str, *, parent: str | None, key: str | None,
+    started_at: float, attributes: dict[str, Any], ok: bool = True,
+) -> None:  # fmt: skip
+    """A span for something that began earlier (maybe in another process) and ends now."""
+    context = parent_context(run_id, parent) if parent else None
+    ids = forced_ids(trace_id_for(run_id), span_id_for(run_id, key)) if key else None
+    with ids or contextlib.nullcontext():
+        span = telemetry.tracer.start_span(
+            name, context=context, start_time=_ns(started_at),
+            attributes={**slack_attributes(run_id), **attributes},
+        )  # fmt: skip
+    if not ok:
+        span.set_status(Status(StatusCode.ERROR))
+    span.end(end_time=_ns(time.time()))
+
+
+def chat_attributes(agent: str, model: str, reply: Any) -> dict[str, Any]:
+    """GenAI attributes of one model call (no content)."""
+    return {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": PROVIDER,
+        "gen_ai.agent.name": agent,
+        "gen_ai.request.model": model,
+        "gen_ai.response.model": reply.model,
+        "gen_ai.usage.input_tokens": reply.usage.input_tokens,
+        "gen_ai.usage.output_tokens": reply.usage.output_tokens,
+        "gen_ai.response.finish_reasons": [reply.stop_reason or "unknown"],
+        "opsbot.cost_usd": reply.usage.cost_usd,
+        "opsbot.time_to_first_token_ms": reply.first_token_ms,
+    }
+
+
+def tool_attributes(name: str, call_id: str, risk: str, outcome: str) -> dict[str, Any]:
+    """GenAI attributes of one tool call."""
+    return {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name,
+            "gen_ai.tool.call.id": call_id, "opsbot.tool.risk": risk,
+            "opsbot.tool.outcome": outcome}  # fmt: skip
+
+
+def agent_attributes(agent: str) -> dict[str, Any]:
+    """GenAI attributes of one agent's hop."""
+    return {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent}
