@@ -141,7 +141,11 @@ async def run_summary(run_id: str) -> RunSummary | None:
 
 async def run_steps(run_id: str) -> list[StepLine]:
     """The run's durable steps in order, with their durations."""
-    steps = await DBOS.list_workflow_steps_async(run_id, load_output=False)
+    return step_lines(await DBOS.list_workflow_steps_async(run_id, load_output=False))
+
+
+def step_lines(steps: list[Any]) -> list[StepLine]:
+    """DBOS step records as waterfall lines."""
     lines = []
     for info in steps:
         started, done = info["started_at_epoch_ms"], info["completed_at_epoch_ms"]
@@ -265,3 +269,29 @@ async def live_leftovers() -> list[tuple[str, str, bool]]:
 
     rows = await current_engine().db.run(lambda s: s.scalars(select(LiveMessageRow)).all())
     return [(r.channel, r.ts, r.streaming) for r in rows]
+
+
+def trace_id_hex(run_id: str) -> str:
+    """The run's OpenTelemetry trace id, as tracing backends show it."""
+    from core.telemetry import trace_id_for
+
+    return f"{trace_id_for(run_id):032x}"
+
+
+def waterfall(steps: list[StepLine]) -> str:
+    """Steps as a text waterfall: offset, name, duration, and a bar."""
+    starts = [s.started_at for s in steps if s.started_at]
+    if not starts:
+        return "no steps yet"
+    first = min(starts)
+    last = max((s.started_at or first) + (s.duration_ms or 0) / 1000 for s in steps)
+    scale = 40 / max(last - first, 0.001)
+    lines = []
+    for step in steps:
+        offset = (step.started_at or first) - first
+        took = (step.duration_ms or 0) / 1000
+        bar = " " * int(offset * scale) + "#" * max(1, int(took * scale))
+        label = f"{step.duration_ms:.0f} ms" if step.duration_ms is not None else "running"
+        mark = " FAILED" if step.failed else ""
+        lines.append(f"{offset * 1000:>9.0f} ms  {step.name:<18} {label:>10}{mark}  |{bar}")
+    return "\n".join(lines)

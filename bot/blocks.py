@@ -7,7 +7,7 @@ from typing import Any
 
 from agents.audit import AuditEntry
 from agents.events import ApprovalRequested, RunFinished
-from agents.queries import Overview, RunSummary, StepLine, elapsed
+from agents.queries import Overview, RunSummary, StepLine, elapsed, trace_id_hex, waterfall
 
 APPROVE_ACTION = "opsbot_approve"
 REJECT_ACTION = "opsbot_reject"
@@ -162,30 +162,20 @@ def status_blocks(view: Overview, domain: str | None, scope: str) -> list[dict[s
 def run_blocks(
     run: RunSummary, steps: list[StepLine], decisions: list[AuditEntry] | None = None
 ) -> list[dict[str, Any]]:
-    """One run: its status, its steps as a text waterfall, and its audited decisions."""
-    start = min((s.started_at for s in steps if s.started_at), default=run.started_at)
-    lines = []
-    for step in steps:
-        offset = (step.started_at - start) * 1000 if step.started_at else 0.0
-        took = f"{step.duration_ms:.0f} ms" if step.duration_ms is not None else "running"
-        mark = " (failed)" if step.failed else ""
-        lines.append(f"{offset:>8.0f} ms  {step.name:<18} {took}{mark}")
-    body = "\n".join(lines) or "no steps yet"
+    """One run: status, trace id, its steps as a text waterfall, and its audited decisions."""
     audit_lines = [
         f"• {clock(d.at)} {d.action} `{d.tool_name or '-'}` by "
         f"{f'<@{d.actor}>' if d.actor else 'opsbot'}: {d.outcome}"
         for d in reversed(decisions or [])
     ]
+    resumed = f", resumed after restart ({run.resumed_count}x)" if run.resumed_count else ""
     return [
-        _section(f"*Run* `{run.run_id}`: {run.status}, agents: {', '.join(run.agents) or '-'}"),
-        _section(f"```{truncated(body, MAX_PREVIEW)}```"),
-        _section(
-            "*Decisions* (full log: `opsbot audit --run "
-            + run.run_id
-            + "`)\n"
-            + ("\n".join(audit_lines) or "none")
-        ),
-    ]
+        _section(f"*Run* `{run.run_id}`: {run.status}{resumed}, agents: "
+                 f"{', '.join(run.agents) or '-'}\ntrace `{trace_id_hex(run.run_id)}`"),
+        _section(f"```{truncated(waterfall(steps), MAX_PREVIEW)}```"),
+        _section("*Decisions* (full log: `opsbot audit --run " + run.run_id + "`)\n"
+                 + ("\n".join(audit_lines) or "none")),
+    ]  # fmt: skip
 
 
 HELP = (

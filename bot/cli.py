@@ -125,6 +125,28 @@ def print_audit(settings: Settings, run: str | None, limit: int) -> int:
     return 0
 
 
+def show_run(settings: Settings, run_id: str) -> int:
+    """`opsbot runs show RUN`: trace id, outcome and the steps as a text waterfall."""
+    from dbos import DBOSClient
+
+    from agents.queries import step_lines, trace_id_hex, waterfall
+    from core.db import plain_url
+
+    client = DBOSClient(system_database_url=plain_url(settings.database_url))
+    try:
+        found = client.list_workflows(workflow_ids=[run_id], load_input=False, load_output=False)
+        steps = client.list_workflow_steps(run_id, load_output=False) if found else []
+    finally:
+        client.destroy()
+    if not found:
+        print(f"error: no run {run_id}", file=sys.stderr)
+        return 1
+    print(f"run {run_id}: {found[0].status}")
+    print(f"trace {trace_id_hex(run_id)}")
+    print(waterfall(step_lines(steps)))
+    return 0
+
+
 def print_workers(settings: Settings) -> int:
     """`opsbot workers`: unfinished runs by the executor that holds them."""
     from dbos import DBOSClient
@@ -167,6 +189,10 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--run", help="only this run")
     audit.add_argument("--limit", type=int, default=100)
     commands.add_parser("workers", help="which runs each executor holds")
+    runs = commands.add_parser("runs", help="inspect runs")
+    runs_commands = runs.add_subparsers(dest="runs_command", required=True)
+    show = runs_commands.add_parser("show", help="one run: trace id and steps as a waterfall")
+    show.add_argument("run_id")
     commands.add_parser("migrate", help="apply database migrations and exit")
     return parser
 
@@ -182,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             migrate.upgrade(make_engine(load_settings().database_url))
             print("database is at the newest schema")
             return 0
+        if args.command == "runs":
+            return show_run(load_settings(), args.run_id)
         if args.command == "workers":
             return print_workers(load_settings())
         if args.command == "audit":

@@ -33,7 +33,8 @@ async def test_the_bundled_incident_is_one_trace_with_genai_spans(
 
     by_id = {s.context.span_id: s for s in spans}
     root = next(s for s in spans if s.name == "run")
-    assert root.parent is None and root.context.span_id == span_id_for(run_id, "run")
+    assert root.parent is None
+    assert root.context.span_id == span_id_for(run_id, "run")
     children = {s.name for s in spans if s.parent and s.parent.span_id == root.context.span_id}
     assert children == {"route", "invoke_agent log_analyzer", "invoke_agent coding"}
     assert [s.attributes["opsbot.route.agent"] for s in sorted(
@@ -48,8 +49,15 @@ async def test_the_bundled_incident_is_one_trace_with_genai_spans(
         ["chat claude-sonnet-4-6"] * 4 + ["execute_tool search_logs", "execute_tool read_file"]
     )
     assert under("coding") == sorted(
-        ["chat claude-sonnet-4-6"] * 5 + ["execute_tool read_file", "execute_tool write_file",
-         "execute_tool shell_execute", "approval write_file", "approval shell_execute"])  # fmt: skip
+        ["chat claude-sonnet-4-6"] * 5
+        + [
+            "execute_tool read_file",
+            "execute_tool write_file",
+            "execute_tool shell_execute",
+            "approval write_file",
+            "approval shell_execute",
+        ]
+    )
 
     chat = next(
         s
@@ -72,4 +80,5 @@ async def test_the_bundled_incident_is_one_trace_with_genai_spans(
     assert approval.attributes["slack.channel_id"] == "C_INCIDENTS"
     assert all(s.parent is None or s.parent.span_id in by_id for s in spans), "no dangling parent"
     everything = json.dumps([dict(s.attributes or {}) for s in spans], default=str)
-    assert "checkout is returning 500s" not in everything and "SPRING24" not in everything
+    assert "checkout is returning 500s" not in everything
+    assert "SPRING24" not in everything
