@@ -206,6 +206,7 @@ class Engine:
             span.set_attributes(
                 tracing.tool_attributes(use.name, use.id, risk, result.status.value)
             )
+        self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
         return result
 
     async def _execute(self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any]) -> ToolResult:
@@ -338,6 +339,9 @@ class Engine:
         verdict = await self.db.run(reread)
         asked = await self.db.run(lambda s: s.get(ApprovalRow, ticket.approval_id))
         if asked is not None:
+            self.telemetry.metrics.approval_wait.record(
+                time.time() - asked.created_at, {"status": verdict.status, "tool": use.name}
+            )
             tracing.past_span(
                 self.telemetry, run_id, f"approval {use.name}", parent=tracing.hop_key(hop),
                 key=None, started_at=asked.created_at, ok=verdict.may_run,
@@ -365,6 +369,7 @@ class Engine:
             span.set_attributes(
                 tracing.tool_attributes(use.name, use.id, risk, result.status.value)
             )
+        self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
         return result
 
     async def _run_approved_tool(self, run_id: str, agent: str, use: ToolUse) -> ToolResult:
@@ -434,6 +439,12 @@ class Engine:
         )  # fmt: skip
 
     def _trace_run(self, run_id: str, summary: history.TurnSummary, started_at: float) -> None:
+        metrics = self.telemetry.metrics
+        metrics.runs.add(1, {"outcome": summary.outcome})
+        metrics.run_duration.record(time.time() - started_at, {"outcome": summary.outcome})
+        metrics.tokens.add(summary.usage.input_tokens, {"gen_ai.token.type": "input"})
+        metrics.tokens.add(summary.usage.output_tokens, {"gen_ai.token.type": "output"})
+        metrics.cost.add(summary.usage.cost_usd)
         if summary.open_hop is not None:
             hop = summary.open_hop
             tracing.past_span(

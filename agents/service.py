@@ -10,6 +10,7 @@ from typing import Any
 import anthropic
 import yaml
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, WorkflowHandleAsync
+from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy import select
 
@@ -75,7 +76,7 @@ def load_redactor(settings: Settings) -> Redactor:
 
 def build_engine(
     settings: Settings, publisher: Publisher, database: Database,
-    span_exporter: SpanExporter | None = None,
+    span_exporter: SpanExporter | None = None, metric_reader: MetricReader | None = None,
 ) -> Engine:  # fmt: skip
     """Wire the engine's dependencies from settings."""
     redactor = load_redactor(settings)
@@ -100,6 +101,7 @@ def build_engine(
             settings.otel_exporter_otlp_endpoint,
             settings.otel_console,
             span_exporter,
+            metric_reader,
         ),
         tool_ctx=ToolContext(
             workspace=settings.workspace,
@@ -114,8 +116,9 @@ def build_engine(
 
 
 async def launch(
-    settings: Settings, publisher: Publisher, span_exporter: SpanExporter | None = None
-) -> Engine:
+    settings: Settings, publisher: Publisher, span_exporter: SpanExporter | None = None,
+    metric_reader: MetricReader | None = None,
+) -> Engine:  # fmt: skip
     """Migrate the database, launch DBOS on the running loop and register the thread queue.
 
     Paused and interrupted runs of this executor resume here (DBOS recovery).
@@ -127,7 +130,7 @@ async def launch(
     except ValueError as error:
         raise ConfigError("OPSBOT_FAULT", str(error)) from None
     database = Database(make_engine(settings.database_url))
-    engine = build_engine(settings, publisher, database, span_exporter)
+    engine = build_engine(settings, publisher, database, span_exporter, metric_reader)
     migrate.upgrade(database.engine)
     runtime.install(engine)
     DBOS(config=dbos_config(settings))

@@ -81,7 +81,10 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
     writer = SlackWriter(client, rate_scale=settings.slack_rate_scale)
     redactor = service.load_redactor(settings)
     publisher = SlackPublisher(writer, redactor=redactor)
-    await service.launch(settings, publisher)
+    engine = await service.launch(settings, publisher)
+    writer.on_rate_limited = lambda method: engine.telemetry.metrics.slack_rate_limited.add(
+        1, {"method": method}
+    )
     if finished := await publisher.finish_leftovers():
         log.info("finished %d message(s) a previous process left streaming", finished)
     approvers = Approvers(writer, ApprovalRules.from_settings(settings))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,7 @@ class SlackWriter:
 
     client: AsyncWebClient
     rate_scale: float = 1.0
+    on_rate_limited: Callable[[str], None] | None = None
     limited: int = 0
     calls: dict[str, int] = field(default_factory=dict)
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
@@ -86,6 +88,8 @@ class SlackWriter:
                 if error.response.status_code != 429 or attempt == MAX_ATTEMPTS:
                     raise
                 self.limited += 1
+                if self.on_rate_limited is not None:
+                    self.on_rate_limited(method)
                 retry_after = float(error.response.headers.get("Retry-After", 1))
                 log.warning("Slack rate-limited %s; waiting %.0fs", method, retry_after)
                 if bucket is not None:

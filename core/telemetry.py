@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from opentelemetry import trace
+from opentelemetry.metrics import Meter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -77,11 +80,31 @@ def parent_context(run_id: str, key: str = "run") -> trace.Context:  # type: ign
     return trace.set_span_in_context(NonRecordingSpan(parent))
 
 
+class Metrics:
+    """opsbot's instruments: runs, durations, tokens, cost, tool calls, approval waits, 429s."""
+
+    def __init__(self, meter: Meter) -> None:
+        self.runs = meter.create_counter("opsbot.runs", description="Runs by outcome")
+        self.run_duration = meter.create_histogram("opsbot.run.duration", unit="s")
+        self.tokens = meter.create_counter("gen_ai.client.token.usage", unit="{token}",
+                                           description="Model tokens by type")  # fmt: skip
+        self.cost = meter.create_counter("opsbot.cost", unit="USD")
+        self.tool_calls = meter.create_counter("opsbot.tool.calls", description="By outcome")
+        self.approval_wait = meter.create_histogram("opsbot.approval.wait", unit="s")
+        self.slack_rate_limited = meter.create_counter(
+            "opsbot.slack.rate_limited", description="Slack 429 answers received and honoured"
+        )
+
+
 @dataclass
 class Telemetry:
-    """The provider and the tracer opsbot's spans come from."""
+    """The providers, the tracer and the instruments opsbot reports through."""
 
     provider: TracerProvider
+    meter_provider: MeterProvider
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.meter_provider.get_meter("opsbot"))
 
     @property
     def tracer(self) -> trace.Tracer:
@@ -91,11 +114,13 @@ class Telemetry:
     def shutdown(self) -> None:
         """Flush and stop exporting."""
         self.provider.shutdown()
+        self.meter_provider.shutdown()
 
 
 def setup_telemetry(
     service_name: str, version: str, executor_id: str, endpoint: str | None,
     console: bool = False, extra: SpanExporter | None = None,
+    metric_reader: MetricReader | None = None,
 ) -> Telemetry:  # fmt: skip
     """A tracer provider: OTLP/HTTP when an endpoint is set, console on request, else no export."""
     resource = Resource.create({
@@ -114,4 +139,12 @@ def setup_telemetry(
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
     if extra is not None:
         provider.add_span_processor(SimpleSpanProcessor(extra))
-    return Telemetry(provider)
+    readers: list[MetricReader] = [metric_reader] if metric_reader is not None else []
+    if endpoint:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+        metrics_url = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") or (
+            endpoint.rstrip("/") + "/v1/metrics"
+        )
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=metrics_url)))
+    return Telemetry(provider, MeterProvider(resource=resource, metric_readers=readers))

@@ -93,10 +93,13 @@ def make_settings(database_url: str, workspace: Path, model_url: str, **extra: A
 
 @asynccontextmanager
 async def launched(
-    settings: Settings, publisher: RecordingPublisher | None = None, span_exporter: Any = None
-) -> AsyncIterator[Engine]:
+    settings: Settings, publisher: RecordingPublisher | None = None, span_exporter: Any = None,
+    metric_reader: Any = None,
+) -> AsyncIterator[Engine]:  # fmt: skip
     """A launched engine for the duration of the block."""
-    engine = await service.launch(settings, publisher or RecordingPublisher(), span_exporter)
+    engine = await service.launch(
+        settings, publisher or RecordingPublisher(), span_exporter, metric_reader
+    )
     try:
         yield engine
     finally:

@@ -82,3 +82,39 @@ async def test_the_bundled_incident_is_one_trace_with_genai_spans(
     everything = json.dumps([dict(s.attributes or {}) for s in spans], default=str)
     assert "checkout is returning 500s" not in everything
     assert "SPRING24" not in everything
+
+
+async def test_metrics_count_runs_tokens_tools_and_approval_waits(
+    database_url: str, workspace: Path, model_server: RunningModelServer
+) -> None:
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    publisher = RecordingPublisher()
+    settings = make_settings(database_url, workspace, model_server.url)
+    async with launched(settings, publisher, metric_reader=reader):
+        approving = asyncio.create_task(approve_every_request(publisher))
+        thread, message = thread_and_message("checkout is returning 500s")
+        await asyncio.wait_for((await service.start_turn(thread, message)).get_result(), 60)
+        approving.cancel()
+        data = reader.get_metrics_data()
+    points: dict[str, list[tuple[dict[str, object], float]]] = {}
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    value = getattr(point, "value", None)
+                    value = getattr(point, "count", value)
+                    points.setdefault(metric.name, []).append((dict(point.attributes), value))
+    assert points["opsbot.runs"] == [({"outcome": "succeeded"}, 1)]
+    tokens = dict(
+        (attrs["gen_ai.token.type"], value) for attrs, value in points["gen_ai.client.token.usage"]
+    )
+    assert tokens["input"] > 0
+    assert tokens["output"] > 0
+    tools = {(a["tool"], a["outcome"]): v for a, v in points["opsbot.tool.calls"]}
+    assert tools[("shell_execute", "ok")] == 1
+    assert tools[("search_logs", "ok")] == 1
+    waits = {a["tool"]: v for a, v in points["opsbot.approval.wait"]}
+    assert waits == {"write_file": 1, "shell_execute": 1}
+    assert points["opsbot.run.duration"][0][1] == 1
