@@ -1,0 +1,30 @@
+"""The engine's collaborators, shared by the step mixins (see agents/engine.py)."""
+
+from __future__ import annotations
+
+from agents.events import RunEvent
+from agents.llm import LlmClient
+from agents.publisher import Publisher, safe_publish
+from agents.specs import AgentSpec
+from core.db import Database
+from core.settings import Settings
+from core.telemetry import Telemetry
+from tools.base import ToolContext
+from tools.registry import ToolRegistry
+
+
+class EngineBase:
+    """What every step can reach: settings, database, model, tools, publisher, telemetry."""
+
+    settings: Settings
+    db: Database
+    llm: LlmClient
+    tools: ToolRegistry
+    agents: dict[str, AgentSpec]
+    publisher: Publisher
+    tool_ctx: ToolContext
+    telemetry: Telemetry
+
+    async def publish(self, event: RunEvent) -> None:
+        """Publish without ever failing the step."""
+        await safe_publish(self.publisher, event)

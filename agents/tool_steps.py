@@ -1,0 +1,198 @@
+"""Tool steps: classify a call, run it (read-only at once, approved ones once), record refusals."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from agents import approvals, tracing
+from agents.engine_base import EngineBase
+from agents.events import (
+    ToolFinished,
+    ToolStarted,
+)
+from agents.llm import ToolUse
+from core.models import ToolCallRow
+from core.types import Risk, fingerprint
+from tools.base import Tool, ToolError, ToolResult, ToolStatus
+
+KEY_ARGUMENTS = ("command", "path", "query", "pattern", "ref")
+FINISHED = {"ok", "error"}
+
+
+def key_argument(args: dict[str, Any]) -> str:
+    """The one argument that says what a tool call is about, shortened for a progress line."""
+    for name in KEY_ARGUMENTS:
+        if name in args:
+            value = args[name]
+            text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+            return text if len(text) <= 80 else text[:77] + "..."
+    return ""
+
+
+class ToolSteps(EngineBase):
+    """The steps that run or refuse tool calls."""
+
+    async def call_tool(
+        self, run_id: str, agent: str, use: ToolUse, hop: int = 0
+    ) -> ToolResult | approvals.NeedsApproval:
+        """Step: classify this exact call; run it if it is read-only, refuse it if denied."""
+        tool = self._tool(use.name)
+        result: ToolResult | None = None
+        risk = tool.risk.value
+        try:
+            assessment = tool.assess(use.input, self.tool_ctx)
+        except ToolError as exc:
+            result = ToolResult.failed(self.tool_ctx.redactor.redact(str(exc)))
+        else:
+            risk = assessment.risk.value
+            if assessment.denied is not None:
+                result = ToolResult.failed(assessment.denied, status=ToolStatus.DENIED)
+            elif assessment.risk is not Risk.READ:
+                return approvals.NeedsApproval(risk=risk, reason=assessment.reason)
+        with tracing.step_span(self.telemetry, run_id, f"execute_tool {use.name}",
+                               tracing.hop_key(hop), {}) as span:  # fmt: skip
+            if result is not None:
+                await self._refuse(run_id, agent, use, result, risk)
+            else:
+                await self._save_call(run_id, agent, use, tool, "running")
+                result = await self._execute(run_id, agent, use, tool)
+            span.set_attributes(
+                tracing.tool_attributes(use.name, use.id, risk, result.status.value)
+            )
+        self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
+        return result
+
+    async def _execute(self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any]) -> ToolResult:
+        started = time.monotonic()
+        await self.publish(
+            ToolStarted(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
+                        summary=key_argument(use.input), risk=tool.risk.value)
+        )  # fmt: skip
+        result = await tool.run(use.input, self.tool_ctx, call_id=use.id)
+        await self._finish_call(run_id, agent, use, result, started)
+        return result
+
+    async def _finish_call(
+        self, run_id: str, agent: str, use: ToolUse, result: ToolResult, started: float
+    ) -> None:
+        def store(session: Session) -> None:
+            row = session.get(ToolCallRow, (run_id, use.id))
+            if row is not None:
+                row.status = result.status.value
+                row.result = result.model_dump(mode="json")
+                row.finished_at = time.time()
+
+        await self.db.run(store)
+        await self.publish(
+            ToolFinished(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
+                         status=result.status.value,
+                         duration_ms=round((time.monotonic() - started) * 1000, 1),
+                         detail=result.error or "")
+        )  # fmt: skip
+
+    def _tool(self, name: str) -> Tool[Any]:
+        tool = self.tools.get(name)
+        if tool is None:
+            raise ToolError(f"unknown tool {name}")
+        return tool
+
+    async def _save_call(
+        self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any], status: str
+    ) -> None:
+        def save(session: Session) -> None:
+            row = session.get(ToolCallRow, (run_id, use.id))
+            if row is None:
+                session.add(
+                    ToolCallRow(
+                        run_id=run_id, tool_use_id=use.id, agent=agent, name=use.name,
+                        args=use.input, fingerprint=fingerprint(use.name, use.input),
+                        risk=tool.risk.value, status=status, started_at=time.time(),
+                    )
+                )  # fmt: skip
+            else:
+                row.status = status
+
+        await self.db.run(save)
+
+    async def run_approved_tool(
+        self, run_id: str, agent: str, use: ToolUse, hop: int = 0
+    ) -> ToolResult:
+        """Step: run an approved tool once; an intent marker stops a blind re-run after a crash."""
+        with tracing.step_span(self.telemetry, run_id, f"execute_tool {use.name}",
+                               tracing.hop_key(hop), {}) as span:  # fmt: skip
+            result = await self._run_approved_tool(run_id, agent, use)
+            risk = self._tool(use.name).risk.value
+            span.set_attributes(
+                tracing.tool_attributes(use.name, use.id, risk, result.status.value)
+            )
+        self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
+        return result
+
+    async def _run_approved_tool(self, run_id: str, agent: str, use: ToolUse) -> ToolResult:
+        tool = self._tool(use.name)
+
+        def claim(session: Session) -> str | ToolResult:
+            row = session.get(ToolCallRow, (run_id, use.id))
+            if row is not None and row.status in FINISHED and row.result:
+                return ToolResult.model_validate(row.result)  # it ran; the step did not record it
+            if row is None or row.status != "approved":
+                return row.status if row is not None else "missing"
+            row.status = "running"
+            row.started_at = time.time()
+            return "claimed"
+
+        try:
+            denied = tool.assess(use.input, self.tool_ctx).denied
+        except ToolError as exc:
+            denied = str(exc)
+        if denied is not None:  # the policy changed while the approval waited
+            result = ToolResult.failed(denied, status=ToolStatus.DENIED)
+            await self._refuse(run_id, agent, use, result, tool.risk.value)
+            return result
+        claimed = await self.db.run(claim)
+        if isinstance(claimed, ToolResult):
+            return claimed
+        if claimed != "claimed":
+            result = ToolResult.failed(
+                f"{use.name} was interrupted by a restart while it ran (state: {claimed}); its "
+                "outcome is unknown and it was not run again. Check its effect before retrying.",
+                status=ToolStatus.UNKNOWN,
+            )
+            await self._finish_call(run_id, agent, use, result, time.monotonic())
+            return result
+        return await self._execute(run_id, agent, use, tool)
+
+    async def record_refusal(
+        self, run_id: str, agent: str, use: ToolUse, result: ToolResult, risk: str
+    ) -> None:
+        """Step: a tool call that will not run (rejected, expired, changed, looped) is recorded."""
+        await self._refuse(run_id, agent, use, result, risk)
+
+    async def _refuse(
+        self, run_id: str, agent: str, use: ToolUse, result: ToolResult, risk: str
+    ) -> None:
+
+        def save(session: Session) -> None:
+            row = session.get(ToolCallRow, (run_id, use.id))
+            if row is None:
+                session.add(
+                    ToolCallRow(
+                        run_id=run_id, tool_use_id=use.id, agent=agent, name=use.name,
+                        args=use.input, fingerprint=fingerprint(use.name, use.input), risk=risk,
+                        status=result.status.value, result=result.model_dump(mode="json"),
+                        started_at=time.time(), finished_at=time.time(),
+                    )
+                )  # fmt: skip
+            else:
+                row.status = result.status.value
+                row.result = result.model_dump(mode="json")
+                row.finished_at = time.time()
+
+        await self.db.run(save)
+        await self.publish(
+            ToolFinished(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
+                         status=result.status.value, duration_ms=0.0, detail=result.error or "")
+        )  # fmt: skip
