@@ -59,7 +59,7 @@ class ApprovalSteps(ToolSteps):
                 run.status = "waiting_approval"
             return stored
 
-        await self._save_call(run_id, agent, use, tool, "awaiting_approval")
+        await self._save_call(run_id, agent, use, risk, "awaiting_approval")
         stored = await self.db.run(record)
         await self.publish(
             ApprovalRequested(

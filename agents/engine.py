@@ -22,8 +22,7 @@ from agents.events import (
     TextDelta,
     ToolCallProposed,
 )
-from agents.llm import LlmClient, ModelReply, ModelRequest, describe_error
-from agents.publisher import Publisher
+from agents.llm import ModelReply, ModelRequest, describe_error
 from agents.router import (
     DONE,
     RouteDecision,
@@ -32,16 +31,10 @@ from agents.router import (
     decision_from_reply,
     route_by_rules,
 )  # fmt: skip
-from agents.specs import AgentSpec
 from agents.tool_steps import key_argument
 from core import faults
-from core.db import Database
 from core.models import LlmCallRow, RunRow
-from core.settings import Settings
-from core.telemetry import Telemetry
 from core.types import IncomingMessage, ThreadRef
-from tools.base import ToolContext
-from tools.registry import ToolRegistry
 
 __all__ = ["Engine", "key_argument"]
 
@@ -54,16 +47,7 @@ def _note_agent(session: Session, run_id: str, agent: str) -> None:
 
 @dataclass
 class Engine(ApprovalSteps):
-    """Everything a run needs, injected once at start."""
-
-    settings: Settings
-    db: Database
-    llm: LlmClient
-    tools: ToolRegistry
-    agents: dict[str, AgentSpec]
-    publisher: Publisher
-    tool_ctx: ToolContext
-    telemetry: Telemetry
+    """Everything a run needs, injected once at start (fields: see EngineBase)."""
 
     async def begin_turn(
         self, run_id: str, thread: ThreadRef, message: IncomingMessage

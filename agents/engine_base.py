@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from agents.events import RunEvent
 from agents.llm import LlmClient
 from agents.publisher import Publisher, safe_publish
@@ -13,6 +15,7 @@ from tools.base import ToolContext
 from tools.registry import ToolRegistry
 
 
+@dataclass
 class EngineBase:
     """What every step can reach: settings, database, model, tools, publisher, telemetry."""
 

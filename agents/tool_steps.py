@@ -57,7 +57,7 @@ class ToolSteps(EngineBase):
             if result is not None:
                 await self._refuse(run_id, agent, use, result, risk)
             else:
-                await self._save_call(run_id, agent, use, tool, "running")
+                await self._save_call(run_id, agent, use, tool.risk.value, "running")
                 result = await self._execute(run_id, agent, use, tool)
             span.set_attributes(
                 tracing.tool_attributes(use.name, use.id, risk, result.status.value)
@@ -100,7 +100,7 @@ class ToolSteps(EngineBase):
         return tool
 
     async def _save_call(
-        self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any], status: str
+        self, run_id: str, agent: str, use: ToolUse, risk: str, status: str
     ) -> None:
         def save(session: Session) -> None:
             row = session.get(ToolCallRow, (run_id, use.id))
@@ -109,7 +109,7 @@ class ToolSteps(EngineBase):
                     ToolCallRow(
                         run_id=run_id, tool_use_id=use.id, agent=agent, name=use.name,
                         args=use.input, fingerprint=fingerprint(use.name, use.input),
-                        risk=tool.risk.value, status=status, started_at=time.time(),
+                        risk=risk, status=status, started_at=time.time(),
                     )
                 )  # fmt: skip
             else:
@@ -174,25 +174,5 @@ class ToolSteps(EngineBase):
     async def _refuse(
         self, run_id: str, agent: str, use: ToolUse, result: ToolResult, risk: str
     ) -> None:
-
-        def save(session: Session) -> None:
-            row = session.get(ToolCallRow, (run_id, use.id))
-            if row is None:
-                session.add(
-                    ToolCallRow(
-                        run_id=run_id, tool_use_id=use.id, agent=agent, name=use.name,
-                        args=use.input, fingerprint=fingerprint(use.name, use.input), risk=risk,
-                        status=result.status.value, result=result.model_dump(mode="json"),
-                        started_at=time.time(), finished_at=time.time(),
-                    )
-                )  # fmt: skip
-            else:
-                row.status = result.status.value
-                row.result = result.model_dump(mode="json")
-                row.finished_at = time.time()
-
-        await self.db.run(save)
-        await self.publish(
-            ToolFinished(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
-                         status=result.status.value, duration_ms=0.0, detail=result.error or "")
-        )  # fmt: skip
+        await self._save_call(run_id, agent, use, risk, result.status.value)
+        await self._finish_call(run_id, agent, use, result, time.monotonic())

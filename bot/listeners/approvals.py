@@ -94,31 +94,37 @@ async def show_first_approval(deps: BotDeps, click: Click, blocks: list[dict[str
                            text="First approval recorded", blocks=updated)  # fmt: skip
 
 
+async def allowed_click(
+    deps: BotDeps, body: dict[str, Any], approving: bool
+) -> tuple[Click, int] | None:
+    """The click and the approvals it needs, or None (after telling the person why not)."""
+    click = parse_click(body)
+    if click is None:
+        return None
+    why, needed = await refusal(deps, click, approving)
+    if why is not None:
+        await tell(deps, click.channel, click.user, why)
+        return None
+    return click, needed
+
+
 def register(app: AsyncApp, deps: BotDeps) -> None:
     """Listen to the card's buttons and the reject-reason modal."""
 
     @app.action(APPROVE_ACTION)
     async def on_approve(ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        click = parse_click(body)
-        if click is None:
-            return
-        why, needed = await refusal(deps, click, approving=True)
-        if why is not None:
-            await tell(deps, click.channel, click.user, why)
-            return
-        await decide(deps, click, True, None, click.blocks, needed)
+        if (allowed := await allowed_click(deps, body, approving=True)) is not None:
+            click, needed = allowed
+            await decide(deps, click, True, None, click.blocks, needed)
 
     @app.action(REJECT_ACTION)
     async def on_reject(ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        click = parse_click(body)
-        if click is None:
+        allowed = await allowed_click(deps, body, approving=False)
+        if allowed is None:
             return
-        why, _ = await refusal(deps, click, approving=False)
-        if why is not None:
-            await tell(deps, click.channel, click.user, why)
-            return
+        click = allowed[0]
         try:
             await deps.writer.call("views.open", trigger_id=click.trigger_id,
                                    view=reject_modal(click.approval_id, click.channel,
