@@ -32,6 +32,10 @@ def key_argument(args: dict[str, Any]) -> str:
     return ""
 
 
+def _elapsed_ms(started: float | None) -> float:
+    return round((time.monotonic() - started) * 1000, 1) if started is not None else 0.0
+
+
 class ToolSteps(EngineBase):
     """The steps that run or refuse tool calls."""
 
@@ -76,7 +80,7 @@ class ToolSteps(EngineBase):
         return result
 
     async def _finish_call(
-        self, run_id: str, agent: str, use: ToolUse, result: ToolResult, started: float
+        self, run_id: str, agent: str, use: ToolUse, result: ToolResult, started: float | None
     ) -> None:
         def store(session: Session) -> None:
             row = session.get(ToolCallRow, (run_id, use.id))
@@ -89,7 +93,7 @@ class ToolSteps(EngineBase):
         await self.publish(
             ToolFinished(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
                          status=result.status.value,
-                         duration_ms=round((time.monotonic() - started) * 1000, 1),
+                         duration_ms=_elapsed_ms(started),
                          detail=result.error or "")
         )  # fmt: skip
 
@@ -175,4 +179,4 @@ class ToolSteps(EngineBase):
         self, run_id: str, agent: str, use: ToolUse, result: ToolResult, risk: str
     ) -> None:
         await self._save_call(run_id, agent, use, risk, result.status.value)
-        await self._finish_call(run_id, agent, use, result, time.monotonic())
+        await self._finish_call(run_id, agent, use, result, None)  # it never ran: 0 ms
