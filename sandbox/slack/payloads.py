@@ -14,6 +14,15 @@ def new_id(prefix: str) -> str:
     return prefix + secrets.token_hex(5).upper()
 
 
+def new_trigger_id() -> str:
+    """A trigger id in Slack's form (`<time>.<number>.<hex>`)."""
+    return f"{int(time.time())}.{secrets.randbelow(10**10)}.{secrets.token_hex(8)}"
+
+
+def _user(workspace: Workspace, user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.name, "name": user.name, "team_id": workspace.team_id}
+
+
 def event_callback(workspace: Workspace, event: dict[str, Any]) -> dict[str, Any]:
     """An Events API `event_callback` envelope around one event."""
     return {
@@ -88,12 +97,7 @@ def block_actions(
             clicked[key] = action[key]
     return {
         "type": "block_actions",
-        "user": {
-            "id": user.id,
-            "username": user.name,
-            "name": user.name,
-            "team_id": workspace.team_id,
-        },
+        "user": _user(workspace, user),
         "api_app_id": workspace.app_id,
         "token": "sandbox-verification-token",
         "container": container,
@@ -145,15 +149,10 @@ def view_submission(
     return {
         "type": "view_submission",
         "team": {"id": workspace.team_id, "domain": workspace.domain},
-        "user": {
-            "id": user.id,
-            "username": user.name,
-            "name": user.name,
-            "team_id": workspace.team_id,
-        },
+        "user": _user(workspace, user),
         "api_app_id": workspace.app_id,
         "token": "sandbox-verification-token",
-        "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**10)}.{secrets.token_hex(8)}",
+        "trigger_id": new_trigger_id(),
         "view": {
             **view,
             "state": {"values": state},

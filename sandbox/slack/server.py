@@ -148,7 +148,7 @@ class SlackSandbox:
         return f"{self.base_url}/_sandbox/response/{key}"
 
     def _trigger(self) -> str:
-        trigger = f"{int(time.time())}.{secrets.randbelow(10**10)}.{secrets.token_hex(8)}"
+        trigger = payloads.new_trigger_id()
         self.triggers[trigger] = time.monotonic()
         return trigger
 
