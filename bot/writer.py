@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -26,7 +27,11 @@ MAX_ATTEMPTS = 8
 
 
 class _Bucket:
-    """A token bucket: `rate` per second, bursts of `burst`."""
+    """A token bucket: `rate` per second, bursts of `burst`.
+
+    Calls of one bucket go out one at a time (`lock` is held across the request), so a 429 is
+    known before the next request of that bucket leaves: none is already in flight behind it.
+    """
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
@@ -34,15 +39,15 @@ class _Bucket:
         self.lock = asyncio.Lock()
 
     async def take(self) -> None:
-        async with self.lock:
-            while True:
-                now = time.monotonic()
-                self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-                self.stamp = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                await asyncio.sleep((1 - self.tokens) / self.rate)
+        """Wait for a token; the caller holds `lock`."""
+        while True:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep((1 - self.tokens) / self.rate)
 
     def pause(self, seconds: float) -> None:
         """Spend the bucket into debt so nothing goes out for `seconds`."""
@@ -76,24 +81,32 @@ class SlackWriter:
         """Call a Web API method, paced; a 429 waits Retry-After and tries again."""
         bucket = self._bucket(method, arguments.get("channel"))
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            if bucket is not None:
-                await bucket.take()
-            if method == "chat.postMessage":
-                faults.point("while_posting")
-            try:
-                self.calls[method] = self.calls.get(method, 0) + 1
-                response = await self.client.api_call(method, json=arguments)
-                return dict(response.data) if isinstance(response.data, dict) else {}
-            except SlackApiError as error:
-                if error.response.status_code != 429 or attempt == MAX_ATTEMPTS:
-                    raise
-                self.limited += 1
-                if self.on_rate_limited is not None:
-                    self.on_rate_limited(method)
-                retry_after = float(error.response.headers.get("Retry-After", 1))
-                log.warning("Slack rate-limited %s; waiting %.0fs", method, retry_after)
+            async with bucket.lock if bucket is not None else contextlib.nullcontext():
                 if bucket is not None:
-                    bucket.pause(retry_after)
-                else:
-                    await asyncio.sleep(retry_after)
+                    await bucket.take()
+                try:
+                    return await self._send(method, arguments)
+                except SlackApiError as error:
+                    if error.response.status_code != 429 or attempt == MAX_ATTEMPTS:
+                        raise
+                    retry_after = self._note_rate_limited(method, error)
+                    if bucket is not None:
+                        bucket.pause(retry_after)
+            if bucket is None:
+                await asyncio.sleep(retry_after)
         raise AssertionError("unreachable")
+
+    async def _send(self, method: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        if method == "chat.postMessage":
+            faults.point("while_posting")
+        self.calls[method] = self.calls.get(method, 0) + 1
+        response = await self.client.api_call(method, json=arguments)
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _note_rate_limited(self, method: str, error: SlackApiError) -> float:
+        self.limited += 1
+        if self.on_rate_limited is not None:
+            self.on_rate_limited(method)
+        retry_after = float(error.response.headers.get("Retry-After", 1))
+        log.warning("Slack rate-limited %s; waiting %.0fs", method, retry_after)
+        return retry_after
