@@ -34,6 +34,7 @@ from agents.router import (
 from agents.tool_steps import key_argument
 from core import faults
 from core.models import LlmCallRow, RunRow
+from core.telemetry import link_to
 from core.types import IncomingMessage, ThreadRef
 
 __all__ = ["Engine", "key_argument"]
@@ -79,6 +80,10 @@ class Engine(ApprovalSteps):
                 with self.telemetry.tracer.start_as_current_span(f"chat {model}") as chat:
                     reply = await self.llm.create(request)
                     chat.set_attributes(tracing.chat_attributes("router", model, reply))
+                    if self.content_redactor is not None:
+                        chat.set_attributes(
+                            tracing.chat_content(request, reply, self.content_redactor)
+                        )
                 await self._record_llm_call(run_id, "router", reply)
                 decision = decision_from_reply(route, reply)
             span.set_attributes({"opsbot.route.agent": decision.agent,
@@ -108,6 +113,8 @@ class Engine(ApprovalSteps):
         with tracing.step_span(self.telemetry, run_id, name, tracing.hop_key(hop), {}) as span:
             reply = await self.llm.stream(request, on_text, on_tool)
             span.set_attributes(tracing.chat_attributes(agent, request.model, reply))
+            if self.content_redactor is not None:
+                span.set_attributes(tracing.chat_content(request, reply, self.content_redactor))
         await self._record_llm_call(run_id, agent, reply)
         return reply
 
@@ -143,7 +150,9 @@ class Engine(ApprovalSteps):
 
         await self.db.run(record)
 
-    def _trace_run(self, run_id: str, summary: history.TurnSummary, started_at: float) -> None:
+    def _trace_run(
+        self, run_id: str, summary: history.TurnSummary, started_at: float, origin: str | None
+    ) -> None:
         metrics = self.telemetry.metrics
         metrics.runs.add(1, {"outcome": summary.outcome})
         metrics.run_duration.record(time.time() - started_at, {"outcome": summary.outcome})
@@ -159,7 +168,7 @@ class Engine(ApprovalSteps):
             )  # fmt: skip
         tracing.past_span(
             self.telemetry, run_id, "run", parent=None, key="run", started_at=started_at,
-            ok=summary.outcome in ("succeeded", "limited"),
+            ok=summary.outcome in ("succeeded", "limited"), links=link_to(origin),
             attributes={"opsbot.run.outcome": summary.outcome,
                         "opsbot.run.agents": summary.agents,
                         "gen_ai.usage.input_tokens": summary.usage.input_tokens,
@@ -176,7 +185,9 @@ class Engine(ApprovalSteps):
         await self.db.run(lambda s: history.finish_turn(s, run_id, thread, message, summary, now))
         started = await self.db.run(lambda s: s.get(RunRow, run_id))
         duration = round(now - started.started_at, 3) if started is not None else 0.0
-        self._trace_run(run_id, summary, started.started_at if started else now)
+        # Runs enqueued by a version before origin_trace existed lack the attribute.
+        origin = getattr(message, "origin_trace", None)
+        self._trace_run(run_id, summary, started.started_at if started else now, origin)
         await self.publish(
             RunFinished(
                 run_id=run_id, outcome=summary.outcome, answer=summary.answer,

@@ -9,7 +9,15 @@ from typing import Any
 
 import anthropic
 import yaml
-from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, WorkflowHandleAsync
+from dbos import (
+    DBOS,
+    DBOSConfig,
+    PropagateOtelContext,
+    SetEnqueueOptions,
+    SetWorkflowID,
+    WorkflowHandleAsync,
+)
+from opentelemetry import trace
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy import select
@@ -27,7 +35,12 @@ from core.db import Database, make_engine, plain_url
 from core.errors import ConfigError
 from core.redact import Redactor
 from core.settings import Settings
-from core.telemetry import setup_telemetry
+from core.telemetry import (
+    current_traceparent,
+    parent_context,
+    route_global_tracing,
+    setup_telemetry,
+)
 from core.types import IncomingMessage, ThreadRef
 from tools.base import ToolContext
 from tools.policy import CommandPolicy
@@ -40,8 +53,12 @@ MAX_EXECUTOR_THREADS = 32
 log = logging.getLogger(__name__)
 
 
-def dbos_config(settings: Settings) -> DBOSConfig:
-    """DBOS settings: pinned version, stable executor id, bounded threads."""
+def dbos_config(settings: Settings, tracing: bool = False) -> DBOSConfig:
+    """DBOS settings: pinned version, stable executor id, bounded threads.
+
+    With `tracing`, DBOS's workflow and step spans are made (through the global provider,
+    which opsbot routes to its own) under the run's trace; DBOS exports nothing itself.
+    """
     return {
         "name": APP_NAME,
         "system_database_url": plain_url(settings.database_url),
@@ -50,7 +67,19 @@ def dbos_config(settings: Settings) -> DBOSConfig:
         "max_executor_threads": MAX_EXECUTOR_THREADS,
         "notification_listener_polling_interval_sec": settings.poll_interval_s,
         "log_level": "WARNING",
+        "enable_otlp": tracing,
+        "otel_attribute_format": "semconv",
     }
+
+
+class _NoLogExportNotice(logging.Filter):
+    """Drop DBOS's notice that it exports no logs: opsbot exports traces and metrics only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "logger provider not set" not in record.getMessage()
+
+
+_LOG_EXPORT_NOTICE = _NoLogExportNotice()
 
 
 def load_policy(settings: Settings) -> CommandPolicy:
@@ -81,10 +110,20 @@ def build_engine(
     """Wire the engine's dependencies from settings."""
     redactor = load_redactor(settings)
     policy = load_policy(settings)
+    telemetry = setup_telemetry(
+        settings.otel_service_name, APP_VERSION, settings.executor_id,
+        settings.otel_exporter_otlp_endpoint, settings.otel_console, span_exporter, metric_reader,
+    )  # fmt: skip
     client = anthropic.AsyncAnthropic(
         api_key=settings.anthropic_api_key or "missing-key",
         base_url=settings.anthropic_base_url,
         max_retries=0,  # one retry layer: the DBOS step's
+        # The SDK's own call spans nest under opsbot's chat spans; never with content, which
+        # would hold the model's words unredacted (opsbot records content itself, redacted).
+        open_telemetry={
+            "tracer_provider": telemetry.provider,
+            "traces": {"enabled": telemetry.exporting, "content_mode": "metadata_only"},
+        },
     )
     tools = default_tools()
     return Engine(
@@ -94,15 +133,7 @@ def build_engine(
         tools=tools,
         agents=default_agents(tools, settings),
         publisher=publisher,
-        telemetry=setup_telemetry(
-            settings.otel_service_name,
-            APP_VERSION,
-            settings.executor_id,
-            settings.otel_exporter_otlp_endpoint,
-            settings.otel_console,
-            span_exporter,
-            metric_reader,
-        ),
+        telemetry=telemetry,
         tool_ctx=ToolContext(
             workspace=settings.workspace,
             log_sources=tuple(settings.log_sources),
@@ -133,12 +164,19 @@ async def launch(
     engine = build_engine(settings, publisher, database, span_exporter, metric_reader)
     migrate.upgrade(database.engine)
     runtime.install(engine)
-    DBOS(config=dbos_config(settings))
+    tracing = engine.telemetry.exporting and route_global_tracing(engine.telemetry.provider)
+    logging.getLogger("dbos").addFilter(_LOG_EXPORT_NOTICE)
+    DBOS(config=dbos_config(settings, tracing))
     DBOS.launch()
     await mark_resumed(engine, settings.executor_id)
     await DBOS.register_queue_async(QUEUE, partition_concurrency=1, polling_interval_sec=0.2)
     await redeliver_decisions(engine)
     return engine
+
+
+def tracer() -> trace.Tracer:
+    """The running engine's tracer, for spans of the adapters (e.g. the Slack listeners)."""
+    return runtime.current_engine().telemetry.tracer
 
 
 def shutdown() -> None:
@@ -155,10 +193,15 @@ async def start_turn(thread: ThreadRef, message: IncomingMessage) -> WorkflowHan
     """Enqueue the run for one message; the same message twice yields the same run."""
     from agents.workflow import run_thread_turn
 
+    run_id = message.run_id(thread)
+    if message.origin_trace is None:
+        message = message.model_copy(update={"origin_trace": current_traceparent()})
     options = SetEnqueueOptions(
         queue_partition_key=thread.key, priority=thread_order(thread, message)
     )
-    with SetWorkflowID(message.run_id(thread)), options:
+    # DBOS keeps this context with the workflow: its spans join the run's trace after a
+    # queue hand-off and after recovery in another process alike.
+    with SetWorkflowID(run_id), options, PropagateOtelContext(parent_context(run_id)):
         return await DBOS.enqueue_workflow_async(QUEUE, run_thread_turn, thread, message)
 
 

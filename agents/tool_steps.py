@@ -66,6 +66,8 @@ class ToolSteps(EngineBase):
             span.set_attributes(
                 tracing.tool_attributes(use.name, use.id, risk, result.status.value)
             )
+            if self.content_redactor is not None:
+                span.set_attributes(tracing.tool_content(use, result, self.content_redactor))
         self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
         return result
 
@@ -132,6 +134,8 @@ class ToolSteps(EngineBase):
             span.set_attributes(
                 tracing.tool_attributes(use.name, use.id, risk, result.status.value)
             )
+            if self.content_redactor is not None:
+                span.set_attributes(tracing.tool_content(use, result, self.content_redactor))
         self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
         return result
 

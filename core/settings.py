@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     )
     otel_service_name: str = Field(default="opsbot", validation_alias="OTEL_SERVICE_NAME")
     otel_console: bool = Field(default=False, validation_alias="OPSBOT_OTEL_CONSOLE")
+    otel_record_content: bool = Field(default=False, validation_alias="OPSBOT_OTEL_RECORD_CONTENT")
 
     @field_validator("approvers", "log_sources", mode="before")
     @classmethod

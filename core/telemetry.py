@@ -13,6 +13,7 @@ import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.metrics import Meter
@@ -80,6 +81,26 @@ def parent_context(run_id: str, key: str = "run") -> trace.Context:  # type: ign
     return trace.set_span_in_context(NonRecordingSpan(parent))
 
 
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the span current here, or None outside any span."""
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier)
+    return carrier.get("traceparent")
+
+
+def link_to(traceparent: str | None) -> list[trace.Link]:
+    """A span link to the span a traceparent names (none for None or a malformed value)."""
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    if not traceparent:
+        return []
+    context = TraceContextTextMapPropagator().extract({"traceparent": traceparent})
+    span_context = trace.get_current_span(context).get_span_context()
+    return [trace.Link(span_context)] if span_context.is_valid else []
+
+
 class Metrics:
     """opsbot's instruments: runs, durations, tokens, cost, tool calls, approval waits, 429s."""
 
@@ -96,12 +117,57 @@ class Metrics:
         )
 
 
+class _ForwardingProvider(trace.TracerProvider):
+    """The process's global tracer provider: it hands out the running service's tracers.
+
+    DBOS creates its workflow and step spans from the global provider, which OpenTelemetry lets
+    a process set only once; forwarding lets each launched service (tests launch many in one
+    process) route DBOS's spans into its own provider and trace.
+    """
+
+    target: TracerProvider | None = None
+
+    def get_tracer(
+        self, instrumenting_module_name: str, instrumenting_library_version: str | None = None,
+        schema_url: str | None = None, attributes: Any = None,
+    ) -> trace.Tracer:  # fmt: skip
+        """A tracer of the current target provider, or a no-op one when none is installed."""
+        target = self.target
+        if target is None:
+            return trace.NoOpTracer()
+        return target.get_tracer(
+            instrumenting_module_name, instrumenting_library_version, schema_url, attributes
+        )
+
+
+_global = _ForwardingProvider()
+
+
+def route_global_tracing(provider: TracerProvider | None) -> bool:
+    """Send spans made with the global provider (DBOS's) to `provider`; None stops that.
+
+    False when another global provider was installed first (e.g. by auto-instrumentation):
+    then DBOS's spans go there and opsbot leaves it alone.
+    """
+    current = trace.get_tracer_provider()
+    if current is not _global:
+        if not isinstance(current, trace.ProxyTracerProvider):
+            return False
+        trace.set_tracer_provider(_global)
+    _global.target = provider
+    return True
+
+
 @dataclass
 class Telemetry:
-    """The providers, the tracer and the instruments opsbot reports through."""
+    """The providers, the tracer and the instruments opsbot reports through.
+
+    `exporting` says whether spans go anywhere; with no exporter, DBOS's spans stay off.
+    """
 
     provider: TracerProvider
     meter_provider: MeterProvider
+    exporting: bool = False
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(self.meter_provider.get_meter("opsbot"))
@@ -113,6 +179,8 @@ class Telemetry:
 
     def shutdown(self) -> None:
         """Flush and stop exporting."""
+        if _global.target is self.provider:
+            _global.target = None
         self.provider.shutdown()
         self.meter_provider.shutdown()
 
@@ -147,4 +215,5 @@ def setup_telemetry(
             endpoint.rstrip("/") + "/v1/metrics"
         )
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=metrics_url)))
-    return Telemetry(provider, MeterProvider(resource=resource, metric_readers=readers))
+    exporting = bool(endpoint or console or extra is not None)
+    return Telemetry(provider, MeterProvider(resource=resource, metric_readers=readers), exporting)

@@ -41,6 +41,8 @@ class IncomingMessage(BaseModel):
     ts: str
     text: str
     user: str | None = None
+    origin_trace: str | None = None
+    """W3C traceparent of the span that received the message (the Slack listener's)."""
 
     def run_id(self, thread: ThreadRef) -> str:
         """The workflow id of the run this message starts: `team:channel:message_ts`."""

@@ -8,6 +8,7 @@ import pytest
 
 from sandbox.model.server import RunningModelServer
 from sandbox.slack.server import SlackSandbox
+from tests.otlp import otlp_receiver
 from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -64,10 +65,26 @@ async def walk_through_the_incident(sandbox: SlackSandbox, workspace: Path) -> N
 
 
 async def test_the_incident_end_to_end_in_socket_mode(
-    database_url: str, workspace: Path, model_server: RunningModelServer
+    database_url: str, workspace: Path, model_server: RunningModelServer, unused_tcp_port: int
 ) -> None:
-    async with running_bot(database_url, workspace, model_server.url) as slack:
+    async with (
+        otlp_receiver(unused_tcp_port) as received,
+        running_bot(
+            database_url, workspace, model_server.url, otel_exporter_otlp_endpoint=received.url
+        ) as slack,
+    ):
         await walk_through_the_incident(slack.sandbox, workspace)
+    # The run's trace links to the span of the listener that received the mention.
+    spans = [span for span, _, scope in received.spans() if scope == "opsbot"]
+    listener = next(s for s in spans if s.name == "slack app_mention")
+    run = next(s for s in spans if s.name == "run")
+    assert [(link.trace_id, link.span_id) for link in run.links] == [
+        (listener.trace_id, listener.span_id)
+    ]
+    assert listener.trace_id != run.trace_id
+    attributes = {a.key: a.value.string_value for a in listener.attributes}
+    assert attributes["slack.channel_id"] == CHANNEL
+    assert attributes["opsbot.run_id"] == f"T0SANDBOX:{CHANNEL}:" + attributes["slack.message_ts"]
 
 
 async def test_the_incident_end_to_end_over_http(

@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from core.telemetry import trace_id_for
+from core.telemetry import span_id_for, trace_id_for
 from sandbox.model.server import start_model_server
 from tests.e2e.test_crash_while_waiting import _wait_for_pending_approval
+from tests.otlp import otlp_receiver
 from tests.support import COUNTER_TURN, counter_workspace, next_ts, scripted
 
 pytestmark = pytest.mark.e2e
@@ -24,19 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_spans_before_and_after_a_kill_share_the_runs_trace(
     database_url: str, tmp_path: Path, unused_tcp_port: int
 ) -> None:
-    received: list[ExportTraceServiceRequest] = []
-
-    async def collect(request: web.Request) -> web.Response:
-        message = ExportTraceServiceRequest()
-        message.ParseFromString(await request.read())
-        received.append(message)
-        return web.Response(status=200, content_type="application/x-protobuf")
-
-    receiver = web.Application()
-    receiver.router.add_post("/v1/traces", collect)
-    runner = web.AppRunner(receiver, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
     workspace = counter_workspace(tmp_path)
     model = await start_model_server(scripted([COUNTER_TURN]))
     ts = next_ts()
@@ -60,35 +46,36 @@ async def test_spans_before_and_after_a_kill_share_the_runs_trace(
         )  # fmt: skip
 
     try:
-        first = await spawn()
-        await _wait_for_pending_approval(database_url)
-        await asyncio.sleep(0.5)  # the batch exporter sends what finished so far
-        before_kill = sum(len(r.resource_spans) for r in received)
-        first.send_signal(signal.SIGKILL)
-        await first.wait()
-        second = await spawn("--approve")
-        output, _ = await asyncio.wait_for(second.communicate(), 60)
-        assert second.returncode == 0, output.decode()
+        async with otlp_receiver(unused_tcp_port) as received:
+            first = await spawn()
+            await _wait_for_pending_approval(database_url)
+            await asyncio.sleep(0.5)  # the batch exporter sends what finished so far
+            before_kill = len(received.spans())
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+            second = await spawn("--approve")
+            output, _ = await asyncio.wait_for(second.communicate(), 60)
+            assert second.returncode == 0, output.decode()
     finally:
         await model.stop()
-        await runner.cleanup()
 
-    spans = [
-        (span, resource.resource)
-        for request in received
-        for resource in request.resource_spans
-        for scope in resource.scope_spans
-        for span in scope.spans
-    ]
+    spans = received.spans()
     run_id = f"T_E2E:C_E2E:{ts}"
     assert before_kill > 0, "spans were exported before the kill"
-    assert {int.from_bytes(s.trace_id, "big") for s, _ in spans} == {trace_id_for(run_id)}
-    names = {s.name for s, _ in spans}
+    assert {int.from_bytes(s.trace_id, "big") for s, _, _ in spans} == {trace_id_for(run_id)}
+    names = {s.name for s, _, scope in spans if scope == "opsbot"}
     assert {"route", "run", "approval shell_execute", "execute_tool shell_execute"} <= names
     services = {
-        a.value.string_value for _, r in spans for a in r.attributes if a.key == "service.name"
+        a.value.string_value for _, r, _ in spans for a in r.attributes if a.key == "service.name"
     }
     assert services == {"opsbot"}
+    # DBOS's own spans: the workflow span of the process that resumed the run hangs under the
+    # run's span, and the approved command's step under it, in the same trace.
+    dbos = [s for s, _, scope in spans if scope == "dbos-tracer"]
+    workflow = next(s for s in dbos if s.name == "run_thread_turn")
+    assert int.from_bytes(workflow.parent_span_id, "big") == span_id_for(run_id, "run")
+    tool_exec = next(s for s in dbos if s.name == "tool_exec")
+    assert tool_exec.parent_span_id == workflow.span_id
     show = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "runs", "show", run_id, cwd=ROOT,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")},
