@@ -1,4 +1,4 @@
-"""`python -m sandbox.model --port P --scenario NAME`: serve a scripted model until stopped."""
+"""`python -m sandbox.model --port P --scenario NAME|a,b|all`: serve a scripted model."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import asyncio
 import dataclasses
 import sys
 
-from sandbox.model.scenario import load_scenario
+from sandbox.model.scenario import load_scenarios
 from sandbox.model.server import start_model_server
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenarios(args.scenario)
     overrides = {}
     if args.latency_ms is not None:
         overrides["latency_ms"] = args.latency_ms
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.model", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--scenario", default="checkout-500")
+    parser.add_argument(
+        "--scenario", default="checkout-500", help="a bundled name, a path, 'a,b' or 'all'"
+    )
     parser.add_argument("--latency-ms", type=float, default=None)
     parser.add_argument("--tokens-per-second", type=float, default=None)
     args = parser.parse_args(argv)

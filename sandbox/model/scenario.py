@@ -86,9 +86,37 @@ def load_scenario(name_or_path: str) -> Scenario:
     if path.is_dir():
         path = path / "script.yaml"
     if not path.is_file():
-        known = ", ".join(sorted(p.name for p in SCENARIOS_DIR.iterdir() if p.is_dir()))
+        known = ", ".join(bundled_names())
         raise FileNotFoundError(f"no scenario {name_or_path!r} (bundled: {known})")
     return parse_scenario(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, path.parent)
+
+
+def bundled_names() -> list[str]:
+    """The bundled scenarios' names."""
+    return sorted(p.name for p in SCENARIOS_DIR.iterdir() if (p / "script.yaml").is_file())
+
+
+def load_scenarios(names: str) -> Scenario:
+    """One scenario, or several ("a,b" or "all") served together.
+
+    Each request is matched against every script's turns in order, so the scripts' `match`
+    patterns must tell their incidents apart; `prompt` is the first one's.
+    """
+    wanted = bundled_names() if names == "all" else [n.strip() for n in names.split(",")]
+    loaded = [load_scenario(name) for name in wanted if name]
+    if not loaded:
+        raise FileNotFoundError(f"no scenario in {names!r}")
+    if len(loaded) == 1:
+        return loaded[0]
+    first = loaded[0]
+    return Scenario(
+        name=",".join(s.name for s in loaded), description="; ".join(s.name for s in loaded),
+        prompt=first.prompt, latency_ms=first.latency_ms,
+        tokens_per_second=first.tokens_per_second,
+        turns=tuple(turn for scenario in loaded for turn in scenario.turns),
+        extras={"scenarios": [{"name": s.name, "description": s.description, "prompt": s.prompt}
+                              for s in loaded]},
+    )  # fmt: skip
 
 
 def _texts(content: Any) -> list[str]:
