@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-fast lint bench bench-smoke clean
+.PHONY: dev demo test test-fast lint bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-dev: $(STAMP)  ## run the bundled incident in the terminal against the scripted model
+dev: $(STAMP)  ## the local Slack page + scripted model + bot: open http://127.0.0.1:8765
+	$(BIN)/opsbot dev
+
+demo: $(STAMP)  ## the bundled incident in the terminal, no page
 	$(BIN)/opsbot ask --demo
 
 test: $(STAMP)  ## the whole suite (PostgreSQL too when OPSBOT_TEST_DATABASE_URL is set)

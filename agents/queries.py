@@ -139,6 +139,16 @@ async def run_summary(run_id: str) -> RunSummary | None:
     return _summary(row) if row is not None else None
 
 
+async def thread_runs(thread_id: str) -> list[RunSummary]:
+    """Every run of one thread, oldest first."""
+    rows = await current_engine().db.run(
+        lambda s: s.scalars(
+            select(RunRow).where(RunRow.thread_id == thread_id).order_by(RunRow.started_at)
+        ).all()
+    )
+    return [_summary(r) for r in rows]
+
+
 async def run_steps(run_id: str) -> list[StepLine]:
     """The run's durable steps in order, with their durations."""
     return step_lines(await DBOS.list_workflow_steps_async(run_id, load_output=False))

@@ -185,6 +185,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--demo-dir", default="opsbot-demo", help="where --demo keeps its files")
     ask.add_argument("--yes", action="store_true", help="approve every request (demo, CI)")
     commands.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP)")
+    dev = commands.add_parser("dev", help="the local Slack page, scripted model and bot together")
+    dev.add_argument("--dir", default=".dev", help="where the database, workspace, page live")
+    dev.add_argument("--slack-port", type=int, default=8765)
+    dev.add_argument("--model-port", type=int, default=8766)
+    dev.add_argument("--bot-port", type=int, default=8767, help="the bot's /healthz and /runs")
     audit = commands.add_parser("audit", help="print the audit log of approvals")
     audit.add_argument("--run", help="only this run")
     audit.add_argument("--limit", type=int, default=100)
@@ -214,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
             return print_workers(load_settings())
         if args.command == "audit":
             return print_audit(load_settings(), args.run, args.limit)
+        if args.command == "dev":
+            from bot.dev import DevPorts, dev
+
+            ports = DevPorts(args.slack_port, args.model_port, args.bot_port)
+            return asyncio.run(dev(Path(args.dir).absolute(), ports))
         if args.command == "serve":
             from bot.serve import configure_logging, serve
 

@@ -21,6 +21,7 @@ from bot.app import build_app
 from bot.approvers import Approvers
 from bot.deps import BotDeps
 from bot.renderer import SlackPublisher
+from bot.status_http import add_status_routes
 from bot.writer import SlackWriter
 from core.errors import ConfigError
 from core.settings import Settings
@@ -68,11 +69,6 @@ async def who_am_i(client: AsyncWebClient) -> Identity:
                     domain=domain)  # fmt: skip
 
 
-async def healthz(_: web.Request) -> web.Response:
-    """Liveness for load balancers and orchestrators."""
-    return web.json_response({"ok": True})
-
-
 async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
     """Start everything, wait for `stop`, shut down in order."""
     check_config(settings)
@@ -107,12 +103,14 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
         if settings.slack_app_token:
             handler = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=client)
             await handler.connect_async()  # type: ignore[no-untyped-call]
+            if settings.health_port is not None:
+                status_app = web.Application()
+                add_status_routes(status_app, settings)
+                runner = await _serve_http(status_app, settings.health_port)
         else:
             web_app = app.web_app(path="/slack/events", port=settings.http_port)
-            web_app.router.add_get("/healthz", healthz)
-            runner = web.AppRunner(web_app, access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "0.0.0.0", settings.http_port).start()
+            add_status_routes(web_app, settings)
+            runner = await _serve_http(web_app, settings.http_port)
         await stop.wait()
     finally:
         if handler is not None:
@@ -123,6 +121,13 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
         service.shutdown()
         if client.session is not None:
             await client.session.close()
+
+
+async def _serve_http(app: web.Application, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()
+    return runner
 
 
 async def serve(settings: Settings) -> int:
@@ -142,5 +147,5 @@ async def serve(settings: Settings) -> int:
 def configure_logging(level: Any = logging.INFO) -> None:
     """Plain log lines on stderr."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("slack_bolt", "slack_sdk", "aiohttp.access"):
+    for noisy in ("slack_bolt", "slack_sdk", "aiohttp.access", "httpx", "httpx2", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=100, validation_alias="OPSBOT_SLACK_RATE_SCALE"
     )
     http_port: int = Field(default=3000, ge=1, le=65535, validation_alias="OPSBOT_HTTP_PORT")
+    health_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias="OPSBOT_HEALTH_PORT"
+    )
+    runs_api: bool = Field(default=False, validation_alias="OPSBOT_RUNS_API")
     approvers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="OPSBOT_APPROVERS"
     )

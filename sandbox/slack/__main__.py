@@ -4,22 +4,50 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
+from pathlib import Path
 
+from sandbox.slack import persist
 from sandbox.slack.app import credentials, start_slack
 from sandbox.slack.server import SandboxConfig
 
 
+def _scenarios(names: str | None) -> list[dict[str, str]]:
+    if not names:
+        return []
+    from sandbox.model.scenario import load_scenario, load_scenarios
+
+    combined = load_scenarios(names)
+    listed = combined.extras.get("scenarios")
+    if listed:
+        return list(listed)
+    one = load_scenario(names)
+    return [{"name": one.name, "description": one.description, "prompt": one.prompt}]
+
+
 async def _serve(args: argparse.Namespace) -> None:
-    config = SandboxConfig(deliver=args.deliver, rate_limits=not args.no_rate_limits)
+    config = SandboxConfig(
+        deliver=args.deliver, rate_limits=not args.no_rate_limits, banner=args.banner,
+        scenarios=_scenarios(args.scenarios), app_runs_url=args.app_runs_url,
+    )  # fmt: skip
     running = await start_slack(config, args.host, args.port)
+    state = Path(args.state) if args.state else None
+    if state is not None and (kept := persist.load(running.sandbox.workspace, state)):
+        print(f"kept {kept} message(s) from {state}", flush=True)
     print(f"local Slack workspace at {running.url} (delivery: {args.deliver})", flush=True)
     for name, value in credentials(running.sandbox).items():
         print(f"{name}={value}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await running.stop()
+        if state is not None:
+            persist.save(running.sandbox.workspace, state)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,15 +59,17 @@ def main(argv: list[str] | None = None) -> int:
         "--deliver", default="socket", help="'socket', or the app's request URL (signed HTTP)"
     )
     parser.add_argument("--no-rate-limits", action="store_true")
+    parser.add_argument("--state", help="a JSON file that keeps the messages across restarts")
+    parser.add_argument("--banner", default="", help="a line shown atop the page")
+    parser.add_argument("--scenarios", help="incidents the page offers: a name, 'a,b' or 'all'")
+    parser.add_argument("--app-runs-url", default="", help="the app's run data, for the page")
     args = parser.parse_args(argv)
     if args.deliver != "socket" and not args.deliver.startswith(("http://", "https://")):
         print("error: --deliver must be 'socket' or an http(s) URL", file=sys.stderr)
         return 2
     try:
         asyncio.run(_serve(args))
-    except KeyboardInterrupt:
-        pass
-    except OSError as exc:
+    except (OSError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

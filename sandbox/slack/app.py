@@ -9,10 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.slack.delivery import SocketModeHub
-from sandbox.slack.server import SandboxConfig, SlackSandbox
+from sandbox.slack.page import add_page_routes
+from sandbox.slack.server import SANDBOX, SandboxConfig, SlackSandbox
 from sandbox.slack.webapi import ApiError
 
-SANDBOX: web.AppKey[SlackSandbox] = web.AppKey("sandbox", SlackSandbox)
 Handler = Callable[[SlackSandbox, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -113,6 +113,7 @@ def make_app(sandbox: SlackSandbox) -> web.Application:
     app.router.add_post("/_sandbox/submit_view", _person_action(_submit_view))
     app.router.add_post("/_sandbox/open_home", _person_action(_open_home))
     app.router.add_post("/_sandbox/disconnect", _person_action(_disconnect))
+    add_page_routes(app)
     app.router.add_get("/_sandbox/{what}", _inspect)
 
     async def close_delivery(_: web.Application) -> None:

@@ -33,6 +33,9 @@ class SandboxConfig:
     ack_timeout_s: float = 3.0
     http_retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0)
     streaming_methods: bool = True  # False: chat.*Stream answer unknown_method, as on old plans
+    banner: str = ""  # shown atop the page, e.g. which model answers
+    scenarios: list[dict[str, str]] = field(default_factory=list)  # the page's incident picker
+    app_runs_url: str = ""  # the app's run data (opsbot's /runs), for the page's run panel
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:
@@ -270,3 +273,6 @@ class SlackSandbox:
         """Wait until `condition()` holds after some API call or response."""
         async with self.changed:
             await asyncio.wait_for(self.changed.wait_for(condition), timeout_s)
+
+
+SANDBOX: web.AppKey[SlackSandbox] = web.AppKey("sandbox", SlackSandbox)

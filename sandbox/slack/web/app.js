@@ -1,0 +1,328 @@
+// The local Slack page: renders the sandbox workspace and acts as one of its people.
+"use strict";
+
+const EMOJI = {
+  eyes: "👀", compass: "🧭", white_check_mark: "✅", x: "❌", warning: "⚠️", gear: "⚙️",
+  hourglass: "⌛", hourglass_flowing_sand: "⏳", mag: "🔍", no_entry: "⛔", no_entry_sign: "🚫",
+  rotating_light: "🚨", arrows_counterclockwise: "🔄", grey_question: "❔", one: "1️⃣",
+  lock: "🔒", wrench: "🔧", memo: "📝", zap: "⚡", fire: "🔥", tada: "🎉", channel: "#️⃣",
+};
+const view = {
+  user: localStorage.getItem("opsbot.user") || "U0ONCALL",
+  channel: "C0INCIDENTS", thread: null, triggers: new Set(), closed: new Set(), data: null,
+};
+const $ = (sel) => document.querySelector(sel);
+
+function esc(s) {
+  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+function userName(id) {
+  const u = view.data && view.data.users.find((x) => x.id === id);
+  return u ? u.name : id;
+}
+
+// Slack mrkdwn and Markdown (both reach the page) to HTML; the input is never trusted.
+function inline(text) {
+  const keep = [];
+  const hold = (html) => `\u0000${keep.push(html) - 1}\u0000`;
+  let s = String(text).replace(/`([^`\n]+)`/g, (_, c) => hold(`<code>${esc(c)}</code>`));
+  s = s.replace(/<(@|#|!)([A-Z0-9^a-z_]+)(?:\|([^>]+))?>/g, (_, kind, id, label) =>
+    hold(`<span class="mention">${kind === "#" ? "#" : "@"}${esc(label || (kind === "@" ? userName(id) : id))}</span>`));
+  s = s.replace(/<(https?:\/\/[^|>]+)(?:\|([^>]+))?>/g, (_, url, label) =>
+    hold(`<a href="${esc(url)}" target="_blank" rel="noopener">${esc(label || url)}</a>`));
+  s = s.replace(/\[([^\]]+)\]\((https?:\/\/[^)]+)\)/g, (_, label, url) =>
+    hold(`<a href="${esc(url)}" target="_blank" rel="noopener">${esc(label)}</a>`));
+  s = esc(s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"));
+  s = s.replace(/\*\*([^*\n]+)\*\*/g, "<b>$1</b>").replace(/(^|[\s(])\*([^*\n]+)\*/g, "$1<b>$2</b>");
+  s = s.replace(/(^|[\s(])_([^_\n]+)_/g, "$1<i>$2</i>").replace(/~([^~\n]+)~/g, "<s>$1</s>");
+  s = s.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] || m);
+  return s.replace(/\u0000(\d+)\u0000/g, (_, i) => keep[Number(i)]);
+}
+
+function mrkdwn(text) {
+  const parts = String(text || "").split(/```/);
+  return parts.map((part, i) => {
+    if (i % 2 === 1) return `<pre><code>${esc(part.replace(/^[a-z]*\n/, ""))}</code></pre>`;
+    return part.split("\n").map((line) => {
+      const heading = line.match(/^#{1,6}\s+(.*)/);
+      if (heading) return `<p><b>${inline(heading[1])}</b></p>`;
+      const item = line.match(/^\s*[-•*]\s+(.*)/);
+      if (item) return `<p>• ${inline(item[1])}</p>`;
+      return line.trim() ? `<p>${inline(line)}</p>` : "";
+    }).join("");
+  }).join("");
+}
+
+function textObject(t) {
+  if (!t) return "";
+  return t.type === "plain_text" ? esc(t.text).replace(/:([a-z0-9_+-]+):/g, (m, n) => EMOJI[n] || m) : mrkdwn(t.text);
+}
+
+function button(el, message) {
+  const style = el.style ? ` class="${el.style}"` : "";
+  const data = `data-action="${esc(el.action_id)}" data-ts="${esc(message.ts)}" data-confirm="${esc(JSON.stringify(el.confirm || null))}"`;
+  return `<button${style} ${data}>${textObject(el.text)}</button>`;
+}
+
+function richText(el) {
+  const run = (items) => (items || []).map((x) => {
+    if (x.type === "text") {
+      let h = esc(x.text);
+      const st = x.style || {};
+      if (st.code) h = `<code>${h}</code>`;
+      if (st.bold) h = `<b>${h}</b>`;
+      if (st.italic) h = `<i>${h}</i>`;
+      return h;
+    }
+    if (x.type === "link") return `<a href="${esc(x.url)}">${esc(x.text || x.url)}</a>`;
+    if (x.type === "user") return `<span class="mention">@${esc(userName(x.user_id))}</span>`;
+    if (x.type === "emoji") return EMOJI[x.name] || `:${esc(x.name)}:`;
+    return "";
+  }).join("");
+  return (el.elements || []).map((sec) => {
+    if (sec.type === "rich_text_preformatted") return `<pre>${run(sec.elements)}</pre>`;
+    if (sec.type === "rich_text_quote") return `<blockquote>${run(sec.elements)}</blockquote>`;
+    if (sec.type === "rich_text_list") return `<ul>${(sec.elements || []).map((s) => `<li>${run(s.elements)}</li>`).join("")}</ul>`;
+    return `<p>${run(sec.elements)}</p>`;
+  }).join("");
+}
+
+function block(b, message) {
+  switch (b.type) {
+    case "section": {
+      const fields = b.fields ? `<div class="fields">${b.fields.map((f) => `<div>${textObject(f)}</div>`).join("")}</div>` : "";
+      const acc = b.accessory && b.accessory.type === "button" ? `<div class="accessory">${button(b.accessory, message)}</div>` : "";
+      return `<div class="block section">${textObject(b.text)}${fields}${acc}</div>`;
+    }
+    case "context":
+      return `<div class="block context">${(b.elements || []).map((e) => e.type === "image" ? "" : textObject(e)).join(" ")}</div>`;
+    case "divider": return `<div class="block"><hr></div>`;
+    case "header": return `<div class="block header">${textObject(b.text)}</div>`;
+    case "markdown": return `<div class="block">${mrkdwn(b.text)}</div>`;
+    case "rich_text": return `<div class="block">${richText(b)}</div>`;
+    case "actions":
+      return `<div class="block actions">${(b.elements || []).filter((e) => e.type === "button").map((e) => button(e, message)).join("")}</div>`;
+    case "input":
+      return `<label>${textObject(b.label)}</label><textarea data-block="${esc(b.block_id || "")}" data-action="${esc((b.element || {}).action_id || "")}" rows="3"></textarea>`;
+    default: return "";
+  }
+}
+
+function messageHtml(m, { inThread }) {
+  const initial = esc((m.name || "?").slice(0, 1).toUpperCase());
+  const time = new Date(parseFloat(m.ts) * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const content = m.blocks && m.blocks.length ? m.blocks.map((b) => block(b, m)).join("") : mrkdwn(m.text);
+  const reactions = Object.entries(m.reactions || {}).map(([n, us]) => `<span>${EMOJI[n] || `:${esc(n)}:`} ${us.length}</span>`).join("");
+  const replies = !inThread && m.reply_count ? `<div class="replies" data-thread="${esc(m.ts)}">${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}</div>` : "";
+  return `<div class="msg" data-ts="${esc(m.ts)}"><div class="avatar${m.is_bot ? " bot" : ""}">${initial}</div><div class="body">
+    <div class="meta"><b>${esc(m.name)}</b>${m.is_bot ? '<span class="app">APP</span>' : ""}<time>${time}</time></div>
+    <div class="text${m.streaming ? " streaming" : ""}">${content}</div>
+    <div class="reactions">${reactions}</div>${replies}</div></div>`;
+}
+
+function ephemeralHtml(e) {
+  return `<div class="msg ephemeral"><div class="avatar bot">O</div><div class="body">
+    <div class="only">Only visible to you</div>
+    <div class="text">${e.blocks && e.blocks.length ? e.blocks.map((b) => block(b, e)).join("") : mrkdwn(e.text)}</div></div></div>`;
+}
+
+function keepScroll(el, html) {
+  const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+  el.innerHTML = html;
+  if (atBottom) el.scrollTop = el.scrollHeight;
+}
+
+function render(d) {
+  view.data = d;
+  $("#team").textContent = d.team.name;
+  $("#banner").textContent = d.banner || "";
+  $("#banner").hidden = !d.banner;
+  const select = $("#user");
+  if (!select.options.length) {
+    select.innerHTML = d.users.filter((u) => !u.is_bot).map((u) => `<option value="${u.id}">${esc(u.real_name)} (@${esc(u.name)})</option>`).join("");
+  }
+  select.value = view.user;
+  $("#channels").innerHTML = d.channels.map((c) => `<li data-channel="${c.id}" class="${c.id === d.channel ? "active" : ""}"># ${esc(c.name)}</li>`).join("");
+  $("#scenarios").innerHTML = (d.scenarios || []).map((s) => `<li data-prompt="${esc(s.prompt)}" title="${esc(s.description)}">${esc(s.name)}</li>`).join("");
+  const channel = d.channels.find((c) => c.id === d.channel);
+  $("#channel-name").textContent = `# ${channel ? channel.name : d.channel}`;
+  const mine = d.ephemeral.filter((e) => !e.thread_ts);
+  keepScroll($("#messages"), d.messages.map((m) => messageHtml(m, { inThread: false })).join("") + mine.map(ephemeralHtml).join(""));
+  $("#thread").hidden = !view.thread;
+  if (view.thread) {
+    const inThread = d.ephemeral.filter((e) => e.thread_ts === view.thread);
+    keepScroll($("#thread-messages"), d.thread.map((m) => messageHtml(m, { inThread: true })).join("") + inThread.map(ephemeralHtml).join(""));
+  }
+  renderModal(d);
+}
+
+function renderModal(d) {
+  const open = d.modals.find((v) => view.triggers.has(v.trigger_id) && !view.closed.has(v.view.id));
+  const overlay = $("#overlay");
+  if (!open) { overlay.hidden = true; overlay.innerHTML = ""; return; }
+  if (overlay.dataset.view === open.view.id && !overlay.hidden) return;
+  const v = open.view;
+  overlay.dataset.view = v.id;
+  overlay.innerHTML = `<form class="modal"><h2>${textObject(v.title)}</h2>${(v.blocks || []).map((b) => block(b, {})).join("")}
+    <div class="buttons"><button type="button" data-cancel>${textObject(v.close || { type: "plain_text", text: "Cancel" })}</button>
+    <button type="submit" class="primary">${textObject(v.submit || { type: "plain_text", text: "Submit" })}</button></div></form>`;
+  overlay.hidden = false;
+  overlay.querySelector("[data-cancel]").onclick = () => { view.closed.add(v.id); renderModal(d); };
+  overlay.querySelector("form").onsubmit = async (ev) => {
+    ev.preventDefault();
+    const values = {};
+    overlay.querySelectorAll("textarea[data-block]").forEach((t) => {
+      values[t.dataset.block] = { [t.dataset.action]: t.value };
+    });
+    view.closed.add(v.id);
+    await act("/_sandbox/submit_view", { user: view.user, view_id: v.id, values });
+    renderModal(d);
+  };
+}
+
+function confirmDialog(confirm) {
+  return new Promise((resolve) => {
+    const overlay = $("#overlay");
+    overlay.dataset.view = "";
+    overlay.innerHTML = `<div class="modal"><h2>${textObject(confirm.title)}</h2>${textObject(confirm.text)}
+      <div class="buttons"><button data-no>${textObject(confirm.deny || { type: "plain_text", text: "Cancel" })}</button>
+      <button data-yes class="${confirm.style || "primary"}">${textObject(confirm.confirm || { type: "plain_text", text: "OK" })}</button></div></div>`;
+    overlay.hidden = false;
+    const done = (answer) => { overlay.hidden = true; overlay.innerHTML = ""; resolve(answer); };
+    overlay.querySelector("[data-no]").onclick = () => done(false);
+    overlay.querySelector("[data-yes]").onclick = () => done(true);
+  });
+}
+
+async function act(path, body) {
+  const answer = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const data = await answer.json();
+  if (!data.ok) alert(`Slack said: ${data.error}`);
+  return data;
+}
+
+async function renderRuns() {
+  const d = view.data;
+  const box = $("#runs");
+  if (!d || !d.runs || !view.thread) { box.hidden = true; return; }
+  const answer = await fetch(`/_sandbox/runs?thread=${encodeURIComponent(`${d.team.id}:${d.channel}:${view.thread}`)}`);
+  const data = await answer.json().catch(() => ({ ok: false }));
+  if (!data.ok || !data.runs.length) { box.hidden = true; return; }
+  box.hidden = false;
+  $("#runs-body").innerHTML = data.runs.map((r) => {
+    const end = Math.max(1, ...r.steps.map((s) => s.offset_ms + (s.duration_ms || 0)));
+    const steps = r.steps.map((s) => `<div class="step${s.failed ? " failed" : ""}"><span class="name">${esc(s.name)}</span>
+      <span class="track"><span class="bar" style="left:${(100 * s.offset_ms) / end}%;width:${(100 * (s.duration_ms || 0)) / end}%"></span></span>
+      <span class="ms">${s.duration_ms == null ? "running" : `${Math.round(s.duration_ms)} ms`}</span></div>`).join("");
+    const waiting = r.waiting.length ? ` · waiting for approval of ${r.waiting.map(esc).join(", ")}` : "";
+    return `<div class="run"><div class="line"><b>${esc(r.status)}</b> · ${r.agents.map(esc).join(" → ") || "routing"} ·
+      ${r.input_tokens + r.output_tokens} tokens · $${r.cost_usd.toFixed(4)}${waiting}<br>trace <code>${r.trace_id}</code></div>${steps}</div>`;
+  }).join("");
+}
+
+let busy = false;
+let again = false;
+async function refresh() {
+  if (busy) { again = true; return; }
+  busy = true;
+  try {
+    const q = new URLSearchParams({ channel: view.channel, user: view.user });
+    if (view.thread) q.set("thread", view.thread);
+    render(await (await fetch(`/_sandbox/state?${q}`)).json());
+    await renderRuns();
+  } finally {
+    busy = false;
+    if (again) { again = false; refresh(); }
+  }
+}
+
+function withMentions(text) {
+  return text.replace(/@([a-z0-9_.-]+)/gi, (m, name) => {
+    const u = view.data.users.find((x) => x.name.toLowerCase() === name.toLowerCase());
+    return u ? `<@${u.id}>` : m;
+  });
+}
+
+function composer(form, threadTs) {
+  const area = form.querySelector("textarea");
+  const suggest = form.querySelector(".suggest");
+  let choices = [];
+  let selected = 0;
+  const close = () => { suggest.hidden = true; choices = []; };
+  const pick = (u) => {
+    area.value = area.value.replace(/@([a-z0-9_.-]*)$/i, `@${u.name} `);
+    close();
+    area.focus();
+  };
+  area.addEventListener("input", () => {
+    const m = area.value.slice(0, area.selectionStart).match(/@([a-z0-9_.-]*)$/i);
+    if (!m || !view.data) { close(); return; }
+    choices = view.data.users.filter((u) => u.name.startsWith(m[1].toLowerCase()));
+    selected = 0;
+    suggest.innerHTML = choices.map((u, i) => `<div class="${i === 0 ? "sel" : ""}" data-i="${i}">@${esc(u.name)} <small>${esc(u.real_name)}</small></div>`).join("");
+    suggest.hidden = !choices.length;
+  });
+  suggest.addEventListener("mousedown", (ev) => {
+    const row = ev.target.closest("[data-i]");
+    if (row) { ev.preventDefault(); pick(choices[Number(row.dataset.i)]); }
+  });
+  area.addEventListener("keydown", (ev) => {
+    if (!suggest.hidden && (ev.key === "Tab" || ev.key === "Enter")) { ev.preventDefault(); pick(choices[selected]); return; }
+    if (!suggest.hidden && (ev.key === "ArrowDown" || ev.key === "ArrowUp")) {
+      ev.preventDefault();
+      selected = (selected + (ev.key === "ArrowDown" ? 1 : choices.length - 1)) % choices.length;
+      suggest.querySelectorAll("[data-i]").forEach((el, i) => el.classList.toggle("sel", i === selected));
+      return;
+    }
+    if (ev.key === "Escape") close();
+    if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+  });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const text = area.value.trim();
+    if (!text) return;
+    area.value = "";
+    close();
+    const command = text.match(/^(\/[a-z0-9_-]+)\s*(.*)$/is);
+    if (command) {
+      const answer = await act("/_sandbox/command", { user: view.user, channel: view.channel, command: command[1], text: command[2] });
+      if (answer.trigger_id) view.triggers.add(answer.trigger_id);
+    } else {
+      const posted = await act("/_sandbox/post", { user: view.user, channel: view.channel, text: withMentions(text), thread_ts: threadTs() });
+      if (posted.ok && !threadTs() && /<@U0BOT>/.test(withMentions(text))) view.thread = posted.ts;
+    }
+    refresh();
+  });
+}
+
+document.addEventListener("click", async (ev) => {
+  const target = ev.target.closest("[data-action],[data-thread],[data-channel],[data-prompt]");
+  if (!target || target.tagName === "TEXTAREA") return;
+  if (target.dataset.thread) { view.thread = target.dataset.thread; refresh(); return; }
+  if (target.dataset.channel) { view.channel = target.dataset.channel; view.thread = null; refresh(); return; }
+  if (target.dataset.prompt !== undefined) {
+    const area = $("#composer textarea");
+    area.value = `@opsbot ${target.dataset.prompt}`;
+    area.focus();
+    return;
+  }
+  const confirm = JSON.parse(target.dataset.confirm || "null");
+  if (confirm && !(await confirmDialog(confirm))) return;
+  const answer = await act("/_sandbox/click", { user: view.user, channel: view.channel, ts: target.dataset.ts, action_id: target.dataset.action });
+  if (answer.trigger_id) view.triggers.add(answer.trigger_id);
+  refresh();
+});
+
+$("#user").addEventListener("change", (ev) => {
+  view.user = ev.target.value;
+  localStorage.setItem("opsbot.user", view.user);
+  refresh();
+});
+$("#close-thread").addEventListener("click", () => { view.thread = null; refresh(); });
+composer($("#composer"), () => null);
+composer($("#thread-composer"), () => view.thread);
+
+const live = new EventSource("/_sandbox/live");
+live.onmessage = () => refresh();
+refresh();

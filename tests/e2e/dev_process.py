@@ -1,0 +1,98 @@
+"""`opsbot dev` as a subprocess on free ports, driven over HTTP like a person's browser would."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[2]
+CHANNEL = "C0INCIDENTS"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Dev:
+    """A running `opsbot dev`: the page's URL and the process."""
+
+    url: str
+    process: asyncio.subprocess.Process
+    output: list[str]
+
+    async def get(self, path: str, **params: str) -> Any:
+        """GET a sandbox endpoint as JSON."""
+        async with aiohttp.ClientSession() as session, session.get(
+            self.url + path, params=params
+        ) as answer:  # fmt: skip
+            return await answer.json()
+
+    async def post(self, path: str, body: dict[str, Any]) -> Any:
+        """POST a person's action."""
+        async with aiohttp.ClientSession() as session, session.post(
+            self.url + path, json=body
+        ) as answer:  # fmt: skip
+            return await answer.json()
+
+    async def thread(self, ts: str) -> list[dict[str, Any]]:
+        """The thread as a person sees it."""
+        return list((await self.get("/_sandbox/thread", channel=CHANNEL, ts=ts))["thread"])
+
+    async def until(self, probe: Callable[[], Any], timeout_s: float = 60.0) -> Any:
+        """Poll an async `probe()` until it returns something truthy."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            if value := await probe():
+                return value
+            await asyncio.sleep(0.2)
+        raise AssertionError("timed out; opsbot dev said:\n" + "".join(self.output[-40:]))
+
+
+async def _read(stream: asyncio.StreamReader, into: list[str], ready: asyncio.Event) -> None:
+    while line := await stream.readline():
+        into.append(line.decode(errors="replace"))
+        if "opsbot is running" in into[-1]:
+            ready.set()
+
+
+@asynccontextmanager
+async def running_dev(directory: Path) -> AsyncIterator[Dev]:
+    """Start `opsbot dev`, wait for its URL, and on exit stop it with SIGINT (like Ctrl-C)."""
+    ports = [free_port() for _ in range(3)]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "dev", "--dir", str(directory),
+        "--slack-port", str(ports[0]), "--model-port", str(ports[1]), "--bot-port", str(ports[2]),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    output: list[str] = []
+    ready = asyncio.Event()
+    reader = asyncio.create_task(_read(process.stdout, output, ready))
+    try:
+        waiting = asyncio.create_task(ready.wait())
+        await asyncio.wait([waiting, asyncio.create_task(process.wait())], timeout=60,
+                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        assert ready.is_set(), "opsbot dev did not start:\n" + "".join(output)
+        yield Dev(f"http://127.0.0.1:{ports[0]}", process, output)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(process.wait(), 40)
+        await reader
+    assert code == 0, "opsbot dev did not stop cleanly:\n" + "".join(output[-40:])
+    for port in ports:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served"
