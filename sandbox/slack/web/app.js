@@ -203,6 +203,13 @@ async function act(path, body) {
 }
 
 async function renderRuns() {
+  const list = $("#thread-messages");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  await fillRuns();
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+async function fillRuns() {
   const d = view.data;
   const box = $("#runs");
   if (!d || !d.runs || !view.thread) { box.hidden = true; return; }
@@ -216,8 +223,9 @@ async function renderRuns() {
       <span class="track"><span class="bar" style="left:${(100 * s.offset_ms) / end}%;width:${(100 * (s.duration_ms || 0)) / end}%"></span></span>
       <span class="ms">${s.duration_ms == null ? "running" : `${Math.round(s.duration_ms)} ms`}</span></div>`).join("");
     const waiting = r.waiting.length ? ` · waiting for approval of ${r.waiting.map(esc).join(", ")}` : "";
-    return `<div class="run"><div class="line"><b>${esc(r.status)}</b> · ${r.agents.map(esc).join(" → ") || "routing"} ·
-      ${r.input_tokens + r.output_tokens} tokens · $${r.cost_usd.toFixed(4)}${waiting}<br>trace <code>${r.trace_id}</code></div>${steps}</div>`;
+    const usage = r.finished_at ? ` · ${r.input_tokens + r.output_tokens} tokens · $${r.cost_usd.toFixed(4)}` : "";
+    return `<div class="run"><div class="line"><b>${esc(r.status)}</b> · ${r.agents.map(esc).join(" → ") || "routing"}${usage}${waiting}
+      <br>trace <code>${r.trace_id}</code></div>${steps}</div>`;
   }).join("");
 }
 
