@@ -98,24 +98,26 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
     print(f"opsbot is @{identity.bot_name} ({identity.bot_user}) in {identity.team_name} "
           f"({identity.team}), {mode}", flush=True)  # fmt: skip
     handler: AsyncSocketModeHandler | None = None
-    runner: web.AppRunner | None = None
+    runners: list[web.AppRunner] = []
     try:
         if settings.slack_app_token:
             handler = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=client)
             await handler.connect_async()  # type: ignore[no-untyped-call]
-            if settings.health_port is not None:
-                status_app = web.Application()
-                add_status_routes(status_app, settings)
-                runner = await _serve_http(status_app, settings.health_port)
         else:
             web_app = app.web_app(path="/slack/events", port=settings.http_port)
             add_status_routes(web_app, settings)
-            runner = await _serve_http(web_app, settings.http_port)
+            runners.append(await _serve_http(web_app, settings.http_port))
+        if settings.health_port is not None and (
+            settings.slack_app_token or settings.health_port != settings.http_port
+        ):
+            status_app = web.Application()
+            add_status_routes(status_app, settings)
+            runners.append(await _serve_http(status_app, settings.health_port))
         await stop.wait()
     finally:
         if handler is not None:
             await handler.close_async()  # type: ignore[no-untyped-call]
-        if runner is not None:
+        for runner in runners:
             await runner.cleanup()
         await publisher.close()
         service.shutdown()

@@ -32,6 +32,7 @@ class Dev:
     url: str
     process: asyncio.subprocess.Process
     output: list[str]
+    bot_port: int
 
     async def get(self, path: str, **params: str) -> Any:
         """GET a sandbox endpoint as JSON."""
@@ -86,7 +87,7 @@ async def running_dev(directory: Path) -> AsyncIterator[Dev]:
         await asyncio.wait([waiting, asyncio.create_task(process.wait())], timeout=60,
                            return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         assert ready.is_set(), "opsbot dev did not start:\n" + "".join(output)
-        yield Dev(f"http://127.0.0.1:{ports[0]}", process, output)
+        yield Dev(f"http://127.0.0.1:{ports[0]}", process, output, ports[2])
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +38,21 @@ async def approve(dev: Dev, root: str, tool: str) -> None:
     assert clicked["ok"], clicked
 
 
+async def health(port: int) -> int:
+    """The exit code of the container's HEALTHCHECK command against `port`."""
+    check = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.health", env={**os.environ, "OPSBOT_HEALTH_PORT": str(port)},
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    return await check.wait()
+
+
 async def test_make_dev_serves_the_page_completes_the_demo_and_keeps_history(
     tmp_path: Path,
 ) -> None:
     directory = tmp_path / "dev"
     async with running_dev(directory) as dev:
+        assert await health(dev.bot_port) == 0
         async with aiohttp.ClientSession() as session, session.get(dev.url) as page:
             assert page.status == 200
             assert "opsbot" in await page.text()
@@ -65,6 +78,7 @@ async def test_make_dev_serves_the_page_completes_the_demo_and_keeps_history(
         assert len(runs[0]["trace_id"]) == 32
         texts = " ".join(m["text"] for m in await dev.thread(root))
         assert "Fixed." in texts
+    assert await health(dev.bot_port) == 1, "stopped means unhealthy"
     assert '"timeout_ms": 5000' in (directory / "workspace/payments/config.json").read_text()
 
     async with running_dev(directory) as again:
