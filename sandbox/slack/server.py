@@ -205,6 +205,7 @@ class SlackSandbox:
         message = Message(ts=self.workspace.new_ts(), channel=found.id, user=user, text=text,
                           thread_ts=thread_ts)  # fmt: skip
         await self.api._post(found, message)
+        await self.notify()
         return message
 
     async def click(self, user: str, channel: str, ts: str, action_id: str) -> str:
