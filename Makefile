@@ -30,7 +30,8 @@ lint: $(STAMP)  ## ruff, mypy --strict, import layers
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(STAMP)  ## benchmarks (print ratios; results in bench/results/)
+bench: $(STAMP)  ## all benchmarks, ~1 h (tables; JSON in bench/results/, charts in docs/)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 bench-smoke: $(STAMP)  ## a few seconds of every benchmark, so they never rot

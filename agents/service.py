@@ -179,6 +179,14 @@ def tracer() -> trace.Tracer:
     return runtime.current_engine().telemetry.tracer
 
 
+async def stop() -> None:
+    """Close the model client's connections, then `shutdown()` (safe to call twice)."""
+    engine = runtime._engine
+    if engine is not None:
+        await engine.llm.client.close()
+    shutdown()
+
+
 def shutdown() -> None:
     """Stop DBOS and release the engine (safe to call twice)."""
     engine = runtime._engine

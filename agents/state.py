@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from tools.base import input_schema_of
+
 FINDINGS_KEY = "findings"
 FIX_KEY = "fix"
 AWAITING_KEY = "awaiting_reply_from"
@@ -68,9 +70,8 @@ class StateTool:
 
     def definition(self) -> dict[str, Any]:
         """The tool as the Messages API describes it."""
-        schema = self.input_model.model_json_schema()
-        schema.pop("title", None)
-        return {"name": self.name, "description": self.description, "input_schema": schema}
+        return {"name": self.name, "description": self.description,
+                "input_schema": input_schema_of(self.input_model)}  # fmt: skip
 
     def run(self, args: dict[str, Any], state: NetworkState, agent: str) -> tuple[bool, str]:
         """Validate and apply; returns (ok, message for the model)."""

@@ -1,39 +1,71 @@
-"""`python -m bench`: run the benchmarks, print tables, write JSON to bench/results/."""
+"""`python -m bench [NAME ...] [--smoke]`: run benchmarks, print tables, write JSON to
+bench/results/ and charts to docs/. Set OPSBOT_BENCH_DATABASE_URL to a PostgreSQL URL (a
+database of its own: the benchmarks empty it) to measure there too."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
+import sys
 import time
-from pathlib import Path
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
-from bench import step_overhead
+from bench import (
+    ack,
+    charts,
+    concurrency,
+    overhead,
+    recovery,
+    resume,
+    step_overhead,
+    stream_latency,
+    waiting,
+)
+from bench.harness import write
 
-RESULTS = Path(__file__).resolve().parent / "results"
+BENCHMARKS: dict[str, ModuleType] = {
+    "ack": ack, "overhead": overhead, "waiting": waiting, "resume": resume,
+    "concurrency": concurrency, "recovery": recovery, "stream_latency": stream_latency,
+}  # fmt: skip
+CHARTS: dict[str, Callable[[list[dict[str, Any]]], Any]] = {
+    "concurrency": charts.concurrency, "waiting": charts.waiting,
+}  # fmt: skip
 
 
-def main() -> None:
-    """Parse arguments, run, write results."""
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--smoke", action="store_true", help="a few seconds, for CI")
+def _step_overhead(smoke: bool) -> None:
+    steps, rounds = (5, 2) if smoke else (50, 20)
+    results = step_overhead.main(steps, rounds, os.environ.get("OPSBOT_BENCH_DATABASE_URL"))
+    write("step_overhead", results, smoke)
+
+
+def main() -> int:
+    """Parse arguments, run each benchmark, print, write."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"some of: {', '.join(BENCHMARKS)}, step_overhead")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: seconds, for CI")
+    parser.add_argument("--no-charts", action="store_true")
     args = parser.parse_args()
-    steps, rounds = (5, 2) if args.smoke else (args.steps, args.rounds)
-    postgres = os.environ.get("OPSBOT_BENCH_DATABASE_URL")
-    results = step_overhead.main(steps, rounds, postgres)
-    RESULTS.mkdir(exist_ok=True)
-    record = {
-        "benchmark": "step_overhead",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        "results": results,
-    }
-    (RESULTS / "step_overhead.json").write_text(json.dumps(record, indent=2))
+    names = args.names or ["step_overhead", *BENCHMARKS]
+    unknown = set(names) - {*BENCHMARKS, "step_overhead"}
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    for name in names:
+        started = time.monotonic()
+        print(f"\n== {name}{' (smoke)' if args.smoke else ''}", flush=True)
+        if name == "step_overhead":
+            _step_overhead(args.smoke)
+            continue
+        module = BENCHMARKS[name]
+        results = module.run(args.smoke)
+        print((module.__doc__ or "").strip().splitlines()[0])
+        print(module.report(results))
+        print(f"({time.monotonic() - started:.0f} s; {write(name, results, args.smoke)})")
+        if name in CHARTS and not args.smoke and not args.no_charts:
+            print(f"chart: {CHARTS[name](results)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

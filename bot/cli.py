@@ -64,7 +64,7 @@ async def run_ask(settings: Settings, text: str, auto_yes: bool, user: str = "te
         finally:
             answering.cancel()
     finally:
-        service.shutdown()
+        await service.stop()
     return 0 if outcome == "succeeded" else 1
 
 

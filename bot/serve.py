@@ -120,7 +120,7 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
         for runner in runners:
             await runner.cleanup()
         await publisher.close()
-        service.shutdown()
+        await service.stop()
         if client.session is not None:
             await client.session.close()
 

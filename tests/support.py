@@ -103,7 +103,7 @@ async def launched(
     try:
         yield engine
     finally:
-        service.shutdown()
+        await service.stop()
 
 
 _sequence = itertools.count(1)

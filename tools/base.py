@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -96,6 +98,19 @@ class Assessment:
 InputT = TypeVar("InputT", bound=BaseModel)
 
 
+@functools.cache
+def _cached_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    return schema
+
+
+def input_schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema without its title, built once per model (it is sent with every
+    model call; pydantic takes milliseconds to build one)."""
+    return copy.deepcopy(_cached_schema(model))
+
+
 @dataclass(frozen=True)
 class Tool(Generic[InputT]):
     """One tool: name, description, pydantic input model, risk and async handler."""
@@ -110,9 +125,7 @@ class Tool(Generic[InputT]):
 
     def input_schema(self) -> dict[str, Any]:
         """The JSON schema the model sees for this tool's input."""
-        schema = self.input_model.model_json_schema()
-        schema.pop("title", None)
-        return schema
+        return input_schema_of(self.input_model)
 
     def definition(self) -> dict[str, Any]:
         """The tool as the Anthropic Messages API describes it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class ModelServerState:
     faults: deque[Fault] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: int = 0
+    emitted: list[tuple[float, str]] = field(default_factory=list)  # (when, text delta) streamed
 
     def next_fault(self, streaming: bool) -> Fault | None:
         """Take one use of the first pending fault (a stream cut waits for a streamed call)."""
@@ -196,6 +198,8 @@ async def _messages(request: web.Request) -> web.StreamResponse:
             request.transport.abort()  # the connection drops mid-stream, as a network fault would
             return response
         await response.write(_sse(event))
+        if is_token:
+            state.emitted.append((time.time(), event["delta"]["text"]))
         if is_token and pace:
             await asyncio.sleep(pace)
     await response.write_eof()

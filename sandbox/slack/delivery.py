@@ -214,6 +214,7 @@ class HttpDelivery:
         extra: dict[str, str] = {}
         for attempt in range(len(self.retry_delays) + 1):
             reason = "ok"
+            sent = time.monotonic()
             try:
                 status, _ = await self._post(body, "application/json", extra)
                 reason = "ok" if 200 <= status < 300 else "http_error"
@@ -221,8 +222,10 @@ class HttpDelivery:
                 reason = "http_timeout"
             except aiohttp.ClientError:
                 reason = "connection_failed"
+            took_ms = round((time.monotonic() - sent) * 1000, 2)
             self.log.append({"kind": "event", "event_id": payload.get("event_id"),
-                             "attempt": attempt, "outcome": reason, "at": time.time()})  # fmt: skip
+                             "attempt": attempt, "outcome": reason, "at": time.time(),
+                             "duration_ms": took_ms})  # fmt: skip
             if reason == "ok" or attempt == len(self.retry_delays):
                 return
             await asyncio.sleep(self.retry_delays[attempt])
