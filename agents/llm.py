@@ -170,11 +170,26 @@ def scrubbed(request: ModelRequest, redactor: Redactor) -> ModelRequest:
 
 
 class LlmClient:
-    """Calls the Messages API with streaming; retries are left to the caller (one layer only)."""
+    """Calls the Messages API with streaming; retries are left to the caller (one layer only).
 
-    def __init__(self, client: anthropic.AsyncAnthropic, redactor: Redactor) -> None:
+    At most `max_concurrent` calls are open at once per process: thousands of runs resumed or
+    started together queue here instead of opening thousands of connections to the API.
+    """
+
+    def __init__(
+        self, client: anthropic.AsyncAnthropic, redactor: Redactor, max_concurrent: int = 64
+    ) -> None:
         self.client = client
         self.redactor = redactor
+        self.max_concurrent = max_concurrent
+        self._slots: asyncio.Semaphore | None = None
+
+    @property
+    def slots(self) -> asyncio.Semaphore:
+        """The semaphore bounding open calls (made on first use, on the running loop)."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_concurrent)
+        return self._slots
 
     async def stream(
         self,
@@ -188,7 +203,7 @@ class LlmClient:
         finished = False
         first_token: float | None = None
         request = scrubbed(request, self.redactor)
-        async with self.client.messages.stream(**_api_arguments(request)) as stream:
+        async with self.slots, self.client.messages.stream(**_api_arguments(request)) as stream:
             async for event in stream:
                 if first_token is None and event.type in ("text", "input_json"):
                     first_token = time.monotonic()
@@ -213,7 +228,8 @@ class LlmClient:
         """One call without streaming (the router's structured classification)."""
         started = time.monotonic()
         request = scrubbed(request, self.redactor)
-        message = await self.client.messages.create(**_api_arguments(request))
+        async with self.slots:
+            message = await self.client.messages.create(**_api_arguments(request))
         return _reply_from(message, started, self.redactor)
 
 

@@ -129,7 +129,7 @@ def build_engine(
     return Engine(
         settings=settings,
         db=database,
-        llm=LlmClient(client, redactor),
+        llm=LlmClient(client, redactor, settings.max_concurrent_model_calls),
         tools=tools,
         agents=default_agents(tools, settings),
         publisher=publisher,

@@ -19,6 +19,7 @@ from bench import (
     overhead,
     recovery,
     resume,
+    slack_load,
     step_overhead,
     stream_latency,
     waiting,
@@ -27,7 +28,8 @@ from bench.harness import write
 
 BENCHMARKS: dict[str, ModuleType] = {
     "ack": ack, "overhead": overhead, "waiting": waiting, "resume": resume,
-    "concurrency": concurrency, "recovery": recovery, "stream_latency": stream_latency,
+    "concurrency": concurrency, "slack_load": slack_load, "recovery": recovery,
+    "stream_latency": stream_latency,
 }  # fmt: skip
 CHARTS: dict[str, Callable[[list[dict[str, Any]]], Any]] = {
     "concurrency": charts.concurrency, "waiting": charts.waiting,

@@ -9,9 +9,7 @@ The bot runs in its own process on SQLite with Slack's rate limits on.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.harness import free_port, percentiles, start_bot, stop_bot, table
@@ -43,12 +41,7 @@ async def measure(mode: str, rate: float, seconds: float) -> dict[str, Any]:
     deliver = f"http://127.0.0.1:{port}/slack/events" if port else "socket"
     slack = await start_slack(SandboxConfig(deliver=deliver))
     model = await start_model_server(QUICK)
-    directory = Path(tempfile.mkdtemp(prefix="opsbot-bench-"))
-    bot = await start_bot(slack, {
-        "ANTHROPIC_API_KEY": "scripted-model", "ANTHROPIC_BASE_URL": model.url,
-        "OPSBOT_DATABASE_URL": f"sqlite:///{directory / 'bot.sqlite'}",
-        "OPSBOT_WORKSPACE": str(directory),
-    }, http_port=port)  # fmt: skip
+    bot = await start_bot(slack, model.url, http_port=port)
     try:
         started = time.monotonic()
         count = int(rate * seconds)

@@ -11,6 +11,7 @@ import platform
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -57,18 +58,9 @@ def databases(directory: Path) -> list[tuple[str, str]]:
 def reset_database(url: str) -> None:
     """Start a PostgreSQL benchmark from empty tables (SQLite files are fresh anyway)."""
     if url.startswith("postgresql"):
-        from sqlalchemy import create_engine, text
+        from tests.support import reset_postgres  # the same emptying the test suite uses
 
-        from core.db import sqlalchemy_url
-
-        engine = create_engine(sqlalchemy_url(url))
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS dbos CASCADE"))
-            for table in ("audit", "tool_outputs", "live_messages", "approvals", "tool_calls",
-                          "llm_calls", "runs", "thread_state", "messages", "threads",
-                          "alembic_version"):  # fmt: skip
-                connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-        engine.dispose()
+        reset_postgres(url)
 
 
 def incident_workspace(name: str, into: Path) -> Path:
@@ -154,11 +146,18 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 async def start_bot(
-    slack: RunningSlack, env: dict[str, str], http_port: int | None = None
+    slack: RunningSlack, model_url: str, http_port: int | None = None
 ) -> asyncio.subprocess.Process:
-    """`opsbot serve` against an in-process sandbox, in Socket Mode or (with `http_port`) HTTP
-    mode; returns once it is connected or answers /healthz."""
+    """`opsbot serve` against an in-process sandbox and a scripted model, on a fresh SQLite
+    file, in Socket Mode or (with `http_port`) HTTP mode; returns once it is connected or
+    answers /healthz."""
     space = slack.sandbox.workspace
+    directory = Path(tempfile.mkdtemp(prefix="opsbot-bench-"))
+    env = {
+        "ANTHROPIC_API_KEY": "scripted-model", "ANTHROPIC_BASE_URL": model_url,
+        "OPSBOT_DATABASE_URL": f"sqlite:///{directory / 'bot.sqlite'}",
+        "OPSBOT_WORKSPACE": str(directory),
+    }  # fmt: skip
     mode = (
         {"SLACK_APP_TOKEN": space.app_token}
         if http_port is None

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from bench.harness import percentiles, start_bot, stop_bot, table
@@ -57,12 +55,7 @@ async def measure(runs: int) -> dict[str, Any]:
     """Run `runs` streamed answers one after the other."""
     slack = await start_slack()
     model = await start_model_server(script(runs))
-    directory = Path(tempfile.mkdtemp(prefix="opsbot-bench-"))
-    bot = await start_bot(slack, {
-        "ANTHROPIC_API_KEY": "scripted-model", "ANTHROPIC_BASE_URL": model.url,
-        "OPSBOT_DATABASE_URL": f"sqlite:///{directory / 'bot.sqlite'}",
-        "OPSBOT_WORKSPACE": str(directory),
-    })  # fmt: skip
+    bot = await start_bot(slack, model.url)
     try:
         for n in range(runs):
             root = await slack.sandbox.post_as("U0ONCALL", "C0INCIDENTS", f"<@U0BOT> stream {n}")

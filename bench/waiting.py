@@ -93,11 +93,17 @@ def run(smoke: bool) -> list[dict[str, Any]]:
         for label, url in databases(Path(directory)):
             work = Path(directory) / label
             work.mkdir()
-            count = 20 if smoke else int(os.environ.get("OPSBOT_BENCH_WAITING", "10000"))
+            default = "10000" if label == "postgresql" else "2000"
+            count = (
+                20
+                if smoke
+                else int(os.environ.get(f"OPSBOT_BENCH_WAITING_{label.upper()}", default))
+            )
             started = time.monotonic()
             idle_s = 2.0 if smoke else IDLE_S
             results.append(asyncio.run(measure(label, url, work, count, idle_s)))
-            print(f"  waiting on {label}: {time.monotonic() - started:.0f} s", file=sys.stderr)
+            print(f"  waiting on {label}: {time.monotonic() - started:.0f} s: {results[-1]}",
+                  file=sys.stderr, flush=True)  # fmt: skip
     return results
 
 

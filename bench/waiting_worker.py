@@ -25,13 +25,16 @@ class Counting:
 
     def __init__(self) -> None:
         self.approvals: list[str] = []
+        self._seen: set[str] = set()
         self.finished = 0
         self.changed = asyncio.Event()
 
     async def publish(self, event: RunEvent) -> None:
         """Count the two events the benchmark waits on."""
         if isinstance(event, ApprovalRequested):
-            self.approvals.append(event.approval_id)
+            if event.approval_id not in self._seen:  # a retried step may announce it again
+                self._seen.add(event.approval_id)
+                self.approvals.append(event.approval_id)
             self.changed.set()
         elif isinstance(event, RunFinished):
             self.finished += 1
@@ -65,7 +68,7 @@ async def main(url: str, model_url: str, workdir: Path, count: int) -> None:
             for _ in range(count):
                 thread, message = new_message("run the command")
                 handles.append(await service.start_turn(thread, message))
-            await counts.until(lambda: len(counts.approvals) >= count)
+            await counts.until(lambda: len(counts.approvals) + counts.finished >= count)
             print(f"paused {time.perf_counter() - started:.2f}", flush=True)
         elif command == "approve":
             pending = list(counts.approvals)

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     router_model: str = Field(default=DEFAULT_ROUTER_MODEL, validation_alias="OPSBOT_ROUTER_MODEL")
     max_output_tokens: int = Field(default=4096, gt=0, validation_alias="OPSBOT_MAX_OUTPUT_TOKENS")
     model_max_attempts: int = Field(default=5, ge=1, validation_alias="OPSBOT_MODEL_MAX_ATTEMPTS")
+    max_concurrent_model_calls: int = Field(
+        default=64, ge=1, validation_alias="OPSBOT_MAX_CONCURRENT_MODEL_CALLS"
+    )
     model_retry_interval_s: float = Field(
         default=1.0, ge=0, validation_alias="OPSBOT_MODEL_RETRY_INTERVAL_S"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import sys
@@ -33,6 +34,7 @@ class Dev:
     process: asyncio.subprocess.Process
     output: list[str]
     bot_port: int
+    model_port: int
 
     async def get(self, path: str, **params: str) -> Any:
         """GET a sandbox endpoint as JSON."""
@@ -70,13 +72,19 @@ async def _read(stream: asyncio.StreamReader, into: list[str], ready: asyncio.Ev
 
 
 @asynccontextmanager
-async def running_dev(directory: Path) -> AsyncIterator[Dev]:
-    """Start `opsbot dev`, wait for its URL, and on exit stop it with SIGINT (like Ctrl-C)."""
+async def running_dev(directory: Path, env: dict[str, str] | None = None) -> AsyncIterator[Dev]:
+    """Start `opsbot dev`, wait for its URL, and on exit stop it with SIGINT (like Ctrl-C).
+
+    The scripted model is used unless `env` gives an API key (the machine's own is ignored).
+    """
     ports = [free_port() for _ in range(3)]
+    model_keys = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPSBOT_MODEL")
+    environment = {k: v for k, v in os.environ.items() if k not in model_keys} | (env or {})
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "dev", "--dir", str(directory),
         "--slack-port", str(ports[0]), "--model-port", str(ports[1]), "--bot-port", str(ports[2]),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        cwd=ROOT, env=environment, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     assert process.stdout is not None
     output: list[str] = []
@@ -87,7 +95,7 @@ async def running_dev(directory: Path) -> AsyncIterator[Dev]:
         await asyncio.wait([waiting, asyncio.create_task(process.wait())], timeout=60,
                            return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         assert ready.is_set(), "opsbot dev did not start:\n" + "".join(output)
-        yield Dev(f"http://127.0.0.1:{ports[0]}", process, output, ports[2])
+        yield Dev(f"http://127.0.0.1:{ports[0]}", process, output, ports[2], ports[1])
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)

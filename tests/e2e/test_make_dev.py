@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from sandbox.model.scenario import load_scenario
+from sandbox.model.server import start_model_server
 from tests.e2e.dev_process import CHANNEL, Dev, running_dev
 
 pytestmark = pytest.mark.e2e
@@ -86,3 +89,25 @@ async def test_make_dev_serves_the_page_completes_the_demo_and_keeps_history(
         assert "Fixed." in " ".join(m["text"] for m in kept), "the page keeps its messages"
         runs = (await again.get("/_sandbox/runs", thread=f"T0SANDBOX:{CHANNEL}:{root}"))["runs"]
         assert [r["status"] for r in runs] == ["succeeded"], "the bot keeps its history"
+
+
+async def test_with_an_api_key_make_dev_uses_that_model_and_says_so(tmp_path: Path) -> None:
+    api = await start_model_server(load_scenario("checkout-500"))  # stands in for the real API
+    try:
+        key = {"ANTHROPIC_API_KEY": "sk-test-live", "ANTHROPIC_BASE_URL": api.url}
+        async with running_dev(tmp_path / "dev", env=key) as dev:
+            state = await dev.get("/_sandbox/state")
+            assert state["banner"] == "live model: claude-sonnet-4-6"
+            with socket.socket() as probe:
+                assert probe.connect_ex(("127.0.0.1", dev.model_port)) != 0, "no scripted model"
+            mention = {"user": "U0ONCALL", "channel": CHANNEL,
+                       "text": "<@U0BOT> checkout is returning 500s"}  # fmt: skip
+            posted = await dev.post("/_sandbox/post", mention)
+
+            async def routed() -> bool:
+                return "log_analyzer" in str(await dev.thread(posted["ts"]))
+
+            await dev.until(routed)
+        assert api.state.served > 0, "the bot asked the model it was given"
+    finally:
+        await api.stop()
