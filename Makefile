@@ -30,7 +30,7 @@ lint: $(STAMP)  ## ruff, mypy --strict, import layers
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(STAMP)  ## all benchmarks, ~1 h (tables; JSON in bench/results/, charts in docs/)
+bench: $(STAMP)  ## all benchmarks, ~15 min (+PostgreSQL ~1 h); see BENCHMARKS.md
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
