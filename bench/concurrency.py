@@ -9,8 +9,6 @@ worker costs (target: at most 1.3x at 200 threads). The sweep over thread counts
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -18,10 +16,10 @@ from typing import Any
 from agents import service
 from bench.harness import (
     FinishPublisher,
-    databases,
     engine_settings,
     incident_workspace,
     new_message,
+    on_each_database,
     percentiles,
     reset_database,
     start_model_process,
@@ -73,15 +71,10 @@ async def measure(label: str, url: str, directory: Path, counts: list[int]) -> l
 
 
 def run(smoke: bool) -> list[dict[str, Any]]:
-    """Every configured database, each on a fresh event loop."""
-    results = []
-    with tempfile.TemporaryDirectory() as directory:
-        for label, url in databases(Path(directory)):
-            work = Path(directory) / label
-            work.mkdir()
-            counts = [5] if smoke else [25, 50, 100, 200]
-            results += asyncio.run(measure(label, url, work, counts))
-    return results
+    """Every configured database: a sweep of thread counts on each."""
+    counts = [5] if smoke else [25, 50, 100, 200]
+    per_database = on_each_database(lambda label, url, work: measure(label, url, work, counts))
+    return [row for rows in per_database for row in rows]
 
 
 def report(results: list[dict[str, Any]]) -> str:

@@ -13,8 +13,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.events import RunEvent, RunFinished
 from core.settings import Settings, load_settings
@@ -32,6 +33,7 @@ from sandbox.slack.app import RunningSlack
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
 _sequence = itertools.count(1)
+T = TypeVar("T")
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -53,6 +55,18 @@ def databases(directory: Path) -> list[tuple[str, str]]:
     if postgres := os.environ.get("OPSBOT_BENCH_DATABASE_URL"):
         found.append(("postgresql", postgres))
     return found
+
+
+def on_each_database(measure: Callable[[str, str, Path], Coroutine[Any, Any, T]]) -> list[T]:
+    """`measure(label, url, workdir)` for each configured database, each on a fresh event loop
+    (DBOS owns the loop's default executor and shuts it down with itself)."""
+    results = []
+    with tempfile.TemporaryDirectory() as directory:
+        for label, url in databases(Path(directory)):
+            work = Path(directory) / label
+            work.mkdir()
+            results.append(asyncio.run(measure(label, url, work)))
+    return results
 
 
 def reset_database(url: str) -> None:

@@ -9,9 +9,7 @@ against a zero-latency scripted model, three ways:
 
 from __future__ import annotations
 
-import asyncio
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,11 +22,11 @@ from agents.events import RunFinished
 from agents.publisher import RecordingPublisher
 from agents.workflow import Turn, run_thread_turn
 from bench.harness import (
-    databases,
     engine_settings,
     incident_workspace,
     investigation_only,
     new_message,
+    on_each_database,
     reset_database,
     table,
 )
@@ -100,15 +98,8 @@ async def measure(label: str, url: str, directory: Path, rounds: int) -> dict[st
 
 
 def run(smoke: bool) -> list[dict[str, Any]]:
-    """Every configured database, one after the other (each on a fresh event loop: DBOS owns
-    the loop's default executor and shuts it down with itself)."""
-    results = []
-    with tempfile.TemporaryDirectory() as directory:
-        for label, url in databases(Path(directory)):
-            work = Path(directory) / label
-            work.mkdir()
-            results.append(asyncio.run(measure(label, url, work, 2 if smoke else 15)))
-    return results
+    """Every configured database."""
+    return on_each_database(lambda label, url, work: measure(label, url, work, 2 if smoke else 15))
 
 
 def report(results: list[dict[str, Any]]) -> str:

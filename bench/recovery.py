@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,10 @@ from agents import service
 from bench.harness import (
     ROOT,
     FinishPublisher,
-    databases,
     engine_settings,
     incident_workspace,
     new_message,
+    on_each_database,
     reset_database,
     start_model_process,
     table,
@@ -115,13 +114,7 @@ async def measure(label: str, url: str, workdir: Path, count: int) -> dict[str, 
 
 def run(smoke: bool) -> list[dict[str, Any]]:
     """Every configured database."""
-    results = []
-    with tempfile.TemporaryDirectory() as directory:
-        for label, url in databases(Path(directory)):
-            work = Path(directory) / label
-            work.mkdir()
-            results.append(asyncio.run(measure(label, url, work, 5 if smoke else 100)))
-    return results
+    return on_each_database(lambda label, url, work: measure(label, url, work, 5 if smoke else 100))
 
 
 def report(results: list[dict[str, Any]]) -> str:

@@ -9,7 +9,6 @@ SQLite by polling every OPSBOT_POLL_INTERVAL_S (1 s by default).
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,9 @@ from agents.events import ApprovalRequested, ToolStarted
 from agents.publisher import RecordingPublisher
 from bench.harness import (
     ONE_COMMAND,
-    databases,
     engine_settings,
     new_message,
+    on_each_database,
     percentiles,
     reset_database,
     table,
@@ -59,14 +58,8 @@ async def measure(label: str, url: str, directory: Path, rounds: int) -> dict[st
 
 
 def run(smoke: bool) -> list[dict[str, Any]]:
-    """Every configured database, each on a fresh event loop."""
-    results = []
-    with tempfile.TemporaryDirectory() as directory:
-        for label, url in databases(Path(directory)):
-            work = Path(directory) / label
-            work.mkdir()
-            results.append(asyncio.run(measure(label, url, work, 3 if smoke else 30)))
-    return results
+    """Every configured database."""
+    return on_each_database(lambda label, url, work: measure(label, url, work, 3 if smoke else 30))
 
 
 def report(results: list[dict[str, Any]]) -> str:

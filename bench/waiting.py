@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import ROOT, databases, reset_database, start_model_process, table
+from bench.harness import ROOT, on_each_database, reset_database, start_model_process, table
 
 IDLE_S = 10.0
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -87,24 +86,20 @@ async def measure(
 
 
 def run(smoke: bool) -> list[dict[str, Any]]:
-    """Every configured database."""
-    results = []
-    with tempfile.TemporaryDirectory() as directory:
-        for label, url in databases(Path(directory)):
-            work = Path(directory) / label
-            work.mkdir()
-            default = "10000" if label == "postgresql" else "2000"
-            count = (
-                20
-                if smoke
-                else int(os.environ.get(f"OPSBOT_BENCH_WAITING_{label.upper()}", default))
-            )
-            started = time.monotonic()
-            idle_s = 2.0 if smoke else IDLE_S
-            results.append(asyncio.run(measure(label, url, work, count, idle_s)))
-            print(f"  waiting on {label}: {time.monotonic() - started:.0f} s: {results[-1]}",
-                  file=sys.stderr, flush=True)  # fmt: skip
-    return results
+    """Every configured database: 10,000 runs on PostgreSQL, 2,000 on SQLite by default
+    (OPSBOT_BENCH_WAITING_POSTGRESQL / _SQLITE change them)."""
+
+    async def one(label: str, url: str, work: Path) -> dict[str, Any]:
+        default = "10000" if label == "postgresql" else "2000"
+        count = int(os.environ.get(f"OPSBOT_BENCH_WAITING_{label.upper()}", default))
+        started = time.monotonic()
+        result = await measure(label, url, work, 20 if smoke else count,
+                               2.0 if smoke else IDLE_S)  # fmt: skip
+        print(f"  waiting on {label}: {time.monotonic() - started:.0f} s: {result}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return result
+
+    return on_each_database(one)
 
 
 def report(results: list[dict[str, Any]]) -> str:
