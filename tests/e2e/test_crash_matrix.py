@@ -59,6 +59,7 @@ async def serve(
     database_url: str,
     fault: str | None,
     executor: str = "local",
+    rate_scale: float | None = None,
 ) -> asyncio.subprocess.Process:
     space = slack.sandbox.workspace
     env = {
@@ -73,6 +74,8 @@ async def serve(
         "OPSBOT_MODEL_RETRY_INTERVAL_S": "0.01", "PYTHONUNBUFFERED": "1",
     })  # fmt: skip
     env["OPSBOT_EXECUTOR_ID"] = executor
+    if rate_scale is not None:
+        env["OPSBOT_SLACK_RATE_SCALE"] = str(rate_scale)
     if fault:
         env["OPSBOT_FAULT"] = fault
     before = len([c for c in slack.sandbox.calls if c["method"] == "apps.connections.open"])

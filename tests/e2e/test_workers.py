@@ -54,7 +54,10 @@ async def test_two_workers_share_the_queue_and_survive_a_killed_worker(
     workers: dict[str, asyncio.subprocess.Process] = {}
     try:
         for name in ("worker-0", "worker-1"):
-            workers[name] = await serve(slack, model, tmp_path, pg, None, executor=name)
+            # The workspace enforces no limits here, so the bots' own Slack pacing is lifted too:
+            # 60 answers streamed at Tier 2's 20 a minute would outlast the waits below.
+            workers[name] = await serve(slack, model, tmp_path, pg, None, executor=name,
+                                        rate_scale=20)  # fmt: skip
         sandbox = slack.sandbox
         roots = [
             await sandbox.post_as("U0ONCALL", CHANNEL, f"<@U0BOT> thread {n} step 1")
@@ -72,7 +75,7 @@ async def test_two_workers_share_the_queue_and_survive_a_killed_worker(
                 workers["worker-1"].send_signal(signal.SIGKILL)
                 await workers["worker-1"].wait()
                 workers["worker-1"] = await serve(
-                    slack, model, tmp_path, pg, None, executor="worker-1"
+                    slack, model, tmp_path, pg, None, executor="worker-1", rate_scale=20
                 )
         await wait_for(sandbox, lambda: all(len(final(sandbox, r.ts)) == 3 for r in roots), 180)
         await asyncio.sleep(1.0)
