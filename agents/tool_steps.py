@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from opentelemetry.trace import Span
 from sqlalchemy.orm import Session
 
 from agents import approvals, tracing
@@ -63,13 +64,15 @@ class ToolSteps(EngineBase):
             else:
                 await self._save_call(run_id, agent, use, tool.risk.value, "running")
                 result = await self._execute(run_id, agent, use, tool)
-            span.set_attributes(
-                tracing.tool_attributes(use.name, use.id, risk, result.status.value)
-            )
-            if self.content_redactor is not None:
-                span.set_attributes(tracing.tool_content(use, result, self.content_redactor))
-        self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
+            self._record_tool_outcome(span, use, risk, result)
         return result
+
+    def _record_tool_outcome(self, span: Span, use: ToolUse, risk: str, result: ToolResult) -> None:
+        """The tool span's GenAI attributes (and opt-in content), and the tool-call metric."""
+        span.set_attributes(tracing.tool_attributes(use.name, use.id, risk, result.status.value))
+        if self.content_redactor is not None:
+            span.set_attributes(tracing.tool_content(use, result, self.content_redactor))
+        self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
 
     async def _execute(self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any]) -> ToolResult:
         started = time.monotonic()
@@ -131,12 +134,7 @@ class ToolSteps(EngineBase):
                                tracing.hop_key(hop), {}) as span:  # fmt: skip
             result = await self._run_approved_tool(run_id, agent, use)
             risk = self._tool(use.name).risk.value
-            span.set_attributes(
-                tracing.tool_attributes(use.name, use.id, risk, result.status.value)
-            )
-            if self.content_redactor is not None:
-                span.set_attributes(tracing.tool_content(use, result, self.content_redactor))
-        self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
+            self._record_tool_outcome(span, use, risk, result)
         return result
 
     async def _run_approved_tool(self, run_id: str, agent: str, use: ToolUse) -> ToolResult:
