@@ -160,11 +160,14 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 async def start_bot(
-    slack: RunningSlack, model_url: str, http_port: int | None = None
+    slack: RunningSlack,
+    model_url: str,
+    http_port: int | None = None,
+    log_path: Path | None = None,
 ) -> asyncio.subprocess.Process:
     """`opsbot serve` against an in-process sandbox and a scripted model, on a fresh SQLite
     file, in Socket Mode or (with `http_port`) HTTP mode; returns once it is connected or
-    answers /healthz."""
+    answers /healthz. Its stderr goes to `log_path` when given."""
     space = slack.sandbox.workspace
     directory = Path(tempfile.mkdtemp(prefix="opsbot-bench-"))
     env = {
@@ -182,10 +185,11 @@ async def start_bot(
         "SLACK_BOT_TOKEN": space.bot_token, "OPSBOT_SLACK_API_URL": slack.api_url,
         "OPSBOT_EXECUTOR_ID": "bench", **mode, **env,
     }  # fmt: skip
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", env=full, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    with Path(log_path or os.devnull).open("w") as log:  # noqa: ASYNC230 (instant)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "serve", env=full, cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
     for _ in range(600):
         if process.returncode is not None:
             raise RuntimeError(f"opsbot serve exited with {process.returncode}")

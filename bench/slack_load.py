@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from bench.harness import investigation_only, start_bot, stop_bot, table
+from bench.harness import RESULTS, investigation_only, start_bot, stop_bot, table
 from sandbox.model.server import start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.model import Channel
@@ -56,7 +56,9 @@ async def measure(threads: int) -> dict[str, Any]:
     for channel in CHANNELS:
         space.channels[channel] = Channel(channel, channel.lower(), set(space.users))
     model = await start_model_server(investigation_only(latency_ms=300, tokens_per_second=50))
-    bot = await start_bot(slack, model.url)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log_path = RESULTS / "slack_load-bot.log"
+    bot = await start_bot(slack, model.url, log_path=log_path)
     roots = []
     try:
         started = time.monotonic()
@@ -96,12 +98,13 @@ async def measure(threads: int) -> dict[str, Any]:
     return {"threads": threads, "all_answered_s": round(elapsed, 1), "answered": finals,
             "lost": threads - finals, "open_streams": open_streams,
             "429s": sum(limited.values()), "unhonoured_429s": _unhonoured(slack),
+            "bot_errors": log_path.read_text().count(" ERROR "), "bot_log": str(log_path),
             "methods": methods}  # fmt: skip
 
 
 def run(smoke: bool) -> list[dict[str, Any]]:
     """One load (the bot on SQLite)."""
-    return [asyncio.run(measure(3 if smoke else 20))]
+    return [asyncio.run(measure(3 if smoke else 50))]
 
 
 def report(results: list[dict[str, Any]]) -> str:
@@ -110,7 +113,8 @@ def report(results: list[dict[str, Any]]) -> str:
     for r in results:
         lines.append(f"{r['threads']} threads: all answered in {r['all_answered_s']} s, "
                      f"lost {r['lost']}, streams left open {r['open_streams']}, "
-                     f"429s {r['429s']} (not honoured: {r['unhonoured_429s']})")  # fmt: skip
+                     f"429s {r['429s']} (not honoured: {r['unhonoured_429s']}), "
+                     f"bot errors logged {r['bot_errors']} ({r['bot_log']})")  # fmt: skip
         rows = [[m["method"], m["calls"], m["peak_per_min"], m["limit_per_min"], m["429s"]]
                 for m in r["methods"]]  # fmt: skip
         lines.append(table(["method", "calls", "peak/min", "limit/min", "429s"], rows))

@@ -36,6 +36,7 @@ class Identity:
     team: str
     team_name: str
     bot_user: str
+    bot_id: str
     bot_name: str
     domain: str | None
 
@@ -65,8 +66,8 @@ async def who_am_i(client: AsyncWebClient) -> Identity:
     host = urlparse(str(auth.get("url") or "")).hostname or ""
     domain = host.split(".")[0] if host.endswith("slack.com") else None
     return Identity(team=str(auth["team_id"]), team_name=str(auth.get("team") or ""),
-                    bot_user=str(auth["user_id"]), bot_name=str(auth.get("user") or ""),
-                    domain=domain)  # fmt: skip
+                    bot_user=str(auth["user_id"]), bot_id=str(auth.get("bot_id") or ""),
+                    bot_name=str(auth.get("user") or ""), domain=domain)  # fmt: skip
 
 
 async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
@@ -93,7 +94,7 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
         domain=identity.domain,
         redactor=redactor,
     )
-    app = build_app(deps, client)
+    app = build_app(deps, client, identity.bot_id)
     mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.http_port}"
     print(f"opsbot is @{identity.bot_name} ({identity.bot_user}) in {identity.team_name} "
           f"({identity.team}), {mode}", flush=True)  # fmt: skip

@@ -170,6 +170,32 @@ async def test_a_burst_is_rate_limited_yet_nothing_is_lost(
             assert same[0]["at"] >= call["at"] + retry_after - 0.3, "a 429 was not honoured"
 
 
+async def test_a_burst_at_start_is_authorized_without_one_auth_test_per_event(
+    database_url: str, workspace: Path
+) -> None:
+    """Bolt's default would call auth.test per event until its first answer: 2 per mention."""
+    server = await start_model_server(scripted(CHATTY, tokens_per_second=400))
+    try:
+        async with running_bot(database_url, workspace, server.url, slack_rate_scale=50.0) as slack:
+            sandbox = slack.sandbox
+            space = sandbox.workspace
+            foreign = payloads.event_callback(
+                space, {"type": "app_mention", "channel": CHANNEL, "user": "U0ONCALL",
+                        "text": "<@U0BOT> from elsewhere", "ts": "1700000000.000100"},
+            )  # fmt: skip
+            foreign["team_id"] = foreign["context_team_id"] = "T0ELSEWHERE"
+            foreign["authorizations"][0]["team_id"] = "T0ELSEWHERE"  # another installation
+            sandbox.delivery.event(foreign)
+            roots = await asyncio.gather(
+                *(sandbox.post_as("U0ONCALL", CHANNEL, f"<@U0BOT> burst {n}") for n in range(8))
+            )
+            await wait_for(sandbox, lambda: all(final_of(sandbox, r.ts) for r in roots), 90)
+    finally:
+        await server.stop()
+    assert [c["method"] for c in sandbox.calls].count("auth.test") == 1  # the startup check
+    assert len(runs(database_url)) == 8  # and none for the other workspace's event
+
+
 async def test_a_concurrent_double_click_decides_once(
     database_url: str, workspace: Path, model_server: RunningModelServer
 ) -> None:
