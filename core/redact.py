@@ -23,6 +23,11 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
         "secret_value",
         r"(?i)\b(?:password|passwd|secret|token|api_key|apikey)\s*[=:]\s*(?P<secret>[^\s&,;\"']{4,})",
     ),
+    (  # a pair named like a credential inside a longer name: AWS_SECRET_ACCESS_KEY=, db.password:
+        "secret_value",
+        r"(?i)(?<!REDACTED:)\b[\w.-]*(?:secret|passw(?:or)?d|private_?key|access_?key|credential|auth_?token"
+        r"|access_?token|refresh_?token)[\w.-]*\s*[=:]\s*(?!\[REDACTED)(?P<secret>[^\s&,;\"']{4,})",
+    ),
 )
 
 
@@ -35,6 +40,8 @@ class Redactor:
     _compiled: list[tuple[str, re.Pattern[str]]] = field(init=False)
     _seen: dict[str, str] = field(init=False, default_factory=dict)
     _counts: dict[str, int] = field(init=False, default_factory=dict)
+    _seen_pattern: re.Pattern[str] | None = field(init=False, default=None)
+    _seen_size: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         own = sorted({s for s in self.own_secrets if s and len(s) >= 8}, key=len, reverse=True)
@@ -52,7 +59,19 @@ class Redactor:
         """Return `text` with every known secret replaced by its placeholder."""
         for kind, pattern in self._compiled:
             text = pattern.sub(functools.partial(self._replace, kind), text)
-        return redact_env_values(text, self._placeholder)
+        return self._redact_seen(redact_env_values(text, self._placeholder))
+
+    def _redact_seen(self, text: str) -> str:
+        """Any secret redacted before, wherever it appears again (a model quoting it in prose,
+        without the `NAME=` that gave it away), gets its placeholder."""
+        if len(self._seen) != self._seen_size:
+            literals = sorted((s for s in self._seen if len(s) >= 8), key=len, reverse=True)
+            alternatives = "|".join(map(re.escape, literals))
+            self._seen_pattern = re.compile(alternatives) if literals else None
+            self._seen_size = len(self._seen)
+        if self._seen_pattern is None:
+            return text
+        return self._seen_pattern.sub(lambda match: self._seen[match.group(0)], text)
 
     def _replace(self, kind: str, match: re.Match[str]) -> str:
         if "secret" not in match.re.groupindex:

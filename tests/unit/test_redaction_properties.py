@@ -7,7 +7,7 @@ import string
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from core.redact import Redactor, StreamRedactor
@@ -62,6 +62,7 @@ def test_a_generated_secret_never_survives(
 def test_credential_pairs_and_url_passwords_never_survive(
     kind: str, value: str, url_password: str, before: str
 ) -> None:
+    assume(value not in before and url_password not in before)  # a seen secret goes everywhere
     tail = f" {kind}={value} and postgres://app:{url_password}@db:5432/x\n"
     out = Redactor().redact(before + tail)
     assert out.startswith(before)
@@ -97,6 +98,26 @@ def test_private_key_blocks_and_env_dumps() -> None:
     assert "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0" not in out
     assert "HOME=/root" in out
     assert "VERSION=1.2.3" in out
+
+
+def test_credentials_named_inside_longer_names_never_survive() -> None:
+    line = (
+        "INFO boot env AWS_ACCESS_KEY_ID=AKIAQYLPMN5HHHFPZAM2 "
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYz8Qe2kLmNo db.password: s3cr3t-pw "
+        "GITHUB_AUTH_TOKEN=abc123def456 max_tokens=4096 region=eu-west-1"
+    )
+    out = Redactor().redact(line)
+    for secret in ("AKIAQYLPMN5HHHFPZAM2", "wJalrXUtnFEMI", "s3cr3t-pw", "abc123def456"):
+        assert secret not in out
+    assert "AWS_ACCESS_KEY_ID=[REDACTED:aws_key:1]" in out  # not redacted twice
+    assert "max_tokens=4096 region=eu-west-1" in out
+
+
+def test_a_secret_seen_once_is_redacted_when_quoted_later_in_prose() -> None:
+    redactor = Redactor()
+    redactor.redact("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYz8Qe2kLmNo")
+    answer = "The secret access key `wJalrXUtnFEMI/K7MDENG/bPxRfiCYz8Qe2kLmNo` leaks."
+    assert redactor.redact(answer) == "The secret access key `[REDACTED:secret_value:1]` leaks."
 
 
 def test_extra_patterns_are_configurable() -> None:
