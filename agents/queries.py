@@ -249,38 +249,6 @@ async def run_decisions(run_id: str) -> list[audit.AuditEntry]:
     return await current_engine().db.run(lambda s: audit.entries(s, run_id, 50))
 
 
-async def live_started(run_id: str, channel: str, ts: str, streaming: bool) -> None:
-    """Remember a message the bot streams into, until it is finished."""
-    from core.models import LiveMessageRow
-
-    def add(session: Session) -> None:
-        if session.get(LiveMessageRow, (channel, ts)) is None:
-            session.add(LiveMessageRow(channel=channel, ts=ts, run_id=run_id,
-                                       streaming=streaming, created_at=time.time()))  # fmt: skip
-
-    await current_engine().db.run(add)
-
-
-async def live_finished(channel: str, ts: str) -> None:
-    """The message is complete."""
-    from core.models import LiveMessageRow
-
-    def remove(session: Session) -> None:
-        row = session.get(LiveMessageRow, (channel, ts))
-        if row is not None:
-            session.delete(row)
-
-    await current_engine().db.run(remove)
-
-
-async def live_leftovers() -> list[tuple[str, str, bool]]:
-    """Messages left unfinished by a process that died: (channel, ts, streaming)."""
-    from core.models import LiveMessageRow
-
-    rows = await current_engine().db.run(lambda s: s.scalars(select(LiveMessageRow)).all())
-    return [(r.channel, r.ts, r.streaming) for r in rows]
-
-
 def trace_id_hex(run_id: str) -> str:
     """The run's OpenTelemetry trace id, as tracing backends show it."""
     from core.telemetry import trace_id_for

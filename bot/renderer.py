@@ -17,7 +17,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from agents import queries
+from agents import live_messages, queries
 from agents.events import (
     ApprovalRequested,
     ApprovalResolved,
@@ -33,6 +33,7 @@ from agents.events import (
 )
 from bot.blocks import approval_card, decided_card, final_message, footer_text, routed_line
 from bot.writer import SlackWriter
+from core import faults
 from core.redact import Redactor
 
 log = logging.getLogger(__name__)
@@ -131,23 +132,56 @@ class SlackPublisher:
         return view
 
     async def finish_leftovers(self) -> int:
-        """Finish messages a dead process left streaming; returns how many."""
-        leftovers = await queries.live_leftovers()
-        for channel, ts, streaming in leftovers:
-            if streaming:
-                with contextlib.suppress(SlackApiError):
-                    await self.writer.call("chat.stopStream", channel=channel, ts=ts)
-            text = ""
-            with contextlib.suppress(SlackApiError):
-                replies = await self.writer.call("conversations.replies", channel=channel, ts=ts,
-                                                 latest=ts, inclusive=True, limit=1)  # fmt: skip
-                text = next((str(m.get("text") or "") for m in replies.get("messages") or []
-                             if m.get("ts") == ts), "")  # fmt: skip
-            note = f"{text}\n_(interrupted by a restart)_".strip()
-            with contextlib.suppress(SlackApiError):
-                await self.writer.call("chat.update", channel=channel, ts=ts, text=note)
-            await queries.live_finished(channel, ts)
-        return len(leftovers)
+        """Finish messages this executor's dead process left streaming; returns how many."""
+        finished = 0
+        for leftover in await live_messages.live_leftovers():
+            if leftover.opening:
+                finished += await self._finish_opened_streams(leftover)
+            else:
+                if leftover.streaming:
+                    with contextlib.suppress(SlackApiError):
+                        await self.writer.call("chat.stopStream", channel=leftover.channel,
+                                               ts=leftover.ts)  # fmt: skip
+                await self._mark_interrupted(leftover.channel, leftover.ts)
+                finished += 1
+            await live_messages.live_finished(leftover.channel, leftover.ts)
+        return finished
+
+    async def _finish_opened_streams(self, leftover: live_messages.LiveLeftover) -> int:
+        """A crash came between opening a stream and recording it: stop whichever of the bot's
+        messages in that thread since then still streams (stopping a finished one fails)."""
+        if leftover.thread_ts is None:
+            return 0
+        try:
+            replies = await self.writer.call(
+                "conversations.replies", channel=leftover.channel, ts=leftover.thread_ts,
+                oldest=f"{leftover.created_at - 5:.6f}", limit=200,
+            )  # fmt: skip
+        except SlackApiError:
+            return 0
+        stopped = 0
+        for message in replies.get("messages") or []:
+            ts = str(message.get("ts") or "")
+            if not message.get("bot_id") or ts == leftover.thread_ts:
+                continue
+            try:
+                await self.writer.call("chat.stopStream", channel=leftover.channel, ts=ts)
+            except SlackApiError:
+                continue  # not streaming (or not ours): nothing to finish
+            await self._mark_interrupted(leftover.channel, ts)
+            stopped += 1
+        return stopped
+
+    async def _mark_interrupted(self, channel: str, ts: str) -> None:
+        text = ""
+        with contextlib.suppress(SlackApiError):
+            replies = await self.writer.call("conversations.replies", channel=channel, ts=ts,
+                                             latest=ts, inclusive=True, limit=1)  # fmt: skip
+            text = next((str(m.get("text") or "") for m in replies.get("messages") or []
+                         if m.get("ts") == ts), "")  # fmt: skip
+        note = f"{text}\n_(interrupted by a restart)_".strip()
+        with contextlib.suppress(SlackApiError):
+            await self.writer.call("chat.update", channel=channel, ts=ts, text=note)
 
     def _add(self, view: RunView, text: str) -> None:
         view.pending += self.redactor.redact(text)
@@ -201,12 +235,13 @@ class SlackPublisher:
                 raise
             await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
                                    text=view.live_text or " ")  # fmt: skip
-            await queries.live_finished(view.channel, view.live_ts)
+            await live_messages.live_finished(view.channel, view.live_ts)
             view.live_ts, view.live_text = None, ""
             await self._start_live(view, chunk)
 
     async def _start_live(self, view: RunView, chunk: str) -> None:
         if self.use_streams:
+            opening = await live_messages.live_starting(view.run_id, view.channel, view.thread_ts)
             try:
                 started = await self.writer.call(
                     "chat.startStream", channel=view.channel, thread_ts=view.thread_ts,
@@ -214,9 +249,18 @@ class SlackPublisher:
                     recipient_user_id=view.requester,
                 )  # fmt: skip
                 view.live_ts, view.live_text = started["ts"], chunk
-                await queries.live_started(view.run_id, view.channel, view.live_ts or "", True)
+                faults.point("after_stream_start")
+                await live_messages.live_started(
+                    view.run_id,
+                    view.channel,
+                    view.live_ts or "",
+                    True,
+                    view.thread_ts,
+                    replaces=opening,
+                )
                 return
             except SlackApiError as error:
+                await live_messages.live_finished(view.channel, opening)
                 if error.response.get("error") not in NO_STREAMS:
                     raise
                 log.info("streaming unavailable (%s): using chat.update", error.response["error"])
@@ -225,11 +269,12 @@ class SlackPublisher:
             "chat.postMessage", channel=view.channel, thread_ts=view.thread_ts, text=chunk
         )
         view.live_ts, view.live_text = posted["ts"], chunk
-        await queries.live_started(view.run_id, view.channel, view.live_ts or "", False)
+        await live_messages.live_started(view.run_id, view.channel, view.live_ts or "", False,
+                                         view.thread_ts)  # fmt: skip
 
     async def _stop_live(self, view: RunView) -> None:
         if view.live_ts is not None:
-            await queries.live_finished(view.channel, view.live_ts)
+            await live_messages.live_finished(view.channel, view.live_ts)
         if view.live_ts is not None and self.use_streams:
             try:
                 await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts)

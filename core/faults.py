@@ -2,7 +2,7 @@
 the n-th time it passes a named point. Inactive unless set.
 
 Points: after_route, mid_stream, after_tool, waiting_approval, between_cas_and_send,
-during_shell, while_posting.
+during_shell, while_posting, after_stream_start (Slack opened a stream; not yet recorded).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import signal
 import sys
 
 POINTS = frozenset({"after_route", "mid_stream", "after_tool", "waiting_approval",
-                    "between_cas_and_send", "during_shell", "while_posting"})  # fmt: skip
+                    "between_cas_and_send", "during_shell", "while_posting",
+                    "after_stream_start"})  # fmt: skip
 
 log = logging.getLogger(__name__)
 _armed: dict[str, int] = {}

@@ -186,3 +186,5 @@ class LiveMessageRow(Base):
     run_id: Mapped[str] = mapped_column(String(200))
     streaming: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[float] = mapped_column(Float)
+    executor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    thread_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -38,7 +38,8 @@ SCRIPT: list[dict[str, Any]] = [
 ]  # fmt: skip
 CLICKED_AT: dict[str, float] = {}
 FAULTS = ["after_route", "mid_stream:3", "after_tool", "waiting_approval",
-          "between_cas_and_send", "during_shell", "while_posting:2"]  # fmt: skip
+          "between_cas_and_send", "during_shell", "while_posting:2",
+          "after_stream_start:2"]  # fmt: skip
 
 
 @pytest.fixture

@@ -1,0 +1,89 @@
+"""Slack messages the bot is still streaming into, so a restarted process can finish them.
+
+Each row belongs to the executor that streams it. A stream is noted *before* Slack is asked to
+open it, because a crash between Slack's answer and the row would leave a stream open that
+nobody knows about.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from agents.runtime import current_engine
+from core.models import LiveMessageRow
+
+STARTING = "starting:"  # the ts of a stream being opened, until Slack has answered with its ts
+
+
+async def live_starting(run_id: str, channel: str, thread_ts: str) -> str:
+    """Note a stream about to be opened in a thread (a crash before `live_started` would
+    otherwise leave it open and unknown); returns the note's key, to pass to `live_started`."""
+    key = f"{STARTING}{uuid.uuid4().hex[:16]}"
+    engine = current_engine()
+    row = LiveMessageRow(channel=channel, ts=key, run_id=run_id, streaming=True,
+                         created_at=time.time(), executor=engine.settings.executor_id,
+                         thread_ts=thread_ts)  # fmt: skip
+    await engine.db.run(lambda session: session.add(row))
+    return key
+
+
+async def live_started(
+    run_id: str, channel: str, ts: str, streaming: bool, thread_ts: str | None = None,
+    replaces: str | None = None,
+) -> None:  # fmt: skip
+    """Remember a message the bot streams into, until it is finished (and drop the note of
+    its opening, `replaces`, in the same transaction)."""
+    engine = current_engine()
+
+    def add(session: Session) -> None:
+        if replaces is not None and (note := session.get(LiveMessageRow, (channel, replaces))):
+            session.delete(note)
+        if session.get(LiveMessageRow, (channel, ts)) is None:
+            session.add(LiveMessageRow(channel=channel, ts=ts, run_id=run_id,
+                                       streaming=streaming, created_at=time.time(),
+                                       executor=engine.settings.executor_id,
+                                       thread_ts=thread_ts))  # fmt: skip
+
+    await engine.db.run(add)
+
+
+async def live_finished(channel: str, ts: str) -> None:
+    """The message is complete."""
+
+    def remove(session: Session) -> None:
+        row = session.get(LiveMessageRow, (channel, ts))
+        if row is not None:
+            session.delete(row)
+
+    await current_engine().db.run(remove)
+
+
+@dataclass(frozen=True)
+class LiveLeftover:
+    """A message this executor's previous process left streaming (or was opening)."""
+
+    channel: str
+    ts: str
+    streaming: bool
+    thread_ts: str | None
+    created_at: float
+
+    @property
+    def opening(self) -> bool:
+        """Slack may have opened the stream, but its ts was never recorded."""
+        return self.ts.startswith(STARTING)
+
+
+async def live_leftovers() -> list[LiveLeftover]:
+    """Messages this executor left unfinished when its process died (other workers' live
+    streams are theirs to finish; rows from before owners were recorded count as ours)."""
+    engine = current_engine()
+    mine = or_(LiveMessageRow.executor == engine.settings.executor_id,
+               LiveMessageRow.executor.is_(None))  # fmt: skip
+    rows = await engine.db.run(lambda s: s.scalars(select(LiveMessageRow).where(mine)).all())
+    return [LiveLeftover(r.channel, r.ts, r.streaming, r.thread_ts, r.created_at) for r in rows]
