@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev demo test test-fast lint bench bench-smoke clean
+.PHONY: dev demo test test-fast lint eval bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ lint: $(STAMP)  ## ruff, mypy --strict, import layers
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+eval: $(STAMP)  ## score the agents on evals/cases (offline); see README "Evaluating the agents"
+	$(BIN)/opsbot eval
 
 bench: $(STAMP)  ## all benchmarks, ~15 min (+PostgreSQL ~1 h); see BENCHMARKS.md
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -199,6 +199,9 @@ def _parser() -> argparse.ArgumentParser:
     show = runs_commands.add_parser("show", help="one run: trace id and steps as a waterfall")
     show.add_argument("run_id")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    from evals.cli import configure as configure_eval
+
+    configure_eval(commands.add_parser("eval", help="score the agents on the evaluation cases"))
     return parser
 
 
@@ -217,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
             return show_run(load_settings(), args.run_id)
         if args.command == "workers":
             return print_workers(load_settings())
+        if args.command == "eval":
+            from evals.cli import main as run_eval
+
+            return run_eval(args)
         if args.command == "audit":
             return print_audit(load_settings(), args.run, args.limit)
         if args.command == "dev":

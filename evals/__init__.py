@@ -1,0 +1,1 @@
+"""Evaluation harness: score whole runs of the agents on incident cases."""

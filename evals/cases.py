@@ -1,0 +1,199 @@
+"""Evaluation cases: an incident fixture, what the user says, and what a good run does.
+
+A case is one YAML file. Unknown keys are errors (a typo must not silently drop a check), and
+every error names the file and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tools.registry import default_tools
+
+AGENTS = ("log_analyzer", "coding")
+
+
+class CaseError(Exception):
+    """A case file that cannot be used, with the file and the reason."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Fact(_Strict):
+    """Something the answer must state: any one of the patterns (regex, case-insensitive)."""
+
+    name: str
+    any: list[str] = Field(min_length=1)
+
+    @field_validator("any")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"bad pattern {pattern!r}: {error}") from None
+        return patterns
+
+    def found_in(self, text: str) -> str | None:
+        """The first pattern that matches `text`, or None."""
+        return next((p for p in self.any if re.search(p, text, re.I | re.S)), None)
+
+
+Decision = Literal["approve", "reject"]
+
+
+class TurnExpect(_Strict):
+    """What one turn must (and must not) do."""
+
+    route: list[str] | None = None
+    facts: list[Fact] = []
+    must_not_say: list[str] = []
+    tools_called: list[str] = []
+    tools_not_called: list[str] = []
+    never_ran: list[str] = []
+    never_ran_commands: list[str] = []  # patterns no executed shell command may match
+    approvals: list[str] = []  # the exact cards the turn must raise (none by default)
+    outcome: Literal["succeeded", "limited", "failed"] | None = "succeeded"
+
+    @field_validator("tools_called", "tools_not_called", "never_ran", "approvals")
+    @classmethod
+    def _known_tools(cls, names: list[str] | None) -> list[str] | None:
+        known = default_tools().names()
+        for name in names or []:
+            if name not in known:
+                raise ValueError(f"{name!r} is not a tool opsbot records ({', '.join(known)})")
+        return names
+
+    @field_validator("must_not_say", "never_ran_commands")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"bad pattern {pattern!r}: {error}") from None
+        return patterns
+
+    @field_validator("route")
+    @classmethod
+    def _known_agents(cls, route: list[str] | None) -> list[str] | None:
+        for agent in route or []:
+            if agent not in AGENTS:
+                raise ValueError(f"unknown agent {agent!r} (agents: {', '.join(AGENTS)})")
+        return route
+
+
+class CaseTurn(_Strict):
+    """One user message, how to answer the approval cards it raises, and its expectations."""
+
+    say: str = Field(min_length=1)
+    decide: dict[str, Decision] = {}
+    reject_reason: str | None = None
+    expect: TurnExpect = TurnExpect()
+
+
+class Check(_Strict):
+    """A command run in the workspace after the case; it must exit 0 (e.g. the tests)."""
+
+    command: list[str] = Field(min_length=1)
+    timeout_s: float = 120.0
+
+
+class Budget(_Strict):
+    """Upper bounds for the whole case."""
+
+    max_llm_calls: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+
+
+class CaseExpect(_Strict):
+    """What must hold after every turn has run."""
+
+    files_contain: dict[str, str] = {}
+    files_unchanged: list[str] = []
+    files_gone: list[str] = []
+    check: Check | None = None
+    reference_tool_calls: int | None = Field(default=None, ge=1)
+    budget: Budget = Budget()
+
+
+class Fixture(_Strict):
+    """The incident's workspace and logs: a bundled scenario, folders, and/or inline files."""
+
+    scenario: str | None = None
+    workspace: str | None = None
+    logs: str | None = None
+    files: dict[str, str] = {}
+
+
+class Case(_Strict):
+    """One evaluation case."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str = ""
+    tags: list[str] = []
+    fixture: Fixture = Fixture()
+    script: str | dict[str, Any] | None = None
+    turns: list[CaseTurn] = Field(min_length=1)
+    expect: CaseExpect = CaseExpect()
+    path: Path | None = None
+
+    @model_validator(mode="after")
+    def _decisions_for_gated_tools(self) -> Case:
+        for index, turn in enumerate(self.turns, 1):
+            extra = set(turn.decide) - set(turn.expect.approvals)
+            if extra:
+                raise ValueError(f"turn {index} decides {sorted(extra)} but expects no card for it")
+        return self
+
+    @property
+    def directory(self) -> Path:
+        """The folder relative paths in the case are resolved against."""
+        return self.path.parent if self.path is not None else Path.cwd()
+
+
+def load_case(path: Path) -> Case:
+    """Parse and validate one case file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise CaseError(path, f"cannot read: {error}") from None
+    if not isinstance(data, dict):
+        raise CaseError(path, "a case is a mapping (name, fixture, turns, expect)")
+    try:
+        return Case.model_validate({**data, "path": path})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "case"
+        raise CaseError(path, f"{where}: {first['msg']}") from None
+
+
+def load_cases(folder: Path, only: list[str] | None = None) -> list[Case]:
+    """Every `*.yaml` case under `folder`, by name; `only` keeps the named ones."""
+    if not folder.is_dir():
+        raise CaseError(folder, "no such folder of cases")
+    cases = [load_case(path) for path in sorted(folder.rglob("*.yaml"))]
+    names = [case.name for case in cases]
+    if duplicate := next((n for n in names if names.count(n) > 1), None):
+        raise CaseError(folder, f"two cases are named {duplicate!r}")
+    if only:
+        missing = sorted(set(only) - set(names))
+        if missing:
+            raise CaseError(folder, f"no case named {', '.join(missing)}")
+        cases = [case for case in cases if case.name in only]
+    if not cases:
+        raise CaseError(folder, "holds no *.yaml case")
+    return cases

@@ -1,0 +1,209 @@
+"""Run one case end to end: the local Slack workspace, `opsbot serve` and a model.
+
+Database reads and the workspace's files are handled inline (milliseconds on SQLite): DBOS
+replaces the loop's default executor and shuts it down with the bot.
+
+The engineer (U0ONCALL) mentions the bot and replies in the thread; the incident lead (U0LEAD,
+the only approver) answers each approval card by clicking it, as the case says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dbos import DBOS
+
+from bot.serve import run_until_stopped
+from core.settings import load_settings
+from evals.cases import Case, CaseTurn
+from evals.fixture import LOG_GLOB, offline_script, prepare_workspace
+from evals.observe import CaseSeen, RunTables, TurnSeen
+from sandbox.model.server import start_model_server
+from sandbox.slack.app import RunningSlack, start_slack
+from sandbox.slack.server import SandboxConfig, SlackSandbox
+
+CHANNEL = "C0INCIDENTS"
+REQUESTER, APPROVER = "U0ONCALL", "U0LEAD"
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """Where the model answers: the case's scripted transcript, or a live endpoint."""
+
+    mode: str  # "scripted" | "live"
+    api_key: str | None = None
+    base_url: str | None = None
+    turn_timeout_s: float = 120.0
+
+
+async def run_case(case: Case, access: ModelAccess, work: Path) -> CaseSeen:
+    """Run every turn of `case` in a fresh workspace, database and Slack; what was seen."""
+    seen = CaseSeen()
+    workspace = prepare_workspace(case, work)
+    model = await start_model_server(offline_script(case)) if access.mode == "scripted" else None
+    slack = await start_slack(SandboxConfig())
+    database_url = f"sqlite:///{work / 'opsbot.sqlite'}"
+    tables = RunTables(database_url)
+    stop = asyncio.Event()
+    settings = load_settings(
+        _env_file=None, database_url=database_url, workspace=workspace, log_sources=[LOG_GLOB],
+        anthropic_api_key=access.api_key if model is None else "scripted-model",
+        anthropic_base_url=access.base_url if model is None else model.url,
+        slack_bot_token=slack.sandbox.workspace.bot_token, slack_api_url=slack.api_url,
+        slack_app_token=slack.sandbox.workspace.app_token, approvers=[APPROVER],
+        executor_id="eval", poll_interval_s=0.1, fault=None, otel_exporter_otlp_endpoint=None,
+    )  # fmt: skip
+    with (work / "bot.log").open("w") as log, contextlib.redirect_stdout(log):
+        handler = _log_to(log)
+        bot = asyncio.create_task(run_until_stopped(settings, stop))
+        try:
+            await _connected(slack.sandbox, bot)
+            await _converse(case, slack, tables, access, seen)
+        except Exception as error:  # reported as the case's error, never a crash of the run
+            seen.error = f"{type(error).__name__}: {error}"
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(bot, 30)
+            logging.getLogger().removeHandler(handler)
+            logging.getLogger("dbos").removeHandler(handler)
+            tables.close()
+            await slack.stop()
+            if model is not None:
+                await model.stop()
+    _inspect_workspace(case, workspace, seen)
+    return seen
+
+
+def _log_to(stream: Any) -> logging.Handler:
+    """The bot's log records, DBOS's included (it logs through its own handler), go to the
+    case's bot.log instead of the progress output."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    dbos = logging.getLogger("dbos")
+    for own in list(dbos.handlers):
+        dbos.removeHandler(own)
+    dbos.addHandler(handler)
+    return handler
+
+
+async def _connected(sandbox: SlackSandbox, bot: asyncio.Task[None]) -> None:
+    for _ in range(400):
+        if bot.done():
+            bot.result()
+            raise RuntimeError("opsbot stopped while starting")
+        if getattr(sandbox.delivery, "connections", None):
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("opsbot did not connect to the local Slack workspace")
+
+
+async def _converse(
+    case: Case, slack: RunningSlack, tables: RunTables, access: ModelAccess, seen: CaseSeen
+) -> None:
+    sandbox = slack.sandbox
+    space = sandbox.workspace
+    root: str | None = None
+    for turn in case.turns:
+        text = turn.say if root is not None else f"<@{space.bot.id}> {turn.say}"
+        started = time.monotonic()
+        posted = await sandbox.post_as(REQUESTER, CHANNEL, text, thread_ts=root)
+        root = root or posted.ts
+        observed = TurnSeen(run_id=f"{space.team_id}:{CHANNEL}:{posted.ts}", say=turn.say)
+        seen.turns.append(observed)
+        observed.timed_out = not await _until_answered(
+            sandbox, tables, turn, observed.run_id, root, len(seen.turns), access.turn_timeout_s
+        )
+        observed.latency_s = time.monotonic() - started
+        tables.fill(observed)
+        answers = _final_answers(sandbox, root)
+        observed.answer = answers[len(seen.turns) - 1] if len(answers) >= len(seen.turns) else ""
+        if observed.timed_out:
+            break
+
+
+def _final_answers(sandbox: SlackSandbox, root: str) -> list[str]:
+    """The text of each turn's final message (the one with the usage footer), in order."""
+    return [
+        str(m["text"]) for m in sandbox.rendered_thread(CHANNEL, root)
+        if m["user"] == sandbox.workspace.bot.id and "tokens" in str(m["blocks"] or "")
+        and not m["streaming"]
+    ]  # fmt: skip
+
+
+async def _until_answered(
+    sandbox: SlackSandbox, tables: RunTables, turn: CaseTurn, run_id: str, root: str,
+    answers: int, timeout_s: float,
+) -> bool:  # fmt: skip
+    """Answer the run's cards as the case says until its final message is in the thread."""
+    decided: set[str] = set()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for approval_id, tool, card_ts in tables.pending_cards(run_id):
+            if approval_id not in decided:
+                decided.add(approval_id)
+                decision = turn.decide.get(tool, "approve")
+                await _decide(sandbox, card_ts, decision, turn.reject_reason)
+        if len(_final_answers(sandbox, root)) >= answers and tables.finished(run_id):
+            return await _workflow_ended(run_id, deadline)
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def _workflow_ended(run_id: str, deadline: float) -> bool:
+    """Until DBOS has recorded the run's end too (stopping the bot before that would leave
+    the workflow to be recovered, and log its interruption)."""
+    while time.monotonic() < deadline:
+        status = await DBOS.get_workflow_status_async(run_id)
+        if status is not None and status.status in ("SUCCESS", "ERROR", "CANCELLED"):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def _decide(sandbox: SlackSandbox, card_ts: str, decision: str, reason: str | None) -> None:
+    """Click Approve, or Reject and submit the reason dialog."""
+    if decision == "approve":
+        await sandbox.click(APPROVER, CHANNEL, card_ts, "opsbot_approve")
+        return
+    opened = len(sandbox.workspace.views)
+    await sandbox.click(APPROVER, CHANNEL, card_ts, "opsbot_reject")
+    for _ in range(200):
+        views = sandbox.workspace.views[opened:]
+        modal = next((v["view"] for v in views
+                      if v["view"].get("callback_id") == "opsbot_reject_reason"), None)  # fmt: skip
+        if modal is not None:
+            await sandbox.submit_view(APPROVER, modal["id"], {"reason": {"reason": reason or ""}})
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the Reject button opened no reason dialog")
+
+
+def _inspect_workspace(case: Case, workspace: Path, seen: CaseSeen) -> None:
+    for relative in case.expect.files_contain:
+        path = workspace / relative
+        seen.files[relative] = path.read_text(encoding="utf-8") if path.is_file() else None
+    for relative in case.expect.files_gone:
+        seen.files[relative] = None if not (workspace / relative).exists() else "(still there)"
+    for relative in case.expect.files_unchanged:
+        status = subprocess.run(["git", "status", "--porcelain", "--", relative], cwd=workspace,
+                                capture_output=True, text=True, check=False)  # fmt: skip
+        seen.changed[relative] = bool(status.stdout.strip()) or status.returncode != 0
+    check = case.expect.check
+    if check is None:
+        return
+    try:
+        done = subprocess.run(check.command, cwd=workspace, capture_output=True, text=True,
+                              timeout=check.timeout_s, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as error:
+        seen.check_exit, seen.check_output = -1, str(error)
+        return
+    seen.check_exit, seen.check_output = done.returncode, (done.stdout + done.stderr)[-2000:]
