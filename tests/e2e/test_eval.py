@@ -70,8 +70,13 @@ async def test_a_failing_case_fails_the_run_and_a_drop_below_the_baseline_is_a_r
     tmp_path: Path,
 ) -> None:
     good = one_case(tmp_path / "good", "checkout-log-question")
-    code, _, _ = await opsbot_eval("--cases", str(good), "--out", str(tmp_path / "before"))
+    code, _, stderr = await opsbot_eval(
+        "--cases", str(good), "--out", str(tmp_path / "before"), "--repeat", "2"
+    )
     assert code == 0
+    assert "checkout-log-question #2: passed" in stderr
+    (repeated,) = report(tmp_path / "before")["cases"]
+    assert (len(repeated["runs"]), repeated["pass_rate"]) == (2, 1.0)
     wrong = one_case(tmp_path / "wrong", "checkout-log-question", route=["coding"])
     code, stdout, _ = await opsbot_eval(
         "--cases", str(wrong), "--out", str(tmp_path / "after"),
