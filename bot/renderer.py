@@ -31,7 +31,8 @@ from agents.events import (
     ToolFinished,
     ToolStarted,
 )
-from bot.blocks import approval_card, decided_card, final_message, footer_text, routed_line
+from bot.blocks import decided_card, final_message, footer_text, routed_line
+from bot.card_delivery import deliver_card
 from bot.writer import SlackWriter
 from core import faults
 from core.redact import Redactor
@@ -326,10 +327,10 @@ class SlackPublisher:
         clean = {"preview": self.redactor.redact(event.preview),
                  "reason": self.redactor.redact(event.reason)}  # fmt: skip
         redacted = event.model_copy(update=clean)
-        blocks = approval_card(redacted)
-        ts = await self._post(view, f"Approval needed: {event.tool_name}", blocks)
-        view.cards[event.approval_id] = blocks
-        await queries.record_card(event.approval_id, view.channel, ts)
+        posted = await deliver_card(lambda text, blocks: self._post(view, text, blocks), redacted)
+        if posted is not None:
+            ts, view.cards[event.approval_id] = posted
+            await queries.record_card(event.approval_id, view.channel, ts)
 
     async def _resolved(self, view: RunView, event: ApprovalResolved) -> None:
         view.call_start = len(view.live_text) + len(view.pending)

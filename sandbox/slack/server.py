@@ -59,6 +59,24 @@ def _token(request: web.Request, args: dict[str, Any]) -> str | None:
 
 
 @dataclass
+class Outage:
+    """Slack failing a method for a while: the next `times` matching calls get `error`."""
+
+    method: str
+    error: str = "internal_error"
+    times: int = 1
+    when: Callable[[dict[str, Any]], bool] | None = None  # which calls (by their arguments)
+    status: int = 200  # Slack answers most failures with 200 and ok=false; fatal_error is 500
+
+    def takes(self, method: str, args: dict[str, Any]) -> bool:
+        """Whether this call fails (and counts it)."""
+        if self.times <= 0 or method != self.method or (self.when and not self.when(args)):
+            return False
+        self.times -= 1
+        return True
+
+
+@dataclass
 class SlackSandbox:
     """One local workspace and the app installed in it."""
 
@@ -68,6 +86,7 @@ class SlackSandbox:
     calls: list[dict[str, Any]] = field(default_factory=list)
     responses: dict[str, dict[str, Any]] = field(default_factory=dict)
     triggers: dict[str, float] = field(default_factory=dict)
+    outages: list[Outage] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(enabled=self.config.rate_limits,
@@ -124,6 +143,8 @@ class SlackSandbox:
             return 404, {"ok": False, "error": "unknown_method"}, headers
         if token != self.workspace.bot_token:
             return 200, {"ok": False, "error": "not_allowed_token_type"}, headers
+        if outage := next((o for o in self.outages if o.takes(method, args)), None):
+            return outage.status, {"ok": False, "error": outage.error}, headers
         channel = args.get("channel") if method == "chat.postMessage" else None
         retry_after = self.limiter.check(method, str(channel) if channel else None)
         if retry_after is not None:
