@@ -117,11 +117,15 @@ def html_page(report: dict[str, Any]) -> str:
             + "</li>"
             for c in case["runs"][-1]["checks"]
         )
+        runs, last = case["runs"], case["runs"][-1]
+        numbers = [_percent(case["pass_rate"]), _pair(runs, "routing"), _pair(runs, "facts"),
+                   _pair(runs, "approvals"), last["tool_calls"], last["tokens"],
+                   f"{last['cost_usd']:.4f}", f"{last['latency_s']:.1f}"]  # fmt: skip
+        cells = "".join(f"<td>{html.escape(str(n))}</td>" for n in numbers)
         rows.append(
             f"<tr><td><b>{html.escape(case['name'])}</b><br><small>"
-            f"{html.escape(', '.join(case['tags']))}</small></td>"
-            f"<td>{_percent(case['pass_rate'])}</td><td><details><summary>"
-            f"{html.escape(case['description'][:120])}</summary><ul>{checks}</ul></details></td></tr>"
+            f"{html.escape(', '.join(case['tags']))}</small></td>{cells}<td><details><summary>"
+            f"{html.escape(case['description'])}</summary><ul>{checks}</ul></details></td></tr>"
         )
     s = report["summary"]
     totals = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
@@ -133,7 +137,8 @@ def html_page(report: dict[str, Any]) -> str:
         f"<h1>opsbot eval — {html.escape(str(report.get('model')))}</h1>"
         f"<p>{html.escape(str(report.get('started_at')))}, repeat {report.get('repeat')}</p>"
         f"<table>{totals}</table><h2>Cases</h2><table><tr><th>case</th><th>pass</th>"
-        f"<th>checks</th></tr>{''.join(rows)}</table>"
+        "<th>route</th><th>facts</th><th>cards</th><th>calls</th><th>tokens</th><th>cost $</th>"
+        f"<th>time s</th><th>checks</th></tr>{''.join(rows)}</table>"
     )
 
 
