@@ -274,9 +274,8 @@ class SlackPublisher:
                                          view.thread_ts)  # fmt: skip
 
     async def _stop_live(self, view: RunView) -> None:
-        if view.live_ts is not None:
-            await live_messages.live_finished(view.channel, view.live_ts)
         if view.live_ts is not None and self.use_streams:
+            faults.point("before_stream_stop")
             try:
                 await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts)
             except SlackApiError as error:
@@ -284,6 +283,8 @@ class SlackPublisher:
                     raise
                 await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
                                        text=view.live_text or " ")  # fmt: skip
+        if view.live_ts is not None:  # only once it is stopped: a crash before keeps the row
+            await live_messages.live_finished(view.channel, view.live_ts)
         view.live_ts, view.live_text, view.call_start = None, "", 0
 
     async def _end_live(self, view: RunView) -> None:
@@ -305,6 +306,7 @@ class SlackPublisher:
                 note = f"{kept}\n_(model call failed: {event.error}; retrying)_".strip()
                 await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts or "",
                                        text=note)  # fmt: skip
+                await live_messages.live_finished(view.channel, view.live_ts or "")
                 view.live_ts, view.live_text, view.call_start = None, "", 0
                 view.pending = ""
 

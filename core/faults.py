@@ -2,7 +2,8 @@
 the n-th time it passes a named point. Inactive unless set.
 
 Points: after_route, mid_stream, after_tool, waiting_approval, between_cas_and_send,
-during_shell, while_posting, after_stream_start (Slack opened a stream; not yet recorded).
+during_shell, while_posting, after_stream_start (Slack opened a stream; not yet recorded),
+before_stream_stop.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 
 POINTS = frozenset({"after_route", "mid_stream", "after_tool", "waiting_approval",
                     "between_cas_and_send", "during_shell", "while_posting",
-                    "after_stream_start"})  # fmt: skip
+                    "after_stream_start", "before_stream_stop"})  # fmt: skip
 
 log = logging.getLogger(__name__)
 _armed: dict[str, int] = {}

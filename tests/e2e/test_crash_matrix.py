@@ -39,7 +39,7 @@ SCRIPT: list[dict[str, Any]] = [
 CLICKED_AT: dict[str, float] = {}
 FAULTS = ["after_route", "mid_stream:3", "after_tool", "waiting_approval",
           "between_cas_and_send", "during_shell", "while_posting:2",
-          "after_stream_start:2"]  # fmt: skip
+          "after_stream_start:2", "before_stream_stop:1"]  # fmt: skip
 
 
 @pytest.fixture
@@ -80,10 +80,13 @@ async def serve(
     if fault:
         env["OPSBOT_FAULT"] = fault
     before = len([c for c in slack.sandbox.calls if c["method"] == "apps.connections.open"])
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    # The log goes to a file next to the workspace: a pipe nobody reads would stall the bot
+    # once it filled up, and the file is there to read when a test fails.
+    with (workspace.parent / f"{executor}.log").open("a") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "serve", cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
     await wait_for(
         slack.sandbox,
         lambda: (
