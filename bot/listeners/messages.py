@@ -1,12 +1,22 @@
-"""Mentions start or continue a thread's conversation; replies in an active thread continue it."""
+"""Mentions start or continue a thread's conversation; replies in an active thread continue it.
+
+The run is queued before Slack gets its ack (a middleware), so a process killed right after
+the ack loses no message. A database that does not answer within the ack's budget does not
+hold the ack: the enqueue goes on after it (DBOS retries its connection until the database is
+back), the thread is told after 30 s that the message waits for the database, and an enqueue
+that fails outright is retried, then reported in the thread.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.trace import SpanKind
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from agents import queries, service
@@ -16,25 +26,98 @@ from core.types import IncomingMessage, ThreadRef
 
 log = logging.getLogger(__name__)
 
+ACK_BUDGET_S = 2.0  # of Slack's 3 s for the ack, what the enqueue may take before it
+SLOW_NOTE_AFTER_S = 30.0  # then the thread hears that the message waits for the database
+ENQUEUE_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # after an enqueue that failed
+RUN_KEY = "opsbot_run"  # the context entry the middleware leaves for the listener
 
-async def start_run(deps: BotDeps, message: SlackMessage, event_type: str) -> None:
-    """Enqueue the run (once per message, whatever the deliveries) and show the bot is on it.
 
-    The enqueue happens inside a `slack {event_type}` span that the run's span links to.
-    """
+@dataclass(frozen=True)
+class RunRequest:
+    """A person's message that starts or continues a run."""
+
+    message: SlackMessage
+    thread: ThreadRef
+    incoming: IncomingMessage
+    event_type: str
+
+
+async def run_request(deps: BotDeps, body: dict[str, Any]) -> RunRequest | None:
+    """The run this event asks for: a mention, or a reply in a thread the bot is active in."""
+    event = body.get("event")
+    kind = event.get("type") if isinstance(event, dict) else None
+    if kind not in ("app_mention", "message") or not isinstance(event, dict):
+        return None
+    message = person_message(body, event, deps.bot_user)
+    if message is None:
+        return None
+    if kind == "message":
+        if message.thread_ts is None or mentions(message.text, deps.bot_user):
+            return None  # the app_mention delivery of the same post starts the run
+        thread_id = f"{message.team or deps.team}:{message.channel}:{message.thread_ts}"
+        if not await queries.thread_known(thread_id):
+            return None
     thread = ThreadRef(team=message.team or deps.team, channel=message.channel,
                        thread_ts=message.root_ts)  # fmt: skip
     text = deps.redactor.redact(without_mention(message.text, deps.bot_user) or "(empty message)")
     incoming = IncomingMessage(ts=message.ts, text=text, user=message.user)
+    return RunRequest(message, thread, incoming, str(kind))
+
+
+async def enqueue_traced(request: RunRequest) -> str | None:
+    """Queue the run once, inside a `slack {event}` span the run's span links to; the error's
+    name when the database refused."""
     attributes = {
-        "messaging.system": "slack", "slack.event_type": event_type,
-        "slack.team_id": thread.team, "slack.channel_id": thread.channel,
-        "slack.message_ts": message.ts, "opsbot.run_id": incoming.run_id(thread),
+        "messaging.system": "slack", "slack.event_type": request.event_type,
+        "slack.team_id": request.thread.team, "slack.channel_id": request.thread.channel,
+        "slack.message_ts": request.message.ts,
+        "opsbot.run_id": request.incoming.run_id(request.thread),
     }  # fmt: skip
     with service.tracer().start_as_current_span(
-        f"slack {event_type}", kind=SpanKind.CONSUMER, attributes=attributes
+        f"slack {request.event_type}", kind=SpanKind.CONSUMER, attributes=attributes
     ):
-        await service.start_turn(thread, incoming)
+        try:
+            await service.start_turn(request.thread, request.incoming)  # idempotent
+        except Exception as error:  # the driver's errors differ per database
+            return type(error).__name__
+    return None
+
+
+async def follow_up(
+    deps: BotDeps, request: RunRequest, enqueue: asyncio.Future[str | None]
+) -> None:
+    """After the ack: wait out a slow enqueue (saying so in the thread), retry a failed one,
+    then 👀 on the message or tell the thread it did not start."""
+    run_id = request.incoming.run_id(request.thread)
+    done, _ = await asyncio.wait({enqueue}, timeout=SLOW_NOTE_AFTER_S)
+    if not done:
+        await deps.writer.call(
+            "chat.postMessage", channel=request.message.channel,
+            thread_ts=request.message.root_ts,
+            text=(":hourglass: My database is not answering, so this has not started yet; it "
+                  "starts by itself when the database is back. Nothing has run."),
+        )  # fmt: skip
+    failure = await enqueue
+    for delay in ENQUEUE_RETRY_DELAYS_S:
+        if failure is None:
+            break
+        log.warning("enqueue of %s failed (%s); retrying in %.1fs", run_id, failure, delay)
+        await asyncio.sleep(delay)
+        failure = await enqueue_traced(request)
+    message = request.message
+    if failure is None:
+        await _react(deps, message)
+        return
+    log.error("could not enqueue %s: %s", run_id, failure)
+    await deps.writer.call(
+        "chat.postMessage", channel=message.channel, thread_ts=message.root_ts,
+        text=(f":x: I could not start on this: my database did not answer ({failure}). "
+              "Nothing was run. Mention me again once it is back."),
+    )  # fmt: skip
+
+
+async def _react(deps: BotDeps, message: SlackMessage) -> None:
+    """👀 on the message: the bot is on it."""
     try:
         await deps.writer.call("reactions.add", channel=message.channel, timestamp=message.ts,
                                name="eyes")  # fmt: skip
@@ -44,21 +127,28 @@ async def start_run(deps: BotDeps, message: SlackMessage, event_type: str) -> No
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
-    """Listen to `app_mention` and `message` events."""
+    """Queue runs before the ack; listen to `app_mention` and `message` for what follows."""
 
-    @app.event("app_mention")
-    async def on_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
-        message = person_message(body, event, deps.bot_user)
-        if message is not None:
-            await start_run(deps, message, "app_mention")
+    @app.middleware
+    async def enqueue_before_ack(
+        body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        if body.get("type") == "event_callback":
+            try:
+                request = await run_request(deps, body)
+            except Exception as error:  # is the thread active? the database cannot say now
+                log.warning("could not check the thread of an event: %s", error)
+                request = None
+            if request is not None:
+                enqueue = asyncio.ensure_future(enqueue_traced(request))
+                await asyncio.wait({enqueue}, timeout=ACK_BUDGET_S)
+                context[RUN_KEY] = (request, enqueue)
+        return await next()
 
-    @app.event("message")
-    async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
-        message = person_message(body, event, deps.bot_user)
-        if message is None or message.thread_ts is None:
-            return
-        if mentions(message.text, deps.bot_user):
-            return  # the app_mention delivery of the same post starts the run
-        thread_id = f"{message.team or deps.team}:{message.channel}:{message.thread_ts}"
-        if await queries.thread_known(thread_id):
-            await start_run(deps, message, "message")
+    async def after_ack(context: AsyncBoltContext) -> None:
+        found = context.get(RUN_KEY)
+        if found is not None:
+            await follow_up(deps, *found)
+
+    app.event("app_mention")(after_ack)
+    app.event("message")(after_ack)

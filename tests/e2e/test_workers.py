@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
+from bot.listeners import messages
 from core.db import sqlalchemy_url
 from core.models import MessageRow, RunRow
 from sandbox.model.server import start_model_server
 from sandbox.slack.app import start_slack
 from sandbox.slack.server import SandboxConfig
 from tests.e2e.test_crash_matrix import final, serve
-from tests.slackbot import CHANNEL, thread, wait_for
+from tests.slackbot import CHANNEL, running_bot, thread, wait_for
 from tests.support import postgres_url, reset_postgres, scripted
 
 pytestmark = [
@@ -64,6 +65,11 @@ async def test_two_workers_share_the_queue_and_survive_a_killed_worker(
             for n in range(20)
         ]
         for step in (2, 3):
+            # Each reply follows the 👀 on the thread's previous message, as people reply: two
+            # messages of one thread arriving at two workers within milliseconds can start out of
+            # order (the queue orders what it holds; the later one may be taken first).
+            await wait_for(sandbox, lambda earlier=step - 1: all(
+                len(reacted(sandbox, r.ts)) >= earlier for r in roots), 120)  # fmt: skip
             for n, root in enumerate(roots):
                 await sandbox.post_as(
                     "U0ONCALL", CHANNEL, f"<@U0BOT> thread {n} step {step}", thread_ts=root.ts
@@ -107,10 +113,18 @@ async def test_two_workers_share_the_queue_and_survive_a_killed_worker(
         assert not any(m["streaming"] for m in thread(sandbox, root.ts))
 
 
-def restart_postgres() -> None:
+def reacted(sandbox: Any, root_ts: str) -> list[dict[str, Any]]:
+    """The person's messages of the thread the bot has put its 👀 on."""
+    return [m for m in thread(sandbox, root_ts) if m["user"] == "U0ONCALL" and m["reactions"]]
+
+
+def restart_postgres(action: str = "restart") -> None:
+    """Restart (or stop, or start) the local PostgreSQL cluster; returns once it answers."""
     version = sorted(os.listdir("/etc/postgresql"))[0]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
                    check=True, timeout=120)  # fmt: skip
+    if action == "stop":
+        return
     for _ in range(60):
         if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode == 0:
             return
@@ -134,6 +148,55 @@ async def test_a_database_restart_pauses_a_run_and_it_completes(pg: str, tmp_pat
         await asyncio.wait_for(worker.wait(), 60)
         await model.stop()
         await slack.stop()
+    assert "Checked the logs" in final(sandbox, root.ts)[0]["text"]
+
+
+async def test_a_mention_while_the_database_is_down_runs_once_it_is_back(
+    pg: str, tmp_path: Path
+) -> None:
+    slack = await start_slack(SandboxConfig())
+    model = await start_model_server(scripted(ANSWER))
+    worker = await serve(slack, model, tmp_path, pg, None)
+    sandbox = slack.sandbox
+    try:
+        await asyncio.to_thread(restart_postgres, "stop")
+        try:
+            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> during the outage")
+            await asyncio.sleep(4)  # Slack has its ack: it will not deliver the mention again
+            assert not final(sandbox, root.ts)
+        finally:
+            await asyncio.to_thread(restart_postgres, "start")
+        await wait_for(sandbox, lambda: final(sandbox, root.ts), 120)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(worker.wait(), 60)
+        await model.stop()
+        await slack.stop()
+    assert "Checked the logs" in final(sandbox, root.ts)[0]["text"]
+    assert "eyes" in thread(sandbox, root.ts)[0]["reactions"]
+
+
+async def test_a_mention_in_a_long_outage_is_announced_and_runs_when_the_database_is_back(
+    pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(messages, "SLOW_NOTE_AFTER_S", 1.0)  # not 30 s here
+    model = await start_model_server(scripted(ANSWER))
+    try:
+        async with running_bot(pg, tmp_path, model.url) as slack:
+            sandbox = slack.sandbox
+            await asyncio.to_thread(restart_postgres, "stop")
+            try:
+                root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> during the outage")
+                note = await wait_for(sandbox, lambda: next(
+                    (m for m in thread(sandbox, root.ts) if "not answering" in m["text"]),
+                    None), 60)  # fmt: skip
+                assert not final(sandbox, root.ts)
+            finally:
+                await asyncio.to_thread(restart_postgres, "start")
+            await wait_for(sandbox, lambda: final(sandbox, root.ts), 120)
+    finally:
+        await model.stop()
+    assert "starts by itself when the database is back. Nothing has run." in note["text"]
     assert "Checked the logs" in final(sandbox, root.ts)[0]["text"]
 
 
