@@ -105,7 +105,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         dropped = regressions(report, baseline, args.tolerance)
         for line in dropped:
             print(f"REGRESSION {line}")
-        print("no score fell below the baseline" if not dropped else "")
+        if not dropped:
+            print("no score fell below the baseline")
         return 1 if dropped else 0
     return 0 if report["summary"]["pass_rate"] == 1.0 else 1
 
