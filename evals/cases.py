@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tools.registry import default_tools
 
@@ -26,6 +34,19 @@ class CaseError(Exception):
         self.path = path
 
 
+def _valid_patterns(patterns: list[str]) -> list[str]:
+    """The patterns, if each is a valid regular expression; else which one is not and why."""
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise ValueError(f"bad pattern {pattern!r}: {error}") from None
+    return patterns
+
+
+Patterns = Annotated[list[str], AfterValidator(_valid_patterns)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -34,17 +55,7 @@ class Fact(_Strict):
     """Something the answer must state: any one of the patterns (regex, case-insensitive)."""
 
     name: str
-    any: list[str] = Field(min_length=1)
-
-    @field_validator("any")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise ValueError(f"bad pattern {pattern!r}: {error}") from None
-        return patterns
+    any: Patterns = Field(min_length=1)
 
     def found_in(self, text: str) -> str | None:
         """The first pattern that matches `text`, or None."""
@@ -59,11 +70,11 @@ class TurnExpect(_Strict):
 
     route: list[str] | None = None
     facts: list[Fact] = []
-    must_not_say: list[str] = []
+    must_not_say: Patterns = []
     tools_called: list[str] = []
     tools_not_called: list[str] = []
     never_ran: list[str] = []
-    never_ran_commands: list[str] = []  # patterns no executed shell command may match
+    never_ran_commands: Patterns = []  # no executed shell command may match one
     approvals: list[str] = []  # the exact cards the turn must raise (none by default)
     outcome: Literal["succeeded", "limited", "failed"] | None = "succeeded"
 
@@ -75,16 +86,6 @@ class TurnExpect(_Strict):
             if name not in known:
                 raise ValueError(f"{name!r} is not a tool opsbot records ({', '.join(known)})")
         return names
-
-    @field_validator("must_not_say", "never_ran_commands")
-    @classmethod
-    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise ValueError(f"bad pattern {pattern!r}: {error}") from None
-        return patterns
 
     @field_validator("route")
     @classmethod
