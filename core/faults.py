@@ -3,7 +3,7 @@ the n-th time it passes a named point. Inactive unless set.
 
 Points: after_route, mid_stream, after_tool, waiting_approval, between_cas_and_send,
 during_shell, while_posting, after_stream_start (Slack opened a stream; not yet recorded),
-before_stream_stop.
+before_stream_stop, after_event_ack (Slack has its ack; the listener has not run).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import sys
 
 POINTS = frozenset({"after_route", "mid_stream", "after_tool", "waiting_approval",
                     "between_cas_and_send", "during_shell", "while_posting",
-                    "after_stream_start", "before_stream_stop"})  # fmt: skip
+                    "after_stream_start", "before_stream_stop",
+                    "after_event_ack"})  # fmt: skip
 
 log = logging.getLogger(__name__)
 _armed: dict[str, int] = {}

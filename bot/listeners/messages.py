@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from agents import queries, service
 from bot.deps import BotDeps
 from bot.payloads import SlackMessage, mentions, person_message, without_mention
+from core import faults
 from core.types import IncomingMessage, ThreadRef
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         return await next()
 
     async def after_ack(context: AsyncBoltContext) -> None:
+        faults.point("after_event_ack")
         found = context.get(RUN_KEY)
         if found is not None:
             await follow_up(deps, *found)

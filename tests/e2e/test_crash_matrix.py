@@ -136,6 +136,27 @@ async def until(process: asyncio.subprocess.Process, sandbox: SlackSandbox, root
     raise AssertionError(f"timed out; thread: {thread(sandbox, root_ts)}")
 
 
+async def test_a_kill_right_after_slack_has_its_ack_loses_no_mention(
+    database_url: str, world: tuple[RunningSlack, RunningModelServer, Path]
+) -> None:
+    """Slack does not deliver an acked event again, so the run must be queued before the ack."""
+    slack, model, workspace = world
+    sandbox = slack.sandbox
+    first = await serve(slack, model, workspace, database_url, "after_event_ack")
+    root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> run the counter")
+    handled: set[str] = set()
+    await until(first, sandbox, root.ts, handled, lambda: first.returncode is not None)
+    assert first.returncode == -signal.SIGKILL
+    second = await serve(slack, model, workspace, database_url, None)
+    try:
+        await until(second, sandbox, root.ts, handled, lambda: final(sandbox, root.ts))
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(second.wait(), 30)
+    assert len(final(sandbox, root.ts)) == 1
+    assert (workspace / "counter.txt").read_text() == "ran\n"
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_a_kill_at_each_fault_point_loses_nothing_and_repeats_nothing(
     database_url: str, world: tuple[RunningSlack, RunningModelServer, Path], fault: str
