@@ -4,11 +4,13 @@ a database restart pauses runs instead of failing them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -131,34 +133,36 @@ def restart_postgres(action: str = "restart") -> None:
         time.sleep(0.5)
 
 
-async def test_a_database_restart_pauses_a_run_and_it_completes(pg: str, tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def one_worker(pg: str, tmp_path: Path, latency_ms: float = 0) -> AsyncIterator[Any]:
+    """The local workspace, the scripted model and one `opsbot serve` process on `pg`."""
     slack = await start_slack(SandboxConfig())
-    model = await start_model_server(scripted(ANSWER, latency_ms=3000))
+    model = await start_model_server(scripted(ANSWER, latency_ms=latency_ms))
     worker = await serve(slack, model, tmp_path, pg, None)
     try:
-        sandbox = slack.sandbox
+        yield slack.sandbox, model
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(worker.wait(), 60)
+        await model.stop()
+        await slack.stop()
+
+
+async def test_a_database_restart_pauses_a_run_and_it_completes(pg: str, tmp_path: Path) -> None:
+    async with one_worker(pg, tmp_path, latency_ms=3000) as (sandbox, model):
         root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> survive this")
         await wait_for(
             sandbox, lambda: model.state.served >= 0 and len(model.state.requests) >= 1, 30
         )
         await asyncio.to_thread(restart_postgres)
         await wait_for(sandbox, lambda: final(sandbox, root.ts), 120)
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(worker.wait(), 60)
-        await model.stop()
-        await slack.stop()
     assert "Checked the logs" in final(sandbox, root.ts)[0]["text"]
 
 
 async def test_a_mention_while_the_database_is_down_runs_once_it_is_back(
     pg: str, tmp_path: Path
 ) -> None:
-    slack = await start_slack(SandboxConfig())
-    model = await start_model_server(scripted(ANSWER))
-    worker = await serve(slack, model, tmp_path, pg, None)
-    sandbox = slack.sandbox
-    try:
+    async with one_worker(pg, tmp_path) as (sandbox, _):
         await asyncio.to_thread(restart_postgres, "stop")
         try:
             root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> during the outage")
@@ -167,11 +171,6 @@ async def test_a_mention_while_the_database_is_down_runs_once_it_is_back(
         finally:
             await asyncio.to_thread(restart_postgres, "start")
         await wait_for(sandbox, lambda: final(sandbox, root.ts), 120)
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(worker.wait(), 60)
-        await model.stop()
-        await slack.stop()
     assert "Checked the logs" in final(sandbox, root.ts)[0]["text"]
     assert "eyes" in thread(sandbox, root.ts)[0]["reactions"]
 
