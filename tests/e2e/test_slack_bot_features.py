@@ -33,6 +33,21 @@ async def command(sandbox: SlackSandbox, user: str, text: str) -> str:
     return str(notes[-1]["blocks"] or notes[-1]["text"])
 
 
+async def status_once_checkpointed(sandbox: SlackSandbox, run_id: str, step: str) -> str:
+    """`/opsbot status RUN` once DBOS has checkpointed `step`.
+
+    A step is listed when it completes, and the card is posted from inside its step, so
+    a status asked the moment the card appears may not list that step yet.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    detail = await command(sandbox, "U0ONCALL", f"status {run_id}")
+    while step not in detail and loop.time() < deadline:
+        await asyncio.sleep(0.2)
+        detail = await command(sandbox, "U0ONCALL", f"status {run_id}")
+    return detail
+
+
 async def test_a_rejection_reason_from_the_modal_reaches_the_model(
     database_url: str, workspace: Path, model_server: RunningModelServer
 ) -> None:
@@ -80,7 +95,7 @@ async def test_status_help_cancel_and_app_home(database_url: str, workspace: Pat
             assert run_id in running.split("*Waiting")[0]
             assert HELP in await command(sandbox, "U0ONCALL", "help")
             await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "write_file"), 60)
-            detail = await command(sandbox, "U0ONCALL", f"status {run_id}")
+            detail = await status_once_checkpointed(sandbox, run_id, "request_approval")
             assert "begin_turn" in detail
             assert "request_approval" in detail
             assert "llm_call" in detail
