@@ -26,6 +26,13 @@ async def walk_through_the_incident(sandbox: SlackSandbox, workspace: Path) -> N
     """What an on-call engineer and an incident lead do and see."""
     root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout is returning 500s")
     await wait_for(sandbox, lambda: "eyes" in thread(sandbox, root.ts)[0]["reactions"])
+    reacted = next(c for c in sandbox.calls if c["method"] == "reactions.add" and c["ok"])
+    assert reacted["at"] - float(root.ts) < 1.0, "the thread shows within a second that it is seen"
+    run_id = f"T0SANDBOX:{CHANNEL}:{root.ts}"
+    running = await status_text(sandbox, "U0ONCALL")
+    while run_id in running.split("*Queued*")[1]:  # dequeued within the queue's poll interval
+        running = await status_text(sandbox, "U0ONCALL")
+    assert run_id in running.split("*Waiting for approval*")[0].split("*Running*")[1]
     first = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "write_file"))
     texts = " ".join(m["text"] for m in thread(sandbox, root.ts))
     assert ":compass: *log_analyzer*" in texts
