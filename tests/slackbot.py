@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.serve import run_until_stopped
+from sandbox.slack import payloads
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import SandboxConfig, SlackSandbox
 from tests.support import make_settings
@@ -95,3 +96,22 @@ async def wait_for(sandbox: SlackSandbox, condition: Any, timeout_s: float = 30.
             return value
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out waiting; thread state: {sandbox.calls[-5:]}")
+
+
+def forge_click(sandbox: SlackSandbox, user: str, ts: str, approval_id: str) -> None:
+    """Deliver a click on the message at `ts` from a made-up button carrying `approval_id`."""
+    message = sandbox.workspace.find_message(CHANNEL, ts)
+    assert message is not None
+    button = {"type": "button", "action_id": "opsbot_approve", "value": approval_id,
+              "text": {"type": "plain_text", "text": "Approve"}}  # fmt: skip
+    sandbox.delivery.interactive(
+        payloads.block_actions(
+            sandbox.workspace,
+            sandbox.workspace.users[user],
+            message,
+            button,
+            "x",
+            "http://127.0.0.1:9/none",
+            "t",
+        )
+    )

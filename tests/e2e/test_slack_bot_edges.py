@@ -19,7 +19,7 @@ from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack import payloads
 from sandbox.slack.server import SandboxConfig, SlackSandbox
 from sandbox.slack.signing import signed_headers
-from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
+from tests.slackbot import CHANNEL, card_with, forge_click, running_bot, thread, wait_for
 from tests.support import scripted
 
 pytestmark = pytest.mark.e2e
@@ -264,21 +264,8 @@ async def test_a_button_from_another_card_or_a_made_up_one_is_refused(
         two = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout errors again")
         card_one = await wait_for(sandbox, lambda: card_with(sandbox, one.ts, "write_file"))
         card_two = await wait_for(sandbox, lambda: card_with(sandbox, two.ts, "write_file"))
-        message = sandbox.workspace.find_message(CHANNEL, card_one["ts"])
-        assert message is not None
-        lead = sandbox.workspace.users["U0LEAD"]
         for forged_value in (approval_id_of(card_two), "made-up-approval"):
-            button = {
-                "type": "button",
-                "action_id": "opsbot_approve",
-                "value": forged_value,
-                "text": {"type": "plain_text", "text": "Approve"},
-            }
-            sandbox.delivery.interactive(
-                payloads.block_actions(
-                    sandbox.workspace, lead, message, button, "x", "http://127.0.0.1:9/none", "t"
-                )
-            )
+            forge_click(sandbox, "U0LEAD", card_one["ts"], forged_value)
         notes = await wait_for(
             sandbox,
             lambda: len(sandbox.ephemeral_for("U0LEAD")) >= 2 and sandbox.ephemeral_for("U0LEAD"),

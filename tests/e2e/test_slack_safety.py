@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -12,9 +13,9 @@ from agents import audit
 from core.db import Database, sqlalchemy_url
 from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.server import SlackSandbox
-from tests.e2e.test_slack_bot_edges import final_of
-from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
-from tests.support import scripted
+from tests.e2e.test_slack_bot_edges import approval_id_of, final_of
+from tests.slackbot import CHANNEL, card_with, forge_click, running_bot, thread, wait_for
+from tests.support import counter_workspace, scripted
 
 pytestmark = pytest.mark.e2e
 
@@ -86,6 +87,62 @@ async def test_two_person_rule_needs_two_different_approvers(
         ("U0LEAD", "approve", "partial"),
         ("U0LEAD", "approve", "refused"),
         ("U0VIEWER", "approve", "accepted"),
+    ]
+
+
+CHANGED_COMMAND = [
+    {"match": ".*", "router": [{"agent": "coding", "reason": "run the counter"}],
+     "coding": [
+         {"text": "Running the counter.", "tool_calls": [
+             {"name": "shell_execute", "input": {"command": "python3 count.py"}}]},
+         {"text": "Once more, with a flag.", "tool_calls": [
+             {"name": "shell_execute", "input": {"command": "python3 count.py --again"}}]},
+         {"text": "Done."}]},
+]  # fmt: skip
+
+
+async def test_an_approval_is_not_reused_for_a_changed_command(
+    database_url: str, tmp_path: Path
+) -> None:
+    workspace = counter_workspace(tmp_path)
+    counter = workspace / "counter.txt"
+    server = await start_model_server(scripted(CHANGED_COMMAND))
+    try:
+        async with running_bot(database_url, workspace, server.url) as slack:
+            sandbox = slack.sandbox
+            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> run the counter")
+            first = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "count.py"))
+            approved = approval_id_of(first)
+            await sandbox.click("U0LEAD", CHANNEL, first["ts"], "opsbot_approve")
+            second = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "--again"))
+            assert counter.read_text() == "ran\n"
+            # The approved id replayed on the new card, and on its own decided card.
+            forge_click(sandbox, "U0LEAD", second["ts"], approved)
+            forge_click(sandbox, "U0LEAD", first["ts"], approved)
+            notes = await wait_for(
+                sandbox, lambda: len(sandbox.ephemeral_for("U0LEAD")) >= 2 and
+                sandbox.ephemeral_for("U0LEAD"),
+            )  # fmt: skip
+            await asyncio.sleep(1.0)
+            assert counter.read_text() == "ran\n", "an old approval ran the changed command"
+            assert card_with(sandbox, root.ts, "--again") is not None
+            await sandbox.click("U0LEAD", CHANNEL, second["ts"], "opsbot_reject")
+            modal = await wait_for(sandbox, lambda: [
+                v["view"] for v in sandbox.workspace.views
+                if v["view"].get("callback_id") == "opsbot_reject_reason"])  # fmt: skip
+            await sandbox.submit_view("U0LEAD", modal[-1]["id"], {"reason": {"reason": "once"}})
+            await wait_for(sandbox, lambda: final_of(sandbox, root.ts))
+    finally:
+        await server.stop()
+    texts = " ".join(n["text"] for n in notes)
+    assert "does not belong to this card" in texts
+    assert "Already approved by U0LEAD" in texts
+    assert counter.read_text() == "ran\n"
+    assert audit_rows(database_url) == [
+        ("U0LEAD", "approve", "accepted"),
+        ("U0LEAD", "approve", "refused"),
+        ("U0LEAD", "approve", "already_decided"),
+        ("U0LEAD", "reject", "accepted"),
     ]
 
 
