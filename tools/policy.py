@@ -66,6 +66,7 @@ class CommandPolicy:
     allow_sudo: bool
     downloaders: frozenset[str]
     interpreters: frozenset[str]
+    write_targets: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, override: Path | None = None) -> CommandPolicy:
@@ -87,7 +88,62 @@ class CommandPolicy:
             allow_sudo=bool(data["allow_sudo"]),
             downloaders=frozenset(data["downloaders"]),
             interpreters=frozenset(data["interpreters"]),
+            write_targets=_write_targets(data["write_targets"]),
         )
+
+
+def _write_targets(data: Any) -> dict[str, str | tuple[str, ...]]:
+    targets: dict[str, str | tuple[str, ...]] = {}
+    for program, spec in (data or {}).items():
+        if spec in ("all", "after_first", "last", "in_place"):
+            targets[str(program)] = str(spec)
+        elif isinstance(spec, list) and spec and all(isinstance(o, str) for o in spec):
+            targets[str(program)] = tuple(spec)
+        else:
+            raise ValueError(
+                f"write_targets.{program}: expected all, after_first, last, in_place or options"
+            )
+    return targets
+
+
+def _sed_in_place_files(args: list[str]) -> list[str]:
+    """The files `sed -i` rewrites: the arguments after the script (or all, with -e/-f)."""
+    if not any(a.startswith("--in-place") or re.fullmatch(r"-[a-zA-Z]*i\S*", a) for a in args):
+        return []
+    scripted, paths, skip = False, [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("-e", "--expression", "-f", "--file"):
+            scripted = skip = True
+        elif not arg.startswith("-"):
+            paths.append(arg)
+    return paths if scripted else paths[1:]
+
+
+def written_paths(spec: str | tuple[str, ...], args: list[str]) -> list[str]:
+    """The arguments a file-writing program writes to, by its `write_targets` entry."""
+    paths = [a for a in args if not a.startswith("-")]
+    if spec == "all":
+        return paths
+    if spec == "after_first":
+        return paths[1:]
+    if spec == "last":
+        return paths[-1:] if len(paths) > 1 else []
+    if spec == "in_place":
+        return _sed_in_place_files(args)
+    written = []
+    for i, arg in enumerate(args):
+        for option in spec:
+            if arg == option and i + 1 < len(args):
+                written.append(args[i + 1])
+            elif option.endswith("=") and arg.startswith(option):
+                written.append(arg[len(option) :])
+            elif arg.startswith(option + "=") and option.startswith("--"):
+                written.append(arg[len(option) + 1 :])
+            elif len(option) == 2 and arg.startswith(option) and len(arg) > 2:
+                written.append(arg[2:])
+    return written
 
 
 @dataclass
@@ -242,13 +298,7 @@ class Classifier:
             downloaded = downloaded or program in self.policy.downloaders
 
     def _part(self, part: _Part, verdicts: _Verdicts, depth: int) -> None:
-        for target in part.writes:
-            if target in ("/dev/null", "/dev/stdout", "/dev/stderr") or target.isdigit():
-                continue
-            if _outside(target, self.workspace):
-                verdicts.add(Verdict.DENY, f"writes outside the workspace ({target})")
-            else:
-                verdicts.add(Verdict.APPROVE, f"writes {target}")
+        self._writes(part.writes, verdicts)
         for source in part.reads:
             if _outside(source, self.workspace):
                 verdicts.add(Verdict.APPROVE, f"reads outside the workspace ({source})")
@@ -285,7 +335,18 @@ class Classifier:
             return
         if self._destructive(program, args, verdicts):
             return
+        if program in policy.write_targets:
+            self._writes(written_paths(policy.write_targets[program], args), verdicts)
         self._allow_or_approve(program, args, verdicts)
+
+    def _writes(self, targets: list[str], verdicts: _Verdicts) -> None:
+        for target in targets:
+            if target in ("/dev/null", "/dev/stdout", "/dev/stderr") or target.isdigit():
+                continue
+            if _outside(target, self.workspace):
+                verdicts.add(Verdict.DENY, f"writes outside the workspace ({target})")
+            else:
+                verdicts.add(Verdict.APPROVE, f"writes {target}")
 
     def _wrapped(self, argv: list[str], verdicts: _Verdicts, depth: int) -> None:
         program, args = _program(argv)
