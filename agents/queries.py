@@ -128,7 +128,10 @@ async def overview(team: str, channel: str | None = None, finished_limit: int = 
     prefix = f"{team}:{channel}:" if channel else f"{team}:"
     result = await engine.db.run(lambda s: _overview_rows(s, prefix, finished_limit))
     queued = await DBOS.list_workflows_async(
-        status="ENQUEUED", workflow_id_prefix=prefix, load_input=False, load_output=False
+        status=["DELAYED", "ENQUEUED"],
+        workflow_id_prefix=prefix,
+        load_input=False,
+        load_output=False,
     )
     return result.model_copy(update={"queued": [w.workflow_id for w in queued]})
 

@@ -26,6 +26,7 @@ from agents import approvals, audit, runtime
 from agents.engine import Engine
 from agents.events import RunResumed
 from agents.llm import LlmClient
+from agents.ordering import order_hold, thread_order
 from agents.outputs import DatabaseOutputs
 from agents.publisher import Publisher
 from agents.specs import default_agents
@@ -205,25 +206,13 @@ async def start_turn(thread: ThreadRef, message: IncomingMessage) -> WorkflowHan
     if message.origin_trace is None:
         message = message.model_copy(update={"origin_trace": current_traceparent()})
     options = SetEnqueueOptions(
-        queue_partition_key=thread.key, priority=thread_order(thread, message)
-    )
+        queue_partition_key=thread.key, priority=thread_order(thread, message),
+        delay_seconds=order_hold(thread, message, time.time()),
+    )  # fmt: skip
     # DBOS keeps this context with the workflow: its spans join the run's trace after a
     # queue hand-off and after recovery in another process alike.
     with SetWorkflowID(run_id), options, PropagateOtelContext(parent_context(run_id)):
         return await DBOS.enqueue_workflow_async(QUEUE, run_thread_turn, thread, message)
-
-
-def thread_order(thread: ThreadRef, message: IncomingMessage) -> int | None:
-    """The message's place in its thread (ms after the thread began), as a queue priority.
-
-    Two workers may enqueue two messages of one thread in either order; the queue then still
-    runs them in the order people wrote them.
-    """
-    try:
-        offset = int((float(message.ts) - float(thread.thread_ts)) * 1000)
-    except ValueError:
-        return None
-    return min(max(offset + 1, 1), 2**31 - 1)
 
 
 async def submit_decision(
@@ -275,7 +264,7 @@ async def mark_resumed(engine: Engine, executor_id: str) -> None:
     statuses = await DBOS.list_workflows_async(
         workflow_ids=list(unfinished), load_input=False, load_output=False
     )
-    live = ("PENDING", "ENQUEUED")
+    live = ("PENDING", "ENQUEUED", "DELAYED")
     mine = [
         w.workflow_id for w in statuses if w.executor_id in (executor_id, None) and w.status in live
     ]

@@ -156,7 +156,7 @@ def print_workers(settings: Settings) -> int:
     client = DBOSClient(system_database_url=plain_url(settings.database_url))
     try:
         runs = client.list_workflows(
-            status=["PENDING", "ENQUEUED"], name="run_thread_turn", load_input=False,
+            status=["PENDING", "ENQUEUED", "DELAYED"], name="run_thread_turn", load_input=False,
             load_output=False,
         )  # fmt: skip
     finally:
