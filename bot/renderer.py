@@ -31,7 +31,7 @@ from agents.events import (
     ToolFinished,
     ToolStarted,
 )
-from bot.blocks import decided_card, final_message, footer_text, routed_line
+from bot.blocks import approval_card, decided_card, final_message, footer_text, routed_line
 from bot.card_delivery import deliver_card
 from bot.writer import SlackWriter
 from core import faults
@@ -329,10 +329,15 @@ class SlackPublisher:
         clean = {"preview": self.redactor.redact(event.preview),
                  "reason": self.redactor.redact(event.reason)}  # fmt: skip
         redacted = event.model_copy(update=clean)
+        if await queries.card_of(event.approval_id) is not None:
+            # Announced again by a step re-run after a restart: the card is already there.
+            view.cards.setdefault(event.approval_id, approval_card(redacted))
+            return
         posted = await deliver_card(lambda text, blocks: self._post(view, text, blocks), redacted)
         if posted is not None:
             ts, view.cards[event.approval_id] = posted
             await queries.record_card(event.approval_id, view.channel, ts)
+            faults.point("after_card")
 
     async def _resolved(self, view: RunView, event: ApprovalResolved) -> None:
         view.call_start = len(view.live_text) + len(view.pending)

@@ -4,6 +4,7 @@ over, and the incident still ends once: one side effect, one final answer, no st
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -39,7 +40,7 @@ SCRIPT: list[dict[str, Any]] = [
 CLICKED_AT: dict[str, float] = {}
 FAULTS = ["after_route", "mid_stream:3", "after_tool", "waiting_approval",
           "between_cas_and_send", "during_shell", "while_posting:2",
-          "after_stream_start:2", "before_stream_stop:1"]  # fmt: skip
+          "after_stream_start:2", "before_stream_stop:1", "after_card"]  # fmt: skip
 
 
 @pytest.fixture
@@ -102,6 +103,19 @@ async def serve(
 def open_cards(sandbox: SlackSandbox, root_ts: str) -> list[dict[str, Any]]:
     return [m for m in thread(sandbox, root_ts)
             if any(b.get("type") == "actions" for b in m["blocks"] or [])]  # fmt: skip
+
+
+def posted_card_approvals(sandbox: SlackSandbox) -> list[str]:
+    """The approval id of every card the bot posted, in order (repeats included)."""
+    ids = []
+    for call in sandbox.calls:
+        if call["method"] == "chat.postMessage" and call["ok"]:
+            blocks = call["args"].get("blocks") or []
+            if isinstance(blocks, str):
+                blocks = json.loads(blocks)
+            ids += [e["value"] for b in blocks if b.get("type") == "actions"
+                    for e in b["elements"] if e.get("action_id") == "opsbot_approve"]  # fmt: skip
+    return ids
 
 
 def final(sandbox: SlackSandbox, root_ts: str) -> list[dict[str, Any]]:
@@ -180,6 +194,8 @@ async def test_a_kill_at_each_fault_point_loses_nothing_and_repeats_nothing(
     assert len(final(sandbox, root.ts)) == 1, "exactly one final answer"
     assert (workspace / "counter.txt").read_text() == "ran\n", "the command ran exactly once"
     assert not any(m["streaming"] for m in messages), "no stream left open"
+    cards = posted_card_approvals(sandbox)
+    assert len(cards) == len(set(cards)), "one card per approval"
     routed = [m for m in messages if ":compass: *coding*" in m["text"]]
     assert len(routed) == 1
     if fault == "during_shell":
