@@ -18,6 +18,17 @@ log = logging.getLogger(__name__)
 Authorize = Callable[..., Awaitable[AuthorizeResult | None]]
 
 
+class _NoTokenUnusedNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself, then warns at every start
+    that the client given wins over it; opsbot gives its client on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_NoTokenUnusedNotice())
+
+
 def startup_authorization(deps: BotDeps, token: str, bot_id: str) -> Authorize:
     """Bolt's `authorize`, answered from the `auth.test` made once at startup.
 

@@ -200,7 +200,7 @@ async def test_opsbot_serve_says_who_it_is_or_one_clear_error(tmp_path: Path) ->
         assert good.stdout is not None
         line = (await asyncio.wait_for(good.stdout.readline(), 60)).decode()
         good.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(good.wait(), 30)
+        _, good_err = await asyncio.wait_for(good.communicate(), 30)
     finally:
         await slack.stop()
     assert bad.returncode == 2
@@ -210,3 +210,4 @@ async def test_opsbot_serve_says_who_it_is_or_one_clear_error(tmp_path: Path) ->
     )
     assert line.startswith("opsbot is @opsbot (U0BOT) in opsbot sandbox (T0SANDBOX), Socket Mode")
     assert good.returncode == 0
+    assert "will be unused" not in good_err.decode(), "no notice about Bolt's own token lookup"
