@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import unicodedata
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -18,10 +17,16 @@ from typing import Any
 
 import yaml
 
+from tools.command_parts import (
+    Part,
+    program_of,
+    split_parts,
+    substitutions,
+    unwrap,
+    written_paths,
+)
+
 DEFAULT_POLICY = Path(__file__).with_name("policy_default.yaml")
-SEPARATORS = {";", "&&", "||", "|", "&", "|&", "(", ")", ";;"}
-OUTPUT_REDIRECTS = {">", ">>", ">|", "&>", "&>>", ">&", "<>"}
-INPUT_REDIRECTS = {"<", "<<", "<<<", "<&"}
 WRAPPERS = {"env", "nice", "nohup", "time", "command", "exec", "stdbuf", "ionice", "xargs",
             "watch", "timeout", "builtin", "setsid", "chroot", "unbuffer"}  # fmt: skip
 SHELL_C = {"sh", "bash", "zsh", "dash", "ksh", "fish"}
@@ -106,54 +111,6 @@ def _write_targets(data: Any) -> dict[str, str | tuple[str, ...]]:
     return targets
 
 
-def _sed_in_place_files(args: list[str]) -> list[str]:
-    """The files `sed -i` rewrites: the arguments after the script (or all, with -e/-f)."""
-    if not any(a.startswith("--in-place") or re.fullmatch(r"-[a-zA-Z]*i\S*", a) for a in args):
-        return []
-    scripted, paths, skip = False, [], False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in ("-e", "--expression", "-f", "--file"):
-            scripted = skip = True
-        elif not arg.startswith("-"):
-            paths.append(arg)
-    return paths if scripted else paths[1:]
-
-
-def written_paths(spec: str | tuple[str, ...], args: list[str]) -> list[str]:
-    """The arguments a file-writing program writes to, by its `write_targets` entry."""
-    paths = [a for a in args if not a.startswith("-")]
-    if spec == "all":
-        return paths
-    if spec == "after_first":
-        return paths[1:]
-    if spec == "last":
-        return paths[-1:] if len(paths) > 1 else []
-    if spec == "in_place":
-        return _sed_in_place_files(args)
-    written = []
-    for i, arg in enumerate(args):
-        for option in spec:
-            if arg == option and i + 1 < len(args):
-                written.append(args[i + 1])
-            elif option.endswith("=") and arg.startswith(option):
-                written.append(arg[len(option) :])
-            elif arg.startswith(option + "=") and option.startswith("--"):
-                written.append(arg[len(option) + 1 :])
-            elif len(option) == 2 and arg.startswith(option) and len(arg) > 2:
-                written.append(arg[2:])
-    return written
-
-
-@dataclass
-class _Part:
-    argv: list[str] = field(default_factory=list)
-    writes: list[str] = field(default_factory=list)
-    reads: list[str] = field(default_factory=list)
-    piped: bool = False
-
-
 @dataclass
 class _Verdicts:
     verdict: Verdict = Verdict.ALLOW
@@ -166,56 +123,6 @@ class _Verdicts:
             self.reasons.append((verdict, reason))
 
 
-def _substitutions(command: str) -> tuple[str, list[str]]:
-    """Replace `$( )`, `<( )`, `>( )` and backticks with a word; return the inner commands."""
-    inner: list[str] = []
-    out: list[str] = []
-    i = 0
-    while i < len(command):
-        if command[i] == "`":
-            end = command.find("`", i + 1)
-            end = len(command) if end < 0 else end
-            inner.append(command[i + 1 : end])
-            out.append(" SUBSTITUTION ")
-            i = end + 1
-        elif command[i] in "$<>" and command[i + 1 : i + 2] == "(":
-            depth, j = 1, i + 2
-            while j < len(command) and depth:
-                depth += {"(": 1, ")": -1}.get(command[j], 0)
-                j += 1
-            inner.append(command[i + 2 : j - 1])
-            out.append(" SUBSTITUTION ")
-            i = j
-        else:
-            out.append(command[i])
-            i += 1
-    return "".join(out), inner
-
-
-def _parts(command: str) -> list[_Part]:
-    lexer = shlex.shlex(command.replace("\n", " ; "), posix=True, punctuation_chars=";&|<>()")
-    lexer.whitespace_split = True
-    tokens = list(lexer)
-    parts, current, pending_redirect = [], _Part(), None
-    for token in tokens:
-        if pending_redirect is not None:
-            (current.writes if pending_redirect in OUTPUT_REDIRECTS else current.reads).append(
-                token
-            )
-            pending_redirect = None
-        elif token in SEPARATORS:
-            parts.append(current)
-            current = _Part(piped=token in ("|", "|&"))
-        elif token in OUTPUT_REDIRECTS or token in INPUT_REDIRECTS:
-            if current.argv and current.argv[-1].isdigit():
-                current.argv.pop()  # a file descriptor such as the 2 of 2>
-            pending_redirect = token
-        else:
-            current.argv.append(token)
-    parts.append(current)
-    return [p for p in parts if p.argv or p.writes or p.reads]
-
-
 def _outside(path: str, workspace: Path) -> bool:
     if path.startswith(("~", "$")):
         return True
@@ -224,27 +131,6 @@ def _outside(path: str, workspace: Path) -> bool:
     resolved = Path(os.path.normpath(target))
     root = Path(os.path.normpath(workspace))
     return resolved != root and root not in resolved.parents
-
-
-def _program(argv: list[str]) -> tuple[str, list[str]]:
-    while argv and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", argv[0]):
-        argv = argv[1:]
-    if not argv:
-        return "", []
-    return os.path.basename(argv[0]), argv[1:]
-
-
-def _unwrap(program: str, args: list[str]) -> list[str]:
-    """The command a wrapper runs (`env FOO=1 rm x` runs `rm x`)."""
-    rest = list(args)
-    if program == "timeout":
-        while rest and rest[0].startswith("-"):
-            rest.pop(0)
-        rest = rest[1:]  # the duration
-    else:
-        while rest and (rest[0].startswith("-") or (program == "env" and "=" in rest[0])):
-            rest.pop(0)
-    return rest
 
 
 class Classifier:
@@ -269,13 +155,13 @@ class Classifier:
             verdicts.add(Verdict.APPROVE, "unusual (non-ASCII or look-alike) characters")
         if FUNCTION_DEFINITION.search(normalized):
             verdicts.add(Verdict.DENY, "defines a shell function (fork bomb pattern)")
-        outer, inner = _substitutions(normalized)
+        outer, inner = substitutions(normalized)
         needs_shell = bool(inner) or bool(SUBSTITUTION.search(normalized))
         for sub in inner:
             verdicts.add(Verdict.APPROVE, "command substitution")
             self._classify_into(sub, verdicts, depth + 1)
         try:
-            parts = _parts(outer)
+            parts = split_parts(outer)
         except ValueError as error:
             verdicts.add(Verdict.DENY, f"cannot parse the command ({error})")
             return True
@@ -287,22 +173,22 @@ class Classifier:
             self._part(part, verdicts, depth)
         return needs_shell
 
-    def _pipelines(self, parts: list[_Part], verdicts: _Verdicts) -> None:
+    def _pipelines(self, parts: list[Part], verdicts: _Verdicts) -> None:
         downloaded = False
         for part in parts:
-            program, _ = _program(part.argv)
+            program, _ = program_of(part.argv)
             if not part.piped:
                 downloaded = False
             if downloaded and program in self.policy.interpreters:
                 verdicts.add(Verdict.DENY, f"pipes a download into {program}")
             downloaded = downloaded or program in self.policy.downloaders
 
-    def _part(self, part: _Part, verdicts: _Verdicts, depth: int) -> None:
+    def _part(self, part: Part, verdicts: _Verdicts, depth: int) -> None:
         self._writes(part.writes, verdicts)
         for source in part.reads:
             if _outside(source, self.workspace):
                 verdicts.add(Verdict.APPROVE, f"reads outside the workspace ({source})")
-        program, args = _program(part.argv)
+        program, args = program_of(part.argv)
         if program:
             self._program(program, args, verdicts, depth)
 
@@ -315,14 +201,14 @@ class Classifier:
                 verdicts.add(Verdict.DENY, f"{program} is not enabled (allow_sudo)")
                 return
             verdicts.add(Verdict.APPROVE, f"runs as another user ({program})")
-            self._wrapped(_unwrap(program, args), verdicts, depth)
+            self._wrapped(unwrap(program, args), verdicts, depth)
             return
         if program in policy.deny_programs or program.startswith("mkfs."):
             verdicts.add(Verdict.DENY, f"{program} is never run")
             return
         if program in WRAPPERS:
             verdicts.add(Verdict.APPROVE, f"runs another command ({program})")
-            self._wrapped(_unwrap(program, args), verdicts, depth)
+            self._wrapped(unwrap(program, args), verdicts, depth)
             return
         if program in SHELL_C and "-c" in args:
             script = args[args.index("-c") + 1] if args.index("-c") + 1 < len(args) else ""
@@ -349,7 +235,7 @@ class Classifier:
                 verdicts.add(Verdict.APPROVE, f"writes {target}")
 
     def _wrapped(self, argv: list[str], verdicts: _Verdicts, depth: int) -> None:
-        program, args = _program(argv)
+        program, args = program_of(argv)
         if program:
             self._program(program, args, verdicts, depth + 1)
 
