@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,13 @@ async def walk_through_the_incident(sandbox: SlackSandbox, workspace: Path) -> N
     reacted = next(c for c in sandbox.calls if c["method"] == "reactions.add" and c["ok"])
     assert reacted["at"] - float(root.ts) < 1.0, "the thread shows within a second that it is seen"
     run_id = f"T0SANDBOX:{CHANNEL}:{root.ts}"
-    running = await status_text(sandbox, "U0ONCALL")
-    while run_id in running.split("*Queued*")[1]:  # dequeued within the queue's poll interval
-        running = await status_text(sandbox, "U0ONCALL")
-    assert run_id in running.split("*Waiting for approval*")[0].split("*Running*")[1]
+    running = ""
+    for _ in range(50):  # the queue hands the run over within its poll interval
+        running = (await status_text(sandbox, "U0ONCALL")).split("*Waiting for approval*")[0]
+        if run_id in running.split("*Running*")[1]:
+            break
+        await asyncio.sleep(0.1)
+    assert run_id in running.split("*Running*")[1], "status lists the run while it runs"
     first = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "write_file"))
     texts = " ".join(m["text"] for m in thread(sandbox, root.ts))
     assert ":compass: *log_analyzer*" in texts
