@@ -26,11 +26,10 @@ async def status_reply(deps: BotDeps, channel: str, argument: str) -> dict[str, 
     kind, key = target
     run_id = key
     if kind == "thread":
-        view = await queries.overview(deps.team, key.split(":")[1], finished_limit=50)
-        matching = [r for r in (*view.running, *view.finished) if r.thread_id == key]
-        if not matching:
+        runs = await queries.thread_runs(key)
+        if not runs:
             return {"text": "No run in that thread."}
-        run_id = max(matching, key=lambda r: r.started_at).run_id
+        run_id = runs[-1].run_id  # the newest
     run = await queries.run_summary(run_id)
     if run is None:
         return {"text": f"No run `{run_id}`."}

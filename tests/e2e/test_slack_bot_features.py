@@ -99,6 +99,13 @@ async def test_status_help_cancel_and_app_home(database_url: str, workspace: Pat
             assert "begin_turn" in detail
             assert "request_approval" in detail
             assert "llm_call" in detail
+            link = f"<https://sandbox.slack.com/archives/{CHANNEL}/p{root.ts.replace('.', '')}>"
+            assert run_id in await command(sandbox, "U0ONCALL", f"status {link}")
+            elsewhere = f"https://sandbox.slack.com/archives/{CHANNEL}/p1700000000000100"
+            assert "No run in that thread" in await command(
+                sandbox, "U0ONCALL", f"status {elsewhere}"
+            )
+            assert "can't read" in await command(sandbox, "U0ONCALL", "status yesterday")
             await sandbox.open_home("U0LEAD")
             home = await wait_for(
                 sandbox,
