@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agents import service
+from agents import audit, service
 from agents.approvals import DecisionOutcome
 from agents.events import ApprovalRequested, ApprovalResolved, RunFinished, ToolFinished
 from agents.publisher import RecordingPublisher
@@ -81,6 +81,7 @@ async def test_unanswered_approval_expires_closed_and_late_clicks_change_nothing
             outcome = await asyncio.wait_for(handle.get_result(), 30)
             late = await service.submit_decision(request.approval_id, True, "U_LEAD")
             row = await engine.db.run(lambda s: s.get(ApprovalRow, request.approval_id))
+            log = await engine.db.run(audit.entries)
     finally:
         await server.stop()
 
@@ -92,6 +93,11 @@ async def test_unanswered_approval_expires_closed_and_late_clicks_change_nothing
     assert row.status == "expired"
     assert row.decided_by is None
     assert any("expired without a decision" in t for t in tool_results_sent(server, "coding"))
+    assert [(e.actor, e.action, e.outcome) for e in reversed(log)] == [
+        (None, "expire", "expired"),
+        ("U_LEAD", "approve", "expired"),
+    ]
+    assert {e.approval_id for e in log} == {request.approval_id}
 
 
 @pytest.fixture
