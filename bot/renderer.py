@@ -132,58 +132,6 @@ class SlackPublisher:
             self._not_slack.add(run_id)
         return view
 
-    async def finish_leftovers(self) -> int:
-        """Finish messages this executor's dead process left streaming; returns how many."""
-        finished = 0
-        for leftover in await live_messages.live_leftovers():
-            if leftover.opening:
-                finished += await self._finish_opened_streams(leftover)
-            else:
-                if leftover.streaming:
-                    with contextlib.suppress(SlackApiError):
-                        await self.writer.call("chat.stopStream", channel=leftover.channel,
-                                               ts=leftover.ts)  # fmt: skip
-                await self._mark_interrupted(leftover.channel, leftover.ts)
-                finished += 1
-            await live_messages.live_finished(leftover.channel, leftover.ts)
-        return finished
-
-    async def _finish_opened_streams(self, leftover: live_messages.LiveLeftover) -> int:
-        """A crash came between opening a stream and recording it: stop whichever of the bot's
-        messages in that thread since then still streams (stopping a finished one fails)."""
-        if leftover.thread_ts is None:
-            return 0
-        try:
-            replies = await self.writer.call(
-                "conversations.replies", channel=leftover.channel, ts=leftover.thread_ts,
-                oldest=f"{leftover.created_at - 5:.6f}", limit=200,
-            )  # fmt: skip
-        except SlackApiError:
-            return 0
-        stopped = 0
-        for message in replies.get("messages") or []:
-            ts = str(message.get("ts") or "")
-            if not message.get("bot_id") or ts == leftover.thread_ts:
-                continue
-            try:
-                await self.writer.call("chat.stopStream", channel=leftover.channel, ts=ts)
-            except SlackApiError:
-                continue  # not streaming (or not ours): nothing to finish
-            await self._mark_interrupted(leftover.channel, ts)
-            stopped += 1
-        return stopped
-
-    async def _mark_interrupted(self, channel: str, ts: str) -> None:
-        text = ""
-        with contextlib.suppress(SlackApiError):
-            replies = await self.writer.call("conversations.replies", channel=channel, ts=ts,
-                                             latest=ts, inclusive=True, limit=1)  # fmt: skip
-            text = next((str(m.get("text") or "") for m in replies.get("messages") or []
-                         if m.get("ts") == ts), "")  # fmt: skip
-        note = f"{text}\n_(interrupted by a restart)_".strip()
-        with contextlib.suppress(SlackApiError):
-            await self.writer.call("chat.update", channel=channel, ts=ts, text=note)
-
     def _add(self, view: RunView, text: str) -> None:
         view.pending += self.redactor.redact(text)
         view.wake.set()

@@ -20,6 +20,7 @@ from agents.approval_rules import ApprovalRules
 from bot.app import build_app
 from bot.approvers import Approvers
 from bot.deps import BotDeps
+from bot.leftovers import finish_leftovers
 from bot.renderer import SlackPublisher
 from bot.status_http import add_status_routes
 from bot.writer import SlackWriter
@@ -82,7 +83,7 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
     writer.on_rate_limited = lambda method: engine.telemetry.metrics.slack_rate_limited.add(
         1, {"method": method}
     )
-    if finished := await publisher.finish_leftovers():
+    if finished := await finish_leftovers(writer):
         log.info("finished %d message(s) a previous process left streaming", finished)
     approvers = Approvers(writer, ApprovalRules.from_settings(settings))
     deps = BotDeps(
