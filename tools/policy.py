@@ -71,7 +71,7 @@ class CommandPolicy:
     allow_sudo: bool
     downloaders: frozenset[str]
     interpreters: frozenset[str]
-    write_targets: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
+    write_targets: dict[str, str | tuple[str, ...]]
 
     @classmethod
     def load(cls, override: Path | None = None) -> CommandPolicy:
