@@ -1,0 +1,1 @@
+"""Kernel confinement (Landlock and seccomp) for every command that runs without approval."""

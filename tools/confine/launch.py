@@ -1,0 +1,232 @@
+"""Confine this process with Landlock and seccomp, apply limits and redirections, then exec.
+
+Run as `python -I -S launch.py SPEC_JSON -- PROGRAM ARG...` (standard library only, so the
+interpreter starts in about 10 ms). SPEC_JSON holds:
+  rules      [[path, rights], ...]  rights: "ro", "rx", "rw", "dev" (see RIGHTS)
+  proc_self  true to let the program read its own /proc/<pid> (never other processes')
+  tcp_ports  TCP ports the program may connect to; [] means none
+  network    true to allow IPv4/IPv6 sockets at all (TCP still limited to tcp_ports)
+  rlimits    {"cpu": s, "as": bytes, "fsize": bytes, "nofile": n, "core": 0}
+  redirects  [[fd, "read" | "write" | "append" | "dup", target], ...] (fd -1: stdout+stderr)
+Exit status 126 with one line on standard error when confinement cannot be applied: a
+command never runs unconfined by accident.
+
+Sources: Landlock, https://docs.kernel.org/userspace-api/landlock.html (ABI 1 to 7);
+seccomp, https://docs.kernel.org/userspace-api/seccomp_filter.html and linux/filter.h.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import platform
+import resource
+import signal
+import struct
+import sys
+
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_RULE_PATH_BENEATH, LANDLOCK_RULE_NET_PORT = 1, 2
+EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1, 2, 4, 8
+TRUNCATE = 1 << 14
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 1, 38, 22, 2
+
+# syscall numbers and audit arch per machine: socket, io_uring_setup, truncate, ptrace
+ARCHES = {
+    "x86_64": (0xC000003E, {"socket": 41, "io_uring_setup": 425, "truncate": 76, "ptrace": 101}),
+    "aarch64": (0xC00000B7, {"socket": 198, "io_uring_setup": 425, "truncate": 45, "ptrace": 117}),
+}
+AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 1, 2, 10, 16
+EPERM, EACCES, ENOSYS, EAFNOSUPPORT = 1, 13, 38, 97
+RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = (("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64))
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = (("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32))
+
+
+class _NetPort(ctypes.Structure):
+    _fields_ = (("allowed", ctypes.c_uint64), ("port", ctypes.c_uint64))
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+
+class ConfineError(Exception):
+    """Confinement could not be applied."""
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _call(name: str, result: int) -> int:
+    if result < 0:
+        raise ConfineError(f"{name}: {os.strerror(ctypes.get_errno())}")
+    return result
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, or 0 when Landlock is off or unknown."""
+    version = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)
+    return max(int(version), 0)
+
+
+def fs_rights(abi: int) -> int:
+    """Every filesystem right this ABI knows (all of them are handled, so denied by default)."""
+    bits = (1 << 13) - 1  # ABI 1: execute .. make_sym
+    if abi >= 2:
+        bits |= 1 << 13  # refer
+    if abi >= 3:
+        bits |= TRUNCATE
+    if abi >= 5:
+        bits |= 1 << 15  # ioctl_dev
+    return bits
+
+
+RIGHTS = {
+    "ro": READ_FILE | READ_DIR,
+    "rx": READ_FILE | READ_DIR | EXECUTE,
+    "dev": READ_FILE | WRITE_FILE | TRUNCATE,
+}
+
+
+def _rights(name: str, is_dir: bool, handled: int) -> int:
+    value = handled if name == "rw" else RIGHTS[name]
+    if not is_dir:
+        value &= EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | (1 << 15)
+    return value & handled
+
+
+def apply_landlock(spec: dict[str, object], abi: int) -> None:
+    """Allow only the spec's paths (and ports); everything else on the filesystem is denied."""
+    handled = fs_rights(abi)
+    net = 3 if abi >= 4 else 0  # bind_tcp | connect_tcp
+    scoped = 3 if abi >= 6 else 0  # abstract unix sockets | signals
+    attr = _RulesetAttr(handled, net, scoped)
+    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
+    ruleset = _call("landlock_create_ruleset",
+                    _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0))  # fmt: skip
+    rules = [tuple(r) for r in spec.get("rules", [])]  # type: ignore[attr-defined]
+    if spec.get("proc_self"):
+        rules.append((f"/proc/{os.getpid()}", "ro"))
+    for path, name in rules:
+        try:
+            fd = os.open(str(path), os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue  # a path missing on this machine grants nothing
+        try:
+            is_dir = os.path.isdir(f"/proc/self/fd/{fd}")
+            rule = _PathBeneath(_rights(str(name), is_dir, handled), fd)
+            _call(f"landlock_add_rule {path}", _libc.syscall(
+                SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0))  # fmt: skip
+        finally:
+            os.close(fd)
+    for port in spec.get("tcp_ports", []) if net else []:  # type: ignore[attr-defined]
+        rule_net = _NetPort(2, int(port))
+        _call("landlock_add_rule port", _libc.syscall(
+            SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_NET_PORT, ctypes.byref(rule_net), 0))  # fmt: skip
+    _call("prctl no_new_privs", _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+    _call("landlock_restrict_self", _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0))
+    os.close(ruleset)
+
+
+def seccomp_program(machine: str, network: bool) -> bytes:
+    """A BPF filter: sockets only of the Unix and netlink families (and IP when `network`),
+    no io_uring (it would bypass the socket check), no truncate(2), no ptrace."""
+    if machine not in ARCHES:
+        raise ConfineError(f"no seccomp filter for {machine}")
+    arch, nr = ARCHES[machine]
+    inet = RET_ALLOW if network else RET_ERRNO | EACCES
+    ld, jeq, jge, ja, ret = 0x20, 0x15, 0x35, 0x05, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, ...
+    code: list[tuple[int, int, int, int]] = [
+        (ld, 0, 0, 4),
+        (jeq, 1, 0, arch),
+        (ret, 0, 0, RET_KILL_PROCESS),  # another ABI: kill
+        (ld, 0, 0, 0),  # the syscall number
+    ]
+    if machine == "x86_64":
+        code += [(jge, 0, 1, 0x40000000), (ret, 0, 0, RET_ERRNO | EPERM)]  # x32 syscalls
+    code += [
+        (jeq, 0, 1, nr["socket"]), (ja, 0, 0, 7),  # to the family checks
+        (jeq, 0, 1, nr["io_uring_setup"]), (ret, 0, 0, RET_ERRNO | ENOSYS),
+        (jeq, 0, 1, nr["truncate"]), (ret, 0, 0, RET_ERRNO | EPERM),
+        (jeq, 0, 1, nr["ptrace"]), (ret, 0, 0, RET_ERRNO | EPERM),
+        (ret, 0, 0, RET_ALLOW),
+        (ld, 0, 0, 16),  # socket(domain, ...): the low 32 bits of the first argument
+        (jeq, 5, 0, AF_UNIX), (jeq, 4, 0, AF_NETLINK),
+        (jeq, 2, 0, AF_INET), (jeq, 1, 0, AF_INET6),
+        (ret, 0, 0, RET_ERRNO | EAFNOSUPPORT),
+        (ret, 0, 0, inet),
+        (ret, 0, 0, RET_ALLOW),
+    ]  # fmt: skip
+    return b"".join(struct.pack("=HBBI", *ins) for ins in code)
+
+
+def apply_seccomp(program: bytes) -> None:
+    """Install the filter (no_new_privs is already set)."""
+    buffer = ctypes.create_string_buffer(program)
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    _call("prctl no_new_privs", _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+    _call("seccomp", _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0))
+
+
+def apply_limits(limits: dict[str, int]) -> None:
+    """Resource limits: CPU seconds, address space, file size, open files, core dumps."""
+    names = {"cpu": resource.RLIMIT_CPU, "as": resource.RLIMIT_AS, "fsize": resource.RLIMIT_FSIZE,
+             "nofile": resource.RLIMIT_NOFILE, "core": resource.RLIMIT_CORE}  # fmt: skip
+    for key, value in limits.items():
+        resource.setrlimit(names[key], (int(value), int(value)))
+
+
+def apply_redirects(redirects: list[list[object]]) -> None:
+    """Open the redirection targets (after confinement, so they are checked by it too)."""
+    for fd, op, target in redirects:
+        fds = [1, 2] if fd == -1 else [int(str(fd))]
+        if op == "dup":
+            os.dup2(int(str(target)), fds[0])
+            continue
+        flags = {"read": os.O_RDONLY, "write": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                 "append": os.O_WRONLY | os.O_CREAT | os.O_APPEND}[str(op)]  # fmt: skip
+        opened = os.open(str(target), flags | os.O_CLOEXEC, 0o644)
+        for each in fds:
+            os.dup2(opened, each)
+        os.close(opened)
+
+
+def main(argv: list[str]) -> int:
+    """Confine, then exec the program; 126 and one line when that is impossible."""
+    if len(argv) < 4 or argv[2] != "--":
+        print("usage: launch.py SPEC_JSON -- PROGRAM [ARG...]", file=sys.stderr)
+        return 2
+    spec = json.loads(argv[1])
+    try:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        abi = landlock_abi()
+        if abi < 1:
+            raise ConfineError("Landlock is not available in this kernel")
+        program = seccomp_program(platform.machine(), bool(spec.get("network")))
+        apply_limits(spec.get("rlimits", {}))
+        apply_landlock(spec, abi)
+        apply_seccomp(program)
+        apply_redirects(spec.get("redirects", []))
+    except (ConfineError, OSError) as error:
+        print(f"opsbot-confine: {error}", file=sys.stderr)
+        return 126
+    try:
+        os.execv(argv[3], argv[3:])
+    except OSError as error:
+        print(f"opsbot-confine: {argv[3]}: {error.strerror}", file=sys.stderr)
+        return 127
+    return 127  # unreachable: execv does not return
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,281 @@
+"""Positive allow-lists per program: which options and operands a command may take unasked.
+
+Each program (and each git or kubectl subcommand) in `programs.yaml` names the options it may
+take and what their values and its operands are. A command passes only if every argument is
+known: short flags are split (`-rn` is `-r -n`, `-n5` is `-n 5`), long options match exactly
+(GNU getopt would take an abbreviation such as `--out` as any option it prefixes, `--output`
+included, so an abbreviation counts as unknown), and values and operands that are paths are
+resolved (symlinks, `..`) and must stay inside what the command may read.
+Anything unknown is a reason for a person to look, never a silent allow.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROGRAMS_FILE = Path(__file__).with_name("programs.yaml")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?[a-zA-Z]{0,3}")
+_DURATION = re.compile(r"\d+(\.\d+)?(ms|s|m|h|d|w)?(\d+(ms|s|m|h))*")
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    """What one program (or subcommand) may take without a person."""
+
+    name: str
+    short: frozenset[str] = frozenset()
+    short_values: dict[str, str] = field(default_factory=dict)
+    long: frozenset[str] = frozenset()
+    long_values: dict[str, str] = field(default_factory=dict)
+    operands: str = "paths"
+    max_operands: int | None = None
+    numeric_short: bool = False
+    subcommands: dict[str, ProgramSpec] = field(default_factory=dict)
+    subcommand_required: bool = False
+    find_primaries: frozenset[str] = frozenset()
+    find_primary_values: dict[str, str] = field(default_factory=dict)
+
+    def merged(self, other: ProgramSpec) -> ProgramSpec:
+        """This subcommand's spec with the program's global options added."""
+        return ProgramSpec(
+            name=self.name,
+            short=self.short | other.short,
+            short_values={**other.short_values, **self.short_values},
+            long=self.long | other.long,
+            long_values={**other.long_values, **self.long_values},
+            operands=self.operands,
+            max_operands=self.max_operands,
+            numeric_short=self.numeric_short,
+            subcommands=self.subcommands,
+            subcommand_required=self.subcommand_required,
+            find_primaries=self.find_primaries,
+            find_primary_values=self.find_primary_values,
+        )
+
+
+def _spec(name: str, data: dict[str, Any]) -> ProgramSpec:
+    known = {"short", "short_values", "long", "long_values", "operands", "max_operands",
+             "numeric_short", "subcommands", "subcommand_required", "find_primaries",
+             "find_primary_values", "globals"}  # fmt: skip
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"programs.yaml: {name}: unknown keys {sorted(unknown)}")
+    subcommands = {
+        sub: _spec(f"{name} {sub}", body or {})
+        for sub, body in (data.get("subcommands") or {}).items()
+    }
+    return ProgramSpec(
+        name=name,
+        short=frozenset(str(data.get("short", ""))),
+        short_values={str(k): str(v) for k, v in (data.get("short_values") or {}).items()},
+        long=frozenset(data.get("long") or ()),
+        long_values={str(k): str(v) for k, v in (data.get("long_values") or {}).items()},
+        operands=str(data.get("operands", "paths")),
+        max_operands=data.get("max_operands"),
+        numeric_short=bool(data.get("numeric_short", False)),
+        subcommands=subcommands,
+        subcommand_required=bool(data.get("subcommand_required", bool(subcommands))),
+        find_primaries=frozenset(data.get("find_primaries") or ()),
+        find_primary_values={
+            str(k): str(v) for k, v in (data.get("find_primary_values") or {}).items()
+        },
+    )
+
+
+@functools.cache
+def load_programs(path: Path = PROGRAMS_FILE) -> dict[str, ProgramSpec]:
+    """Every allow-listed program by name (the YAML file, read once)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    programs = {name: _spec(name, body or {}) for name, body in data["programs"].items()}
+    for name, alias in (data.get("aliases") or {}).items():
+        programs[name] = programs[alias]
+    return programs
+
+
+PathCheck = Callable[[str], str | None]
+"""Given a path as written, None if the command may read it, else the reason it may not."""
+
+
+@dataclass
+class _Scan:
+    spec: ProgramSpec
+    check_path: PathCheck
+    reasons: list[str] = field(default_factory=list)
+    operands: list[str] = field(default_factory=list)
+    seen_options: set[str] = field(default_factory=set)
+
+    def refuse(self, reason: str) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def value(self, option: str, kind: str, value: str) -> None:
+        problem = value_problem(kind, value, self.check_path)
+        if problem:
+            self.refuse(f"{self.spec.name} {option}: {problem}")
+
+
+def value_problem(kind: str, value: str, check_path: PathCheck) -> str | None:
+    """Why `value` is not a valid value of `kind`, or None when it is."""
+    if kind in ("text", "pattern", "format"):
+        return None
+    if kind == "number":
+        return None if _NUMBER.fullmatch(value) else f"{value!r} is not a number"
+    if kind == "duration":
+        return None if _DURATION.fullmatch(value) else f"{value!r} is not a duration"
+    if kind == "name":  # a resource, unit or label name (kubectl's pod/api too), not an option
+        return None if value and not value.startswith("-") else f"{value!r} is not a name"
+    if kind == "path":
+        return check_path(value)
+    if kind.startswith("enum:"):
+        choices = kind[5:].split("|")
+        return None if value in choices else f"{value!r} is not one of {', '.join(choices)}"
+    if kind == "sed_script":
+        commands = value.rstrip(";\n").split(";")  # a `;` inside s/// makes a part fail: asked
+        if all(SED_COMMAND.fullmatch(c) for c in commands):
+            return None
+        return "a sed script other than print, delete, quit and substitute"
+    if kind == "awk_program":
+        return (
+            None
+            if not AWK_UNSAFE.search(value)
+            else "an awk program that runs commands or writes files"
+        )
+    raise ValueError(f"programs.yaml: unknown value kind {kind!r}")
+
+
+# sed: addresses with p, d, q, =, or s/// with print-only flags; `;`-separated. No w, r, e, W.
+_SED_ADDR = r"(\d+|\$|/(\\.|[^/\\])*/)(,(\d+|\$|/(\\.|[^/\\])*/|\+\d+))?!?"
+_SED_SUB = r"s(?P<d>[/|#,:])((?!(?P=d)).|\\.)*(?P=d)((?!(?P=d)).|\\.)*(?P=d)[gpiIm0-9]*"
+_SED_ONE = rf"\s*({_SED_ADDR})?\s*([pdq=]|{_SED_SUB})\s*"
+SED_COMMAND = re.compile(_SED_ONE)
+# awk: refuse system(), pipes, getline, output redirection inside print/printf, and dynamic code
+AWK_UNSAFE = re.compile(r"system|getline|\||close|fflush|@|print[f]?[^;}]*>|ENVIRON|PROCINFO")
+
+
+def _long(scan: _Scan, arg: str, rest: Iterator[str]) -> None:
+    name, eq, inline = arg[2:].partition("=")
+    spec = scan.spec
+    if name in spec.long and not eq:
+        scan.seen_options.add(name)
+        return
+    if name in spec.long_values:
+        scan.seen_options.add(name)
+        value = inline if eq else next(rest, None)
+        if value is None:
+            scan.refuse(f"{spec.name} --{name} needs a value")
+        else:
+            scan.value(f"--{name}", spec.long_values[name], value)
+        return
+    scan.refuse(f"{spec.name} {arg.split('=', 1)[0]} is not an option it may take unasked")
+
+
+def _short(scan: _Scan, arg: str, rest: Iterator[str]) -> None:
+    spec = scan.spec
+    if spec.numeric_short and arg[1:].isdigit():
+        return  # `head -20`, `tail -100`
+    letters = arg[1:]
+    for index, letter in enumerate(letters):
+        if letter in spec.short_values:
+            scan.seen_options.add(letter)
+            value = letters[index + 1 :] or next(rest, None)
+            if value is None:
+                scan.refuse(f"{spec.name} -{letter} needs a value")
+            else:
+                scan.value(f"-{letter}", spec.short_values[letter], value)
+            return
+        if letter not in spec.short:
+            scan.refuse(f"{spec.name} -{letter} is not an option it may take unasked")
+            return
+        scan.seen_options.add(letter)
+
+
+def _find(scan: _Scan, args: list[str]) -> None:
+    spec = scan.spec
+    items = iter(args)
+    starting = True
+    for arg in items:
+        if starting and not arg.startswith("-") and arg not in ("(", ")", "!"):
+            problem = scan.check_path(arg)
+            if problem:
+                scan.refuse(f"find {problem}")
+            continue
+        starting = False
+        if arg in spec.find_primaries:
+            continue
+        if arg in spec.find_primary_values:
+            value = next(items, None)
+            if value is None:
+                scan.refuse(f"find {arg} needs a value")
+            else:
+                scan.value(arg, spec.find_primary_values[arg], value)
+            continue
+        scan.refuse(f"find {arg} is not a test it may take unasked")
+
+
+def _operands(scan: _Scan) -> None:
+    spec = scan.spec
+    operands = list(scan.operands)
+    kind = spec.operands
+    if spec.max_operands is not None and len(operands) > spec.max_operands:
+        scan.refuse(f"{spec.name} takes at most {spec.max_operands} operand(s) unasked")
+    if kind == "none":
+        if operands:
+            scan.refuse(f"{spec.name} takes no operands unasked")
+        return
+    if kind in ("text", "names"):
+        for operand in operands:
+            scan.value("operand", "name" if kind == "names" else "text", operand)
+        return
+    first, _, script_kind = kind.partition("_then_")
+    if script_kind:  # e.g. pattern_then_paths, sed_script_then_paths
+        leading = first
+        kind = "paths"
+        pattern_given = bool(scan.seen_options & {"e", "f", "regexp", "file", "expression"})
+        if operands and not (leading == "pattern" and pattern_given):
+            scan.value("script" if leading != "pattern" else "pattern", leading, operands.pop(0))
+    if kind == "paths":
+        for operand in operands:
+            if operand == "-":
+                continue
+            problem = scan.check_path(operand)
+            if problem:
+                scan.refuse(f"{spec.name} {problem}")
+        return
+    raise ValueError(f"programs.yaml: {spec.name}: unknown operands kind {kind!r}")
+
+
+def check_arguments(spec: ProgramSpec, args: list[str], check_path: PathCheck) -> list[str]:
+    """Why `args` may not run unasked with this program (empty when they may)."""
+    scan = _Scan(spec, check_path)
+    if spec.find_primaries:
+        _find(scan, args)
+        return scan.reasons
+    items = iter(args)
+    only_operands = False
+    for arg in items:
+        if only_operands or arg == "-" or not arg.startswith("-"):
+            if spec.subcommands and not scan.operands and not only_operands:
+                sub = spec.subcommands.get(arg)
+                if sub is None:
+                    scan.refuse(f"{spec.name} {arg} is not a subcommand it may run unasked")
+                    return scan.reasons
+                rest = list(items)
+                return scan.reasons + check_arguments(sub.merged(spec), rest, check_path)
+            scan.operands.append(arg)
+        elif arg == "--":
+            only_operands = True
+        elif arg.startswith("--"):
+            _long(scan, arg, items)
+        else:
+            _short(scan, arg, items)
+    if spec.subcommands and spec.subcommand_required:
+        scan.refuse(f"{spec.name} without a subcommand")
+    _operands(scan)
+    return scan.reasons
