@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 
 from agents.events import RunEvent
 from agents.llm import LlmClient
@@ -14,6 +15,8 @@ from core.settings import Settings
 from core.telemetry import Telemetry
 from tools.base import ToolContext
 from tools.registry import ToolRegistry
+
+RUN_REDACTORS_KEPT = 256  # runs in flight in one process; an evicted run starts a new memory
 
 
 @dataclass
@@ -28,6 +31,25 @@ class EngineBase:
     publisher: Publisher
     tool_ctx: ToolContext
     telemetry: Telemetry
+    sandbox: str = "no kernel sandbox: every command needs approval"
+    """One line saying whether unapproved commands run kernel-confined (startup, /healthz)."""
+    _run_redactors: OrderedDict[str, Redactor] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
+
+    def redactor_for(self, run_id: str) -> Redactor:
+        """The run's own redactor: the shared patterns, a memory of hidden secrets of this run."""
+        redactor = self._run_redactors.get(run_id)
+        if redactor is None:
+            redactor = self._run_redactors[run_id] = self.tool_ctx.redactor.for_run()
+            while len(self._run_redactors) > RUN_REDACTORS_KEPT:
+                self._run_redactors.popitem(last=False)
+        self._run_redactors.move_to_end(run_id)
+        return redactor
+
+    def tool_ctx_for(self, run_id: str) -> ToolContext:
+        """The tool context with the run's own redactor."""
+        return replace(self.tool_ctx, redactor=self.redactor_for(run_id))
 
     @property
     def content_redactor(self) -> Redactor | None:

@@ -99,6 +99,7 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
     mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.http_port}"
     print(f"opsbot is @{identity.bot_name} ({identity.bot_user}) in {identity.team_name} "
           f"({identity.team}), {mode}", flush=True)  # fmt: skip
+    print(f"commands: {engine.sandbox}", flush=True)
     handler: AsyncSocketModeHandler | None = None
     runners: list[web.AppRunner] = []
     try:
@@ -107,13 +108,13 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
             await handler.connect_async()  # type: ignore[no-untyped-call]
         else:
             web_app = app.web_app(path="/slack/events", port=settings.http_port)
-            add_status_routes(web_app, settings)
+            add_status_routes(web_app, settings, engine.sandbox)
             runners.append(await _serve_http(web_app, settings.http_port))
         if settings.health_port is not None and (
             settings.slack_app_token or settings.health_port != settings.http_port
         ):
             status_app = web.Application()
-            add_status_routes(status_app, settings)
+            add_status_routes(status_app, settings, engine.sandbox)
             runners.append(await _serve_http(status_app, settings.health_port))
         await stop.wait()
     finally:

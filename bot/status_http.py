@@ -6,6 +6,7 @@ OPSBOT_RUNS_API is set.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -14,9 +15,14 @@ from agents import queries
 from core.settings import Settings
 
 
-async def healthz(_: web.Request) -> web.Response:
-    """Liveness for load balancers and orchestrators."""
-    return web.json_response({"ok": True})
+def healthz(sandbox: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Liveness for load balancers and orchestrators, with whether commands run confined."""
+
+    async def answer(_: web.Request) -> web.Response:
+        active = sandbox.startswith("kernel sandbox active")
+        return web.json_response({"ok": True, "sandbox": sandbox, "sandbox_active": active})
+
+    return answer
 
 
 async def run_json(run: queries.RunSummary) -> dict[str, Any]:
@@ -49,8 +55,8 @@ async def runs(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "runs": found})
 
 
-def add_status_routes(app: web.Application, settings: Settings) -> None:
+def add_status_routes(app: web.Application, settings: Settings, sandbox: str) -> None:
     """Mount `/healthz`, and `/runs` when OPSBOT_RUNS_API is on."""
-    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/healthz", healthz(sandbox))
     if settings.runs_api:
         app.router.add_get("/runs", runs)

@@ -71,6 +71,16 @@ class Settings(BaseSettings):
         default=4 * 3600, gt=0, validation_alias="OPSBOT_APPROVAL_TIMEOUT_S"
     )
     workspace: Path = Field(default_factory=Path.cwd, validation_alias="OPSBOT_WORKSPACE")
+    sandbox: Literal["auto", "required", "off"] = Field(
+        default="auto", validation_alias="OPSBOT_SANDBOX"
+    )
+    """Kernel confinement of unapproved commands: auto (on where the kernel offers it; else
+    every command needs approval), required (refuse to start without it), off (always ask)."""
+    sandbox_tcp_ports: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, validation_alias="OPSBOT_SANDBOX_TCP_PORTS"
+    )
+    """TCP ports confined commands may connect to (a Kubernetes API server's 443 or 6443);
+    empty: no network at all."""
     log_sources: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="OPSBOT_LOG_SOURCES"
     )
@@ -95,6 +105,13 @@ class Settings(BaseSettings):
     otel_service_name: str = Field(default="opsbot", validation_alias="OTEL_SERVICE_NAME")
     otel_console: bool = Field(default=False, validation_alias="OPSBOT_OTEL_CONSOLE")
     otel_record_content: bool = Field(default=False, validation_alias="OPSBOT_OTEL_RECORD_CONTENT")
+
+    @field_validator("sandbox_tcp_ports", mode="before")
+    @classmethod
+    def _ports(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(p) for p in value.replace(",", " ").split()] if value.strip() else []
+        return value
 
     @field_validator("approvers", "log_sources", mode="before")
     @classmethod

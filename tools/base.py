@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.redact import Redactor
 from core.types import Risk
+from tools.confine import Confinement
 from tools.policy import Classifier, CommandPolicy
 
 
@@ -79,11 +81,19 @@ class ToolContext:
     redactor: Redactor = field(default_factory=Redactor)
     policy: CommandPolicy = field(default_factory=CommandPolicy.load)
     outputs: OutputStore | None = None
+    confinement: Confinement | None = None
+    """The kernel sandbox unapproved commands run in; None where none can be applied (then
+    every command needs approval)."""
+    scratch_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "opsbot")
+    """Where each command gets its private HOME and TMPDIR (outside the workspace)."""
+    approved: bool = False
+    """True only for the run of a call a person approved (set by the approval gate)."""
 
     @property
     def classifier(self) -> Classifier:
-        """The command classifier for this workspace."""
-        return Classifier(self.policy, self.workspace)
+        """The command classifier for this workspace and sandbox."""
+        confinement = self.confinement or Confinement(self.workspace)
+        return Classifier(self.policy, self.workspace, confinement, home=self.scratch_root)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,23 @@
-"""How a shell command breaks into parts, and what each part runs and redirects.
+"""What each simple command of a syntax tree runs and redirects, for the deny checks.
 
-Pure string work for the command policy: no I/O, no verdicts.
+Read from the same tree-sitter-bash tree that decides whether a command is plain; commands
+that are not plain only run after a person approved their exact text, so these parts serve
+to refuse the plainly destructive outright (and to say why), not to allow anything.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shlex
 from dataclasses import dataclass, field
 
-SEPARATORS = {";", "&&", "||", "|", "&", "|&", "(", ")", ";;"}
+from tree_sitter import Node
+
 OUTPUT_REDIRECTS = {">", ">>", ">|", "&>", "&>>", ">&", "<>"}
-INPUT_REDIRECTS = {"<", "<<", "<<<", "<&"}
+INPUT_REDIRECTS = {"<", "<&"}
+_WORDS = {"word", "number", "string", "raw_string", "concatenation", "simple_expansion",
+          "expansion", "command_substitution", "process_substitution", "arithmetic_expansion",
+          "ansi_c_string", "translated_string", "brace_expression"}  # fmt: skip
 
 
 @dataclass
@@ -26,55 +31,76 @@ class Part:
     piped: bool = False
 
 
-def substitutions(command: str) -> tuple[str, list[str]]:
-    """Replace `$( )`, `<( )`, `>( )` and backticks with a word; return the inner commands."""
-    inner: list[str] = []
-    out: list[str] = []
-    i = 0
-    while i < len(command):
-        if command[i] == "`":
-            end = command.find("`", i + 1)
-            end = len(command) if end < 0 else end
-            inner.append(command[i + 1 : end])
-            out.append(" SUBSTITUTION ")
-            i = end + 1
-        elif command[i] in "$<>" and command[i + 1 : i + 2] == "(":
-            depth, j = 1, i + 2
-            while j < len(command) and depth:
-                depth += {"(": 1, ")": -1}.get(command[j], 0)
-                j += 1
-            inner.append(command[i + 2 : j - 1])
-            out.append(" SUBSTITUTION ")
-            i = j
-        else:
-            out.append(command[i])
-            i += 1
-    return "".join(out), inner
+def _static(node: Node) -> str:
+    """A word as the shell would most plausibly read it (quotes removed where static)."""
+    text = (node.text or b"").decode("utf-8", errors="replace")
+    if node.type == "raw_string":
+        return text[1:-1]
+    if node.type == "string" and all(c.type in ('"', "string_content") for c in node.children):
+        return text[1:-1]
+    if node.type == "concatenation":
+        return "".join(_static(c) for c in node.children)
+    if node.type == "word":
+        return re.sub(r"\\(.)", r"\1", text)
+    return text
 
 
-def split_parts(command: str) -> list[Part]:
-    """The simple commands of `command` (its substitutions already replaced)."""
-    lexer = shlex.shlex(command.replace("\n", " ; "), posix=True, punctuation_chars=";&|<>()")
-    lexer.whitespace_split = True
-    tokens = list(lexer)
-    parts, current, pending_redirect = [], Part(), None
-    for token in tokens:
-        if pending_redirect is not None:
-            (current.writes if pending_redirect in OUTPUT_REDIRECTS else current.reads).append(
-                token
+def _redirect(node: Node, part: Part) -> None:
+    operator = next((c.type for c in node.children if not c.is_named), "")
+    targets = [c for c in node.children if c.is_named and c.type != "file_descriptor"]
+    for target in targets[:1]:
+        if operator in OUTPUT_REDIRECTS and not (operator == ">&" and target.type == "number"):
+            part.writes.append(_static(target))
+        elif operator in INPUT_REDIRECTS and operator != "<&":
+            part.reads.append(_static(target))
+
+
+def _command_part(node: Node, piped: bool) -> Part:
+    part = Part(piped=piped)
+    for child in node.children:
+        if child.type == "command_name":
+            part.argv.extend(_static(c) for c in child.children)
+        elif child.type == "variable_assignment":
+            part.argv.append((child.text or b"").decode("utf-8", errors="replace"))
+        elif child.type in _WORDS:
+            part.argv.append(_static(child))
+        elif child.type == "file_redirect":
+            _redirect(child, part)
+    parent = node.parent
+    if parent is not None and parent.type == "redirected_statement":
+        for sibling in parent.children:
+            if sibling.type == "file_redirect":
+                _redirect(sibling, part)
+    return part
+
+
+def tree_parts(root: Node) -> list[Part]:
+    """Every simple command anywhere in the tree (inside substitutions, subshells, function
+    bodies, ...), as the deny checks read them; a command after `|` is marked piped."""
+    parts: list[Part] = []
+
+    def visit(node: Node) -> None:
+        if node.type == "command":
+            prev = node.prev_sibling
+            holder = (
+                node.parent if node.parent and node.parent.type == "redirected_statement" else None
             )
-            pending_redirect = None
-        elif token in SEPARATORS:
-            parts.append(current)
-            current = Part(piped=token in ("|", "|&"))
-        elif token in OUTPUT_REDIRECTS or token in INPUT_REDIRECTS:
-            if current.argv and current.argv[-1].isdigit():
-                current.argv.pop()  # a file descriptor such as the 2 of 2>
-            pending_redirect = token
-        else:
-            current.argv.append(token)
-    parts.append(current)
-    return [p for p in parts if p.argv or p.writes or p.reads]
+            if holder is not None:
+                prev = holder.prev_sibling
+            parts.append(_command_part(node, piped=prev is not None and prev.type in ("|", "|&")))
+        elif node.type == "redirected_statement" and not any(
+            c.type == "command" for c in node.children
+        ):
+            orphan = Part()
+            for child in node.children:
+                if child.type == "file_redirect":
+                    _redirect(child, orphan)
+            parts.append(orphan)
+        for child in node.children:
+            visit(child)
+
+    visit(root)
+    return parts
 
 
 def program_of(argv: list[str]) -> tuple[str, list[str]]:

@@ -2,22 +2,48 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from core.types import Risk
 from tools.base import Tool, ToolContext, ToolError
-from tools.process import minimal_env, run_process
+from tools.process import run_process
+from tools.shell.executor import new_scratch
+from tools.shell.expand import confined_env
 from tools.workspace import relative_name, resolve_inside
+
+# Repository configuration never runs a program: these keys are forced off for every call.
+NEUTRAL_CONFIG = ("core.fsmonitor=false", "core.hooksPath=/dev/null", "core.pager=cat",
+                  "diff.external=", "core.sshCommand=false", "core.editor=false",
+                  "credential.helper=", "gpg.program=false", "core.alternateRefsCommand=",
+                  "protocol.allow=never", "core.quotepath=off")  # fmt: skip
+NEUTRAL_FLAGS = {"log": ("--no-ext-diff", "--no-textconv", "--no-show-signature"),
+                 "diff": ("--no-ext-diff", "--no-textconv")}  # fmt: skip
+
+
+def git_argv(*args: str) -> list[str]:
+    """git with the repository's program-running configuration switched off."""
+    config = [part for key in NEUTRAL_CONFIG for part in ("-c", key)]
+    return ["git", "--no-pager", *config, args[0], *NEUTRAL_FLAGS.get(args[0], ()), *args[1:]]
 
 
 async def _git(ctx: ToolContext, *args: str) -> str:
-    result = await run_process(
-        ["git", "--no-pager", "-c", "core.quotepath=off", *args],
-        cwd=ctx.workspace, timeout_s=30, output_cap=ctx.output_cap,
-        env=minimal_env(ctx.workspace),
-    )  # fmt: skip
+    """Run git read-only: kernel-confined when a sandbox is active, always with HOME outside
+    the workspace and system and global configuration off (`confined_env`)."""
+    home = new_scratch(ctx.scratch_root, "git-")
+    argv = git_argv(*args)
+    if ctx.confinement is not None:
+        argv = ctx.confinement.launcher_argv([shutil.which("git") or "/usr/bin/git", *argv[1:]],
+                                             home)  # fmt: skip
+    try:
+        result = await run_process(
+            argv, cwd=ctx.workspace, timeout_s=30, output_cap=ctx.output_cap,
+            env=confined_env(home, ctx.workspace),
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     if result.exit_code != 0:
         raise ToolError(f"git {args[0]} failed: {result.output.strip()[:500]}")
     return result.output

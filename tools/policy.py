@@ -1,8 +1,15 @@
-"""The command policy: every shell command is parsed and classified allow | approve | deny.
+"""The command policy: every shell command is parsed once and classified allow | approve | deny.
 
-A command is split into parts (pipelines, `&&`, `||`, `;`, `&`, newlines, `$( )`, backticks,
-`bash -c` strings, wrappers such as `env`, `timeout` or `xargs`); each part is classified and
-the strictest class wins. Pure functions: no I/O but reading the policy file at start.
+One parse (tree-sitter-bash, `tools.shell.syntax`) serves both questions:
+- **allow** only when the whole tree lies in the plain subset and every program, option and
+  operand is on the per-program allow-lists (`tools/shell/programs.yaml`), with every path
+  resolved inside what a confined command may read. Such a command runs from that tree, by
+  opsbot's own executor, kernel-confined; `Decision.plan` is what runs.
+- **deny** for what is never run, whatever a person says: every simple command anywhere in
+  the tree (inside substitutions, subshells, `bash -c` strings, wrappers such as `env`,
+  `timeout` or `xargs`) is checked against the deny rules of `policy_default.yaml`.
+- **approve** for everything else; after approval exactly the reviewed text runs.
+The strictest verdict wins. No I/O but reading the policy files and resolving paths.
 """
 
 from __future__ import annotations
@@ -17,21 +24,16 @@ from typing import Any
 
 import yaml
 
-from tools.command_parts import (
-    Part,
-    program_of,
-    split_parts,
-    substitutions,
-    unwrap,
-    written_paths,
-)
+from tools.command_parts import Part, program_of, tree_parts, unwrap, written_paths
+from tools.confine import Confinement
+from tools.shell.expand import confined_env, expand_words, resolve_program
+from tools.shell.programs import ProgramSpec, check_arguments, load_programs, programs_from
+from tools.shell.syntax import NotPlain, Script, SimpleCommand, parse_tree, plain_script
 
 DEFAULT_POLICY = Path(__file__).with_name("policy_default.yaml")
 WRAPPERS = {"env", "nice", "nohup", "time", "command", "exec", "stdbuf", "ionice", "xargs",
             "watch", "timeout", "builtin", "setsid", "chroot", "unbuffer"}  # fmt: skip
 SHELL_C = {"sh", "bash", "zsh", "dash", "ksh", "fish"}
-FUNCTION_DEFINITION = re.compile(r"[\w:.-]*\s*\(\s*\)\s*\{")
-SUBSTITUTION = re.compile(r"\$\(|`|<\(|>\(")
 SYSTEM_PATHS = ("/", "/*", "~", "~/", "$HOME", "${HOME}", "/root", "/home", "/etc", "/usr",
                 "/var", "/boot", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/srv", "/dev",
                 "/proc", "/sys")  # fmt: skip
@@ -47,11 +49,16 @@ class Verdict(IntEnum):
 
 @dataclass(frozen=True)
 class Decision:
-    """The class of a whole command, why, and whether it needs a shell to run."""
+    """The class of a whole command, why, and (when allowed) the plain script that runs."""
 
     verdict: Verdict
     reasons: tuple[tuple[Verdict, str], ...]
-    needs_shell: bool
+    plan: Script | None = None
+
+    @property
+    def needs_shell(self) -> bool:
+        """True when only a shell can run it (so only after approval)."""
+        return self.plan is None
 
     @property
     def summary(self) -> str:
@@ -64,8 +71,7 @@ class Decision:
 class CommandPolicy:
     """The policy's lists (from the shipped YAML, optionally overridden by the user's file)."""
 
-    allow: frozenset[str]
-    unsafe_arguments: dict[str, frozenset[str]]
+    programs: dict[str, ProgramSpec]
     deny_programs: frozenset[str]
     privileged_programs: frozenset[str]
     allow_sudo: bool
@@ -81,13 +87,17 @@ class CommandPolicy:
             extra = yaml.safe_load(override.read_text(encoding="utf-8")) or {}
             if not isinstance(extra, dict):
                 raise ValueError(f"{override}: the policy must be a mapping")
-            unknown = set(extra) - set(data)
+            if "allow" in extra or "unsafe_arguments" in extra:
+                raise ValueError(
+                    f"{override}: allow and unsafe_arguments were replaced by programs "
+                    "(per-program options; see tools/shell/programs.yaml)"
+                )
+            unknown = set(extra) - set(data) - {"programs"}
             if unknown:
                 raise ValueError(f"{override}: unknown keys {', '.join(sorted(unknown))}")
             data.update(extra)
         return cls(
-            allow=frozenset(data["allow"]),
-            unsafe_arguments={k: frozenset(v) for k, v in data["unsafe_arguments"].items()},
+            programs={**load_programs(), **programs_from(data.get("programs") or {})},
             deny_programs=frozenset(data["deny_programs"]),
             privileged_programs=frozenset(data["privileged_programs"]),
             allow_sudo=bool(data["allow_sudo"]),
@@ -133,45 +143,127 @@ def _outside(path: str, workspace: Path) -> bool:
     return resolved != root and root not in resolved.parents
 
 
-class Classifier:
-    """Classifies commands against one policy and one workspace."""
+OWN_PROC = re.compile(r"/proc/(self|thread-self)(/[^/]+)*/?")  # the program's own entries only
+PLAIN_WRITE_TARGETS = ("/dev/null",)
 
-    def __init__(self, policy: CommandPolicy, workspace: Path) -> None:
+
+class Classifier:
+    """Classifies commands against one policy and one workspace.
+
+    `confinement` says what a confined command may read (by default the workspace, the
+    system's log directories and what programs need); `home` is the root of the confined
+    commands' scratch directories (their HOME).
+    """
+
+    def __init__(
+        self,
+        policy: CommandPolicy,
+        workspace: Path,
+        confinement: Confinement | None = None,
+        home: Path = Path("/nonexistent/opsbot-home"),
+    ) -> None:
         self.policy = policy
         self.workspace = workspace
+        self.confinement = confinement or Confinement(workspace)
+        self.home = home
+        self.hidden = self.confinement.hidden_paths()
+        self._roots = self.confinement.readable_roots(home)
 
-    def classify(self, command: str) -> Decision:
-        """allow | approve | deny for the whole command, with reasons."""
+    def classify(self, command: str, cwd: Path | None = None) -> Decision:
+        """allow | approve | deny for the whole command, with reasons; `cwd` defaults to the
+        workspace. An allowed decision carries the plain script that runs."""
         verdicts = _Verdicts()
-        needs_shell = self._classify_into(command, verdicts, depth=0)
-        return Decision(verdicts.verdict, tuple(verdicts.reasons), needs_shell)
+        self._deny_checks(command, verdicts, depth=0)
+        plan: Script | None = None
+        try:
+            plan = plain_script(command)
+        except NotPlain as not_plain:
+            for reason in not_plain.reasons:
+                verdicts.add(Verdict.APPROVE, f"uses {reason}" if not reason.startswith(
+                    ("does", "runs", "text", "an empty", "a redirection")) else reason)  # fmt: skip
+        if plan is not None:
+            for reason in self.plain_reasons(plan, cwd or self.workspace):
+                verdicts.add(Verdict.APPROVE, reason)
+        allowed = verdicts.verdict is Verdict.ALLOW
+        return Decision(verdicts.verdict, tuple(verdicts.reasons), plan if allowed else None)
 
-    def _classify_into(self, command: str, verdicts: _Verdicts, depth: int) -> bool:
+    def plain_reasons(self, plan: Script, cwd: Path) -> list[str]:
+        """Why a plain script may not run unasked from `cwd` (empty when it may): every
+        program on the allow-lists with only its listed options, every path readable."""
+        reasons: list[str] = []
+        env = confined_env(self.home, cwd)
+        for command in plan.commands():
+            reasons.extend(self._plain_command(command, cwd, env))
+        return list(dict.fromkeys(reasons))
+
+    def _plain_command(self, command: SimpleCommand, cwd: Path, env: dict[str, str]) -> list[str]:
+        reasons: list[str] = []
+        for redirect in command.redirects:
+            target = redirect.target.expand(env)
+            if redirect.op == "read":
+                problem = self.read_problem(target, cwd)
+                if problem:
+                    reasons.append(problem)
+            elif redirect.op in ("write", "append") and target not in PLAIN_WRITE_TARGETS:
+                reasons.append(f"writes {target}")
+            elif redirect.op == "dup" and target not in ("1", "2"):
+                reasons.append(f"redirects to file descriptor {target}")
+        argv = expand_words(command.words, cwd, env)
+        name, args = argv[0], argv[1:]
+        spec = self.policy.programs.get(name)
+        if spec is None:
+            return [*reasons, f"{name} is not on the read-only list"]
+        if resolve_program(name) is None:
+            return [*reasons, f"{name} is not a program of this system (only system binaries "
+                    "run unasked)"]  # fmt: skip
+        return reasons + check_arguments(spec, args, lambda path: self.read_problem(path, cwd))
+
+    def read_problem(self, path: str, cwd: Path) -> str | None:
+        """None when a confined command may read `path` (resolved: symlinks and `..`), else
+        why not."""
+        if "\x00" in path:
+            return "a path with a NUL byte"
+        if OWN_PROC.fullmatch(path) and "/.." not in path:
+            return None
+        real = Path(os.path.realpath(cwd / path))
+        if any(real == h or h in real.parents for h in self.hidden):
+            return f"reads {path}, which commands never read"
+        if any(real == root or root in real.parents for root in self._roots):
+            return None
+        return f"reads {path} outside the workspace and the log sources"
+
+    def _deny_checks(self, command: str, verdicts: _Verdicts, depth: int) -> None:
         if depth > 4:
             verdicts.add(Verdict.APPROVE, "deeply nested command")
-            return True
+            return
         normalized = unicodedata.normalize("NFKC", command)
         if normalized != command or not normalized.isascii():
             verdicts.add(Verdict.APPROVE, "unusual (non-ASCII or look-alike) characters")
-        if FUNCTION_DEFINITION.search(normalized):
-            verdicts.add(Verdict.DENY, "defines a shell function (fork bomb pattern)")
-        outer, inner = substitutions(normalized)
-        needs_shell = bool(inner) or bool(SUBSTITUTION.search(normalized))
-        for sub in inner:
-            verdicts.add(Verdict.APPROVE, "command substitution")
-            self._classify_into(sub, verdicts, depth + 1)
-        try:
-            parts = split_parts(outer)
-        except ValueError as error:
-            verdicts.add(Verdict.DENY, f"cannot parse the command ({error})")
-            return True
+        tree = parse_tree(normalized)
+        if tree.root_node.has_error:
+            verdicts.add(Verdict.DENY, "cannot parse the command (a shell would not run it)")
+            return
+        self._functions(tree.root_node, verdicts)
+        parts = tree_parts(tree.root_node)
         if not parts:
             verdicts.add(Verdict.DENY, "empty command")
-        needs_shell = needs_shell or len(parts) > 1 or any(p.writes or p.reads for p in parts)
         self._pipelines(parts, verdicts)
         for part in parts:
             self._part(part, verdicts, depth)
-        return needs_shell
+
+    def _functions(self, root: Any, verdicts: _Verdicts) -> None:
+        """A function that calls itself is the fork bomb's shape (`:(){ :|:& };:`)."""
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.type != "function_definition":
+                continue
+            name = node.child_by_field_name("name")
+            body = node.child_by_field_name("body")
+            called = {p.argv[0] for p in tree_parts(body) if p.argv} if body is not None else set()
+            if name is not None and (name.text or b"").decode() in called:
+                verdicts.add(Verdict.DENY, "a function that calls itself (fork bomb pattern)")
 
     def _pipelines(self, parts: list[Part], verdicts: _Verdicts) -> None:
         downloaded = False
@@ -185,9 +277,6 @@ class Classifier:
 
     def _part(self, part: Part, verdicts: _Verdicts, depth: int) -> None:
         self._writes(part.writes, verdicts)
-        for source in part.reads:
-            if _outside(source, self.workspace):
-                verdicts.add(Verdict.APPROVE, f"reads outside the workspace ({source})")
         program, args = program_of(part.argv)
         if program:
             self._program(program, args, verdicts, depth)
@@ -207,23 +296,19 @@ class Classifier:
             verdicts.add(Verdict.DENY, f"{program} is never run")
             return
         if program in WRAPPERS:
-            verdicts.add(Verdict.APPROVE, f"runs another command ({program})")
             self._wrapped(unwrap(program, args), verdicts, depth)
             return
         if program in SHELL_C and "-c" in args:
             script = args[args.index("-c") + 1] if args.index("-c") + 1 < len(args) else ""
-            verdicts.add(Verdict.APPROVE, f"runs a {program} script")
-            self._classify_into(script, verdicts, depth + 1)
+            self._deny_checks(script, verdicts, depth + 1)
             return
         if program == "eval":
-            verdicts.add(Verdict.APPROVE, "eval")
-            self._classify_into(" ".join(args), verdicts, depth + 1)
+            self._deny_checks(" ".join(args), verdicts, depth + 1)
             return
         if self._destructive(program, args, verdicts):
             return
         if program in policy.write_targets:
             self._writes(written_paths(policy.write_targets[program], args), verdicts)
-        self._allow_or_approve(program, args, verdicts)
 
     def _writes(self, targets: list[str], verdicts: _Verdicts) -> None:
         for target in targets:
@@ -265,20 +350,3 @@ class Classifier:
             verdicts.add(Verdict.DENY, "kills every process or init")
             return True
         return False
-
-    def _allow_or_approve(self, program: str, args: list[str], verdicts: _Verdicts) -> None:
-        policy = self.policy
-        key = f"{program} {args[0]}" if args and f"{program} {args[0]}" in policy.allow else program
-        if key not in policy.allow:
-            verdicts.add(Verdict.APPROVE, f"{program} is not on the read-only list")
-            return
-        unsafe = policy.unsafe_arguments.get(key, frozenset()) | policy.unsafe_arguments.get(
-            program, frozenset()
-        )
-        for arg in args:
-            if arg.split("=", 1)[0] in unsafe:
-                verdicts.add(Verdict.APPROVE, f"{key} {arg} writes or executes")
-        for arg in args:
-            looks_like_path = arg.startswith(("/", "~", "$")) or ".." in arg
-            if not arg.startswith("-") and looks_like_path and _outside(arg, self.workspace):
-                verdicts.add(Verdict.APPROVE, f"reads outside the workspace ({arg})")

@@ -1,4 +1,4 @@
-"""Running a child process safely: no shell, minimal env, timeout, group kill, capped output."""
+"""Running a child process: no shell of its own, timeout, group kill, capped output."""
 
 from __future__ import annotations
 
@@ -11,16 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import faults
-
-SAFE_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "TZ")
-
-
-def minimal_env(workspace: Path) -> dict[str, str]:
-    """An environment that carries no tokens or keys from the bot's own."""
-    env = {key: os.environ[key] for key in SAFE_ENV_KEYS if key in os.environ}
-    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
-    env.update({"HOME": str(workspace), "TERM": "dumb", "PYTHONDONTWRITEBYTECODE": "1"})
-    return env
 
 
 @dataclass(frozen=True)

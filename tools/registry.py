@@ -10,7 +10,7 @@ from tools.files import FILE_TOOLS
 from tools.git import GIT_TOOLS
 from tools.logs import LOG_TOOLS
 from tools.outputs import READ_OUTPUT_TOOL
-from tools.shell import SHELL_TOOL
+from tools.shell.tool import SHELL_TOOL
 
 
 class ToolRegistry:

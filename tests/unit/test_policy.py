@@ -12,14 +12,16 @@ WORKSPACE = Path("/srv/workspace")
 CLASSIFIER = Classifier(CommandPolicy.load(), WORKSPACE)
 
 ALLOW = [
-    "ls", "ls -la logs", "cat app.log", "head -n 50 logs/app.log", "tail -f logs/app.log",
+    "ls", "ls -la logs", "cat app.log", "head -n 50 logs/app.log", "tail -n 20 logs/app.log",
     "grep -n ERROR logs/app.log", "grep ERROR logs/app.log | wc -l",
-    "grep -c 500 logs/app.log | sort | uniq -c", "ps aux", "df -h", "du -sh .", "free -m",
+    "grep -c 500 logs/app.log | sort | uniq -c", "df -h", "du -sh .", "free -m",
     "uptime", "git status", "git log --oneline -n 5", "git diff HEAD~1", "git show HEAD",
     "kubectl get pods", "kubectl describe pod checkout-7d9", "kubectl logs checkout-7d9",
     "kubectl top pods", "docker ps", "docker logs web", "systemctl status nginx",
     "journalctl -u checkout --since today", "find . -name '*.log'", "jq .status status.json",
-    "echo hello", "stat app.py", "wc -l app.py", "cat app.log 2>/dev/null",
+    "echo hello", "stat app.py", "wc -l app.py", "cat app.log 2>/dev/null", "cat /etc/passwd",
+    "awk '{print $1}' app.log", "grep -rn \"function init() {\" src/", "echo $PATH",
+    "grep -c '$(' deploy.sh", "git log -S 'handler() {'",
 ]  # fmt: skip
 
 APPROVE = [
@@ -28,9 +30,11 @@ APPROVE = [
     "python3 -m unittest discover -s tests", "make test", "rm -rf build", "rm app.log",
     "git push origin main", "git checkout -- app.py", "echo fixed > notes.txt",
     "sed -i s/a/b/ app.py", "find . -name '*.tmp' -delete", "find . -exec chmod 600 {} ;",
-    "cat /etc/passwd", "ls /", "tail ../other-service/app.log", "curl https://status.example",
+    "ls /", "tail ../other-service/app.log", "curl https://status.example",
     "sort -o out.txt in.txt", "docker restart web", "npm install", "pip install requests",
-    "echo $(date)", "kill 4242", "awk '{print $1}' app.log", "\uff4c\uff53", "\u0441at app.log",
+    "echo $(date)", "kill 4242", "\uff4c\uff53", "\u0441at app.log", "tail -f logs/app.log",
+    "ps aux", "cat /etc/shadow", "cat /proc/1/environ", "./cat app.log", "FOO=1 ls",
+    "cat <<EOF\nrm -rf /\nEOF",
     "env FOO=1 python3 app.py", "timeout 5 python3 app.py", "bash -c 'ls | wc -l'",
     "cat app.log | python3 parse.py", "cp /etc/hosts .", "mkdir -p build/out",
     "chmod u+x run.sh", "sed -i.bak -e s/a/b/ app.py", "mv app.py app_old.py",
@@ -79,18 +83,23 @@ def test_the_table_is_large_enough() -> None:
     assert len(ALLOW) + len(APPROVE) + len(DENY) >= 60
 
 
-def test_compound_commands_need_a_shell_and_simple_ones_do_not() -> None:
-    assert CLASSIFIER.classify("grep ERROR a.log | wc -l").needs_shell
+def test_plain_commands_run_from_their_tree_and_others_need_a_shell() -> None:
+    assert not CLASSIFIER.classify("grep ERROR a.log | wc -l").needs_shell
+    assert not CLASSIFIER.classify("git status && ls || echo none").needs_shell
     assert CLASSIFIER.classify("echo hi > out.txt").needs_shell
-    assert not CLASSIFIER.classify("git status").needs_shell
+    assert CLASSIFIER.classify("echo $(date)").needs_shell
 
 
 def test_a_users_policy_file_replaces_lists(tmp_path: Path) -> None:
     override = tmp_path / "policy.yaml"
-    override.write_text("allow_sudo: true\nallow: [ls, make test]\n")
+    override.write_text("allow_sudo: true\nprograms: {make: {operands: names}}\n")
     custom = Classifier(CommandPolicy.load(override), WORKSPACE)
     assert custom.classify("make test").verdict is Verdict.ALLOW
-    assert custom.classify("cat app.log").verdict is Verdict.APPROVE
+    assert custom.classify("make -C / test").verdict is Verdict.APPROVE
+    assert custom.classify("cat app.log").verdict is Verdict.ALLOW
+    (tmp_path / "old.yaml").write_text("allow: [ls]\n")
+    with pytest.raises(ValueError, match="replaced by programs"):
+        CommandPolicy.load(tmp_path / "old.yaml")
     assert custom.classify("sudo ls").verdict is Verdict.APPROVE
     assert custom.classify("sudo rm -rf /").verdict is Verdict.DENY
     (tmp_path / "bad.yaml").write_text("allow_everything: true\n")

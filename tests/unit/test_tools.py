@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from core.redact import Redactor
 from core.types import Risk
 from tools.base import Tool, ToolContext, ToolStatus
+from tools.confine import Confinement
 from tools.files import ReadFileInput
 from tools.registry import default_tools
 
@@ -29,7 +31,8 @@ def ctx(tmp_path: Path) -> ToolContext:
     )
     (tmp_path / "secret.txt").write_text("outside")
     return ToolContext(workspace=workspace, log_sources=("logs/*.log",), output_cap=2000,
-                       shell_timeout_s=5)  # fmt: skip
+                       shell_timeout_s=5, confinement=Confinement(workspace),
+                       scratch_root=tmp_path / "scratch")  # fmt: skip
 
 
 async def run(name: str, ctx: ToolContext, **args: object) -> dict[str, object]:
@@ -76,25 +79,44 @@ async def test_shell_runs_without_a_shell_and_without_the_bots_secrets(
     ctx: ToolContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-should-never-leak")
-    result = await run("shell_execute", ctx, command="env")
+    approved = replace(ctx, approved=True)
+    result = await run("shell_execute", approved, command="env")
     assert result["status"] == "ok"
     assert "xoxb-should-never-leak" not in json.dumps(result)
+    home = str(json.loads(json.dumps(result))["data"]["output"])
+    assert f"HOME={ctx.workspace}" not in home, "HOME is never the workspace (its .gitconfig)"
+    confined = await run("shell_execute", ctx, command="cat /proc/self/environ")
+    assert confined["status"] == "ok"
+    assert "xoxb-should-never-leak" not in json.dumps(confined)
     refused = await run("shell_execute", ctx, command="ls; rm -rf /")
     assert refused["status"] == "error"
     assert "refused by the command policy: recursive delete of /" in str(refused["error"])
 
 
-async def test_an_allowed_pipeline_runs_through_sh(ctx: ToolContext) -> None:
+async def test_an_allowed_pipeline_runs_confined_without_a_shell(ctx: ToolContext) -> None:
     result = await run("shell_execute", ctx, command="grep ERROR logs/app.log | wc -l")
     data = result["data"]
     assert isinstance(data, dict)
     assert data["output"].strip() == "2"
+    assert data["confined"] is True
+
+
+async def test_an_unapproved_run_of_a_command_that_needs_approval_runs_nothing(
+    ctx: ToolContext,
+) -> None:
+    result = await run("shell_execute", ctx, command="touch created-without-approval")
+    assert result["status"] == "error"
+    assert "needs approval" in str(result["error"])
+    assert not (ctx.workspace / "created-without-approval").exists()
+    no_sandbox = await run("shell_execute", replace(ctx, confinement=None), command="ls")
+    assert "no kernel sandbox" in str(no_sandbox["error"])
 
 
 async def test_shell_timeout_kills_the_process_group(ctx: ToolContext) -> None:
     marker = ctx.workspace / "child-alive"
     script = "import subprocess,time; subprocess.Popen(['sleep','3']); time.sleep(30)"
-    result = await run("shell_execute", ctx, command=["python3", "-c", script], timeout_s=0.5)
+    approved = replace(ctx, approved=True)
+    result = await run("shell_execute", approved, command=["python3", "-c", script], timeout_s=0.5)
     data = result["data"]
     assert isinstance(data, dict)
     assert data["timed_out"] is True

@@ -92,6 +92,7 @@ def fs_rights(abi: int) -> int:
 
 
 RIGHTS = {
+    "list": READ_DIR,
     "ro": READ_FILE | READ_DIR,
     "rx": READ_FILE | READ_DIR | EXECUTE,
     "dev": READ_FILE | WRITE_FILE | TRUNCATE,
@@ -112,8 +113,8 @@ def apply_landlock(spec: dict[str, object], abi: int) -> None:
     scoped = 3 if abi >= 6 else 0  # abstract unix sockets | signals
     attr = _RulesetAttr(handled, net, scoped)
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
-    ruleset = _call("landlock_create_ruleset",
-                    _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0))  # fmt: skip
+    created = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    ruleset = _call("landlock_create_ruleset", created)
     rules = [tuple(r) for r in spec.get("rules", [])]  # type: ignore[attr-defined]
     if spec.get("proc_self"):
         rules.append((f"/proc/{os.getpid()}", "ro"))
@@ -124,15 +125,22 @@ def apply_landlock(spec: dict[str, object], abi: int) -> None:
             continue  # a path missing on this machine grants nothing
         try:
             is_dir = os.path.isdir(f"/proc/self/fd/{fd}")
-            rule = _PathBeneath(_rights(str(name), is_dir, handled), fd)
-            _call(f"landlock_add_rule {path}", _libc.syscall(
-                SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0))  # fmt: skip
+            allowed = _rights(str(name), is_dir, handled)
+            if not allowed:
+                continue
+            rule = _PathBeneath(allowed, fd)
+            added = _libc.syscall(
+                SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0
+            )
+            _call(f"landlock_add_rule {path}", added)
         finally:
             os.close(fd)
     for port in spec.get("tcp_ports", []) if net else []:  # type: ignore[attr-defined]
         rule_net = _NetPort(2, int(port))
-        _call("landlock_add_rule port", _libc.syscall(
-            SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_NET_PORT, ctypes.byref(rule_net), 0))  # fmt: skip
+        added = _libc.syscall(
+            SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_NET_PORT, ctypes.byref(rule_net), 0
+        )
+        _call("landlock_add_rule port", added)
     _call("prctl no_new_privs", _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
     _call("landlock_restrict_self", _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0))
     os.close(ruleset)

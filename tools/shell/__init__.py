@@ -1,5 +1,2 @@
-"""The shell toolset: `shell_execute`, its one parse, its per-program allow-lists and executor."""
-
-from tools.shell.tool import SHELL_TOOL
-
-__all__ = ["SHELL_TOOL"]
+"""The shell toolset: `shell_execute` (tool.py), its one parse (syntax.py), its per-program
+allow-lists (programs.py), word expansion (expand.py) and its confined executor (executor.py)."""

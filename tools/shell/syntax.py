@@ -186,7 +186,6 @@ class _Reader:
         self, node: tree_sitter.Node, connector: Connector, steps: list[tuple[Connector, Pipeline]]
     ) -> None:
         if node.type == "list":
-            first = True
             for child in node.children:
                 if child.type in ("&&", "||"):
                     self.take(child)
@@ -194,8 +193,7 @@ class _Reader:
                 elif child.type == "comment":
                     self.take(child)
                 else:
-                    self.statement(child, connector if first else connector, steps)
-                    first = False
+                    self.statement(child, connector, steps)
             return
         steps.append((connector, self.pipeline(node)))
 

@@ -1,8 +1,12 @@
-"""shell_execute: run one command in the workspace, without a shell (critical: always approved)."""
+"""shell_execute: a plain, allow-listed command runs at once, kernel-confined and without a
+shell; any other command runs only after a person approved its exact text."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -10,10 +14,12 @@ from pydantic import BaseModel, Field
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.policy import Decision, Verdict
-from tools.process import minimal_env, run_process
+from tools.process import ProcessResult, run_process
+from tools.shell.executor import ScriptRefused, new_scratch, run_script
+from tools.shell.expand import confined_env
 from tools.workspace import relative_name, resolve_inside
 
-SHELL = "/bin/sh"
+NO_SANDBOX = "no kernel sandbox is active here, so every command needs approval"
 
 
 class ShellInput(BaseModel):
@@ -32,14 +38,17 @@ def command_text(command: str | list[str]) -> str:
     return text
 
 
+def _cwd(args: ShellInput, ctx: ToolContext) -> Path:
+    return resolve_inside(ctx.workspace, args.cwd or ".")
+
+
 def decide(args: ShellInput, ctx: ToolContext) -> Decision:
-    """The policy's class of this command."""
-    resolve_inside(ctx.workspace, args.cwd or ".")
-    return ctx.classifier.classify(command_text(args.command))
+    """The policy's class of this command, from its working directory."""
+    return ctx.classifier.classify(command_text(args.command), _cwd(args, ctx))
 
 
 def shell_assessment(args: ShellInput, ctx: ToolContext) -> Assessment:
-    """allow: runs freely; approve: critical, a person decides; deny: refused with the reason."""
+    """allow: runs confined at once; approve: critical, a person decides; deny: refused."""
     decision = decide(args, ctx)
     if decision.verdict is Verdict.DENY:
         return Assessment(
@@ -47,42 +56,65 @@ def shell_assessment(args: ShellInput, ctx: ToolContext) -> Assessment:
         )
     if decision.verdict is Verdict.APPROVE:
         return Assessment(risk=Risk.CRITICAL, reason=decision.summary)
-    return Assessment(risk=Risk.READ, reason="read-only command")
-
-
-def command_argv(args: ShellInput, ctx: ToolContext) -> list[str]:
-    """How it runs: argv directly, or through /bin/sh when the policy allowed its operators."""
-    decision = decide(args, ctx)
-    if decision.verdict is Verdict.DENY:
-        raise ToolError(f"refused by the command policy: {decision.summary}")
-    text = command_text(args.command)
-    if decision.needs_shell:
-        return [SHELL, "-c", text]
-    if isinstance(args.command, list):
-        return [str(p) for p in args.command]
-    return shlex.split(text)
+    if ctx.confinement is None:
+        return Assessment(risk=Risk.CRITICAL, reason=NO_SANDBOX)
+    return Assessment(risk=Risk.READ, reason="read-only command, run in the kernel sandbox")
 
 
 def shell_preview(args: ShellInput, ctx: ToolContext) -> str:
     """The exact command and working directory, as the approver reviews them."""
-    cwd = resolve_inside(ctx.workspace, args.cwd or ".")
+    cwd = _cwd(args, ctx)
     return f"$ {command_text(args.command)}\n(in {relative_name(ctx.workspace, cwd)})"
+
+
+async def _run_confined(args: ShellInput, ctx: ToolContext, cwd: Path) -> ProcessResult:
+    decision = decide(args, ctx)
+    if decision.verdict is Verdict.DENY:
+        raise ToolError(f"refused by the command policy: {decision.summary}")
+    if decision.plan is None or ctx.confinement is None:
+        reason = decision.summary if decision.plan is None else NO_SANDBOX
+        raise ToolError(f"not run: this command needs approval now ({reason})")
+    classifier = ctx.classifier
+    try:
+        return await run_script(
+            decision.plan, cwd=cwd, confinement=ctx.confinement, scratch_root=ctx.scratch_root,
+            timeout_s=_timeout(args, ctx), output_cap=ctx.output_cap,
+            recheck=classifier.plain_reasons,
+        )  # fmt: skip
+    except ScriptRefused as refused:
+        raise ToolError(f"stopped: the command no longer passes its checks ({refused})") from None
+
+
+async def _run_approved(args: ShellInput, ctx: ToolContext, cwd: Path) -> ProcessResult:
+    """Exactly the reviewed text, through a shell, unconfined, with a clean environment whose
+    HOME is a private directory outside the workspace (so no workspace config is trusted)."""
+    decision = decide(args, ctx)
+    if decision.verdict is Verdict.DENY:  # the policy may have changed while it waited
+        raise ToolError(f"refused by the command policy: {decision.summary}")
+    shell = shutil.which("bash", path="/usr/bin:/bin") or "/bin/sh"
+    home = new_scratch(ctx.scratch_root, "approved-")
+    env = confined_env(home, cwd)
+    env["PATH"] = os.environ.get("PATH", env["PATH"])
+    try:
+        return await run_process(
+            [shell, "-c", command_text(args.command)], cwd=cwd, timeout_s=_timeout(args, ctx),
+            output_cap=ctx.output_cap, env=env,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise ToolError(f"{shell} is not installed") from None
+
+
+def _timeout(args: ShellInput, ctx: ToolContext) -> float:
+    return min(args.timeout_s or ctx.shell_timeout_s, ctx.shell_timeout_s)
 
 
 async def shell_execute(args: ShellInput, ctx: ToolContext) -> dict[str, Any]:
     """Run the command and return its exit code and merged output."""
-    argv = command_argv(args, ctx)
-    cwd = resolve_inside(ctx.workspace, args.cwd or ".")
+    cwd = _cwd(args, ctx)
     if not cwd.is_dir():
         raise ToolError(f"cwd {args.cwd!r} is not a directory")
-    timeout = min(args.timeout_s or ctx.shell_timeout_s, ctx.shell_timeout_s)
-    try:
-        result = await run_process(
-            argv, cwd=cwd, timeout_s=timeout, output_cap=ctx.output_cap,
-            env=minimal_env(ctx.workspace),
-        )  # fmt: skip
-    except FileNotFoundError:
-        raise ToolError(f"command not found: {argv[0]}") from None
+    runner = _run_approved if ctx.approved else _run_confined
+    result = await runner(args, ctx, cwd)
     return {
         "command": command_text(args.command),
         "exit_code": result.exit_code,
@@ -90,13 +122,16 @@ async def shell_execute(args: ShellInput, ctx: ToolContext) -> dict[str, Any]:
         "output": result.output,
         "output_truncated": result.truncated,
         "duration_s": result.duration_s,
+        "confined": not ctx.approved,
     }
 
 
 SHELL_TOOL: Tool[ShellInput] = Tool(
     "shell_execute",
-    "Run a command in the workspace. Read-only commands (ls, grep, kubectl get, git log, ...) "
-    "run at once; others wait for a person's approval; destructive ones are refused.",
+    "Run a command in the workspace. Plain read-only commands (ls, grep, cat, kubectl get, "
+    "git log, ...; pipes, && and || allowed, no $( ), variables or subshells) run at once in "
+    "a sandbox that cannot write files, reach the network or read outside the workspace and "
+    "logs; others wait for a person's approval; destructive ones are refused.",
     ShellInput,
     Risk.CRITICAL,
     shell_execute,
