@@ -1,0 +1,129 @@
+"""Secrets found by what surrounds them: `key: value` pairs (JSON, YAML, env, XML, tables),
+HTTP credentials (Authorization, Cookie), command-line credentials and URL passwords."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+
+from core.redaction.hits import Hit
+from core.redaction.judge import credential_key, random_looking, secret_value
+
+# In previews a masked value never holds a character that makes a shell or a config do
+# something, so the masking can never hide code.
+_ACTIVE = re.compile(r"[$`;|&()<>\\\n{}]")
+_PAIR = re.compile(
+    r"""(?x)
+    (?<![\w.])(?P<kq>\\*["']|)(?P<key>[A-Za-z_][\w.-]*)(?P=kq)
+    [ \t]*(?:=>|:=|[:=])[ \t]*
+    (?:(?P<eq>\\*)"(?P<dq>(?:[^"\\\n]|\\[^"\n])*)(?P=eq)"
+      |'(?P<sq>[^'\n]*)'
+      |(?P<bare>[^\s,;"'`<>(){}\[\]&|]+))
+    """
+)
+_BASE64_VALUE = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
+_AUTH = re.compile(
+    r"""(?ix)\b(?:proxy-)?authorization\\*["']?[ \t]*[:=][ \t]*\\*["']?[ \t]*
+    (?:(?P<scheme>basic|bearer|token|negotiate|ntlm|apikey|sso-key)[ \t]+(?P<token>[^\s"'\\,;]+)
+      |(?P<rest>(?:digest|aws4-hmac-sha256)[ \t]+[^\r\n"'\\]+|[^\s"'\\,;]{8,}))"""
+)
+_BEARER = re.compile(r"(?i)\bbearer\s+(?P<v>[0-9A-Za-z._~+/=-]{16,})")
+_BASIC = re.compile(r"(?i)\bbasic\s+(?P<v>[A-Za-z0-9+/]{6,}={0,2})(?![\w+/=])")
+_COOKIE = re.compile(r"(?im)\b(?P<set>set-)?cookie\\*[\"']?[ \t]*:[ \t]*(?P<rest>[^\r\n\"'\\]*)")
+_COOKIE_PAIR = re.compile(r"(?:^|;)[ \t]*(?P<name>[^=;\s]+)=(?P<v>[^;\s]*)")
+_CURL_USER = re.compile(r"""(?<![\w-])(?:-u|--user)(?:[ \t]*|=)["']?[^\s:"'@]+:(?P<v>[^\s"']+)""")
+_MYSQL_P = re.compile(
+    r"""\b(?:mysql\w*|mariadb\w*)\b[^\n]*?(?<![\w-])-p(?P<v>"[^"\n]+"|'[^'\n]+'|[^\s"';|&]+)"""
+)
+_SSHPASS = re.compile(r"\bsshpass\s+-p\s*(?P<v>[^\s]+)")
+_FLAG = re.compile(r"(?<![\w-])--(?P<key>[A-Za-z][\w-]*)[ \t]+(?P<v>[^\s\-\"'][^\s\"']*)")
+_DSN = re.compile(r"""\b[A-Za-z][\w+.-]*://[^\s:/@'"<>]*:(?P<v>[^\s'"<>?#]+)@(?=[\w\[])""")
+_DSN_PREVIEW = re.compile(
+    r"""\b[A-Za-z][\w+.-]*://[^\s:/@'"<>]*:(?P<v>[^\s'"<>?#;|&$`(){}\\@]+)@(?=[\w\[])"""
+)
+_XML = re.compile(r"<(?P<tag>[\w:.-]+)(?:\s[^<>]*)?>(?P<v>[^<\n]+)</(?P=tag)>")
+_TABLE = re.compile(r"\|[ \t]*(?P<key>[A-Za-z][\w.-]*)[ \t]*\|[ \t]*(?P<v>[^|\s]+)[ \t]*(?=\|)")
+
+
+def _pair_hits(text: str, preview: bool) -> Iterator[Hit]:
+    pos = 0
+    while match := _PAIR.search(text, pos):
+        group = next(g for g in ("dq", "sq", "bare") if match.group(g) is not None)
+        key, value = match.group("key"), match.group(group)
+        end = match.end(group)
+        code = group == "bare" and text[end : end + 1] in ("(", "[")
+        keep = not code and _judge(key, value, group != "bare")
+        if keep and not (preview and _ACTIVE.search(value)):
+            yield Hit(match.start(group), end, "secret_value")
+            pos = match.end()
+        else:
+            pos = match.end("key") + 1  # a value that is no secret may hold pairs (nested JSON)
+
+
+def _judge(key: str, value: str, quoted: bool) -> bool:
+    if key.lower().endswith(("-data", "_data")) and _BASE64_VALUE.match(value):
+        return True  # kubeconfig client-key-data, client-certificate-data, ...
+    if credential_key(key):
+        if not quoted and value.startswith("//"):
+            return False  # `password=http://...` is a URL, whose password has its own rule
+        return secret_value(key, value)
+    return random_looking(key, value)
+
+
+def _hidden_code(value: str, preview: bool) -> bool:
+    """In a preview, masking `value` could hide something that runs."""
+    return preview and bool(_ACTIVE.search(value))
+
+
+def _decodes_to_credentials(value: str) -> bool:
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in decoded and decoded.isascii()
+
+
+def _simple(pattern: re.Pattern[str], text: str, kind: str, preview: bool) -> Iterator[Hit]:
+    for match in pattern.finditer(text):
+        value = match.group("v").strip("\"'")
+        if secret_value("password", value) and not (preview and _ACTIVE.search(value)):
+            start = match.start("v") + (1 if match.group("v")[:1] in "\"'" else 0)
+            yield Hit(start, start + len(value), kind)
+
+
+def keyed_hits(text: str, preview: bool = False) -> Iterator[Hit]:
+    """Values that their surroundings mark as credentials; `preview` keeps every active char."""
+    yield from _pair_hits(text, preview)
+    for match in _AUTH.finditer(text):
+        group = "token" if match.group("token") is not None else "rest"
+        if not (preview and _ACTIVE.search(match.group(group))):
+            yield Hit(match.start(group), match.end(group), "authorization")
+    for match in _BEARER.finditer(text):
+        yield Hit(match.start("v"), match.end("v"), "bearer")
+    for match in _BASIC.finditer(text):
+        if _decodes_to_credentials(match.group("v")):
+            yield Hit(match.start("v"), match.end("v"), "basic_auth")
+    for match in _COOKIE.finditer(text):
+        offset = match.start("rest")
+        for number, pair in enumerate(_COOKIE_PAIR.finditer(match.group("rest"))):
+            if match.group("set") and number > 0:
+                break  # Set-Cookie: the rest are attributes (Path=/, Max-Age=...)
+            if secret_value("cookie", pair.group("v")):
+                yield Hit(offset + pair.start("v"), offset + pair.end("v"), "cookie")
+    yield from _simple(_CURL_USER, text, "password", preview)
+    yield from _simple(_MYSQL_P, text, "password", preview)
+    yield from _simple(_SSHPASS, text, "password", preview)
+    for match in _FLAG.finditer(text):
+        value = match.group("v")
+        key = match.group("key")
+        if credential_key(key) and secret_value(key, value) and not _hidden_code(value, preview):
+            yield Hit(match.start("v"), match.end("v"), "secret_value")
+    yield from _simple(_DSN_PREVIEW if preview else _DSN, text, "url_password", preview)
+    for pattern in (_XML, _TABLE):
+        for match in pattern.finditer(text):
+            key = match.group("tag" if pattern is _XML else "key")
+            value = match.group("v")
+            if _judge(key, value.strip(), True) and not _hidden_code(value, preview):
+                yield Hit(match.start("v"), match.end("v"), "secret_value")

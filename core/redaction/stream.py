@@ -1,0 +1,94 @@
+"""StreamRedactor: redacts text that arrives in pieces, across the piece boundaries.
+
+Text is shown up to the last point where nothing after it can change what came before: a
+word is never cut, a credential key waits for its value, an open quote after a credential
+key waits for its close, a private key block waits for its END line, and a line ending in a
+long token waits for the next line (a wrapped JWT or base64 body). What is shown is redacted
+as it reads after the text already shown, so a key in one piece hides the value in the next.
+At most `max_hold` characters are held; beyond that the text is shown, redacted as it stands.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.redaction.redactor import Redactor
+
+_OPENER = re.compile(
+    r"""(?ix)(?:
+      (?<![\w.])\\*["']?[\w.-]*(?:pass|pwd|secret|token|key|auth|cookie|session|credential|
+        sig|dsn|-data|_data)[\w.-]*\\*["']?[ \t]*(?:=>|:=|[:=])[ \t]*\\*["']?
+      |\b(?:basic|bearer|token|digest|authorization:|cookie:)[ \t]+
+      |(?<![\w-])(?:-u|-p|--user|--password|--token|--[\w-]*(?:key|secret|token))[ \t=]*
+      |\b(?:data|stringData):[ \t]*\r?\n[\s\S]*
+    )$"""
+)
+_OPEN_QUOTE = re.compile(
+    r"""(?i)[\w.-]*(?:pass|pwd|secret|token|key|auth|cookie|session|credential)[\w.-]*\\*["']?"""
+    r"""[ \t]*[:=][ \t]*\\*(?P<q>["'])[^"'\n]*$"""
+)
+_MARKER_LINE = re.compile(r"-----BEGIN [A-Z0-9 ]*-----\r?$")
+_END = re.compile(r"-----END [A-Z0-9 ]*-----")
+_BODY_LINE = re.compile(r"[ \t]*(?:[A-Za-z0-9+/]*={0,2}|=[A-Za-z0-9+/]{4}|[A-Za-z-]+:.*)\r?")
+_LONG_TOKEN_AT_LINE_END = re.compile(r"[A-Za-z0-9_+/=.-]{16,}\r?\n[A-Za-z0-9_+/=.-]*$")
+_CONTEXT = 2048
+
+
+def _open_key_block(text: str) -> int | None:
+    """Where a private key block that may still go on starts (its line), else None."""
+    begin = text.rfind("-----BEGIN")
+    if begin < 0 or _END.search(text, begin):
+        return None
+    line_start = text.rfind("\n", 0, begin) + 1
+    lines = text[begin:].split("\n")
+    if len(lines) > 1 and not _MARKER_LINE.match(lines[0]):
+        return None  # text after the marker on its line: no key body can follow
+    if any(not _BODY_LINE.fullmatch(line) for line in lines[1:-1]):
+        return None  # a line that is no key material ended the body
+    return line_start
+
+
+class StreamRedactor:
+    """Redacts streamed text across piece boundaries, holding back only what could still
+    turn out to be a secret."""
+
+    def __init__(self, redactor: Redactor, max_hold: int = 8192) -> None:
+        self._redactor = redactor
+        self._pending = ""
+        self._shown = ""  # the raw tail already shown, the context of what comes next
+        self.max_hold = max_hold
+
+    def feed(self, piece: str) -> str:
+        """Add a piece; return the redacted text that is safe to show now (may be empty)."""
+        self._pending += piece
+        cut = self._safe_cut(self._pending)
+        if len(self._pending) - cut > self.max_hold:
+            cut = len(self._pending) - self.max_hold // 2
+        return self._show(cut)
+
+    def flush(self) -> str:
+        """Return whatever is still held back, redacted."""
+        return self._show(len(self._pending))
+
+    def _show(self, cut: int) -> str:
+        if cut <= 0:
+            return ""
+        ready, self._pending = self._pending[:cut], self._pending[cut:]
+        out = self._redactor.redact_after(self._shown, ready)
+        self._shown = (self._shown + ready)[-_CONTEXT:]
+        return out
+
+    def _safe_cut(self, text: str) -> int:
+        cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
+        if (block := _open_key_block(text)) is not None:
+            cut = min(cut, block)
+        if token := _LONG_TOKEN_AT_LINE_END.search(text):
+            cut = min(cut, token.start())
+        if quote := _OPEN_QUOTE.search(text):
+            cut = min(cut, quote.start())
+        # A credential key (or a Secret's `data:` header) just before the cut waits for more.
+        while cut > 0 and (opener := _OPENER.search(text, max(0, cut - 4096), cut)):
+            if opener.start() == cut:
+                break
+            cut = opener.start()
+        return cut
