@@ -78,7 +78,7 @@ class Engine(ApprovalSteps):
                 model = self.settings.router_model
                 request = classifier_request(route, model, self.agents)
                 with self.telemetry.tracer.start_as_current_span(f"chat {model}") as chat:
-                    reply = await self.llm.create(request)
+                    reply = await self.llm.create(request, self.redactor_for(run_id))
                     chat.set_attributes(tracing.chat_attributes("router", model, reply))
                     if self.content_redactor is not None:
                         chat.set_attributes(
@@ -111,7 +111,7 @@ class Engine(ApprovalSteps):
 
         name = f"chat {request.model}"
         with tracing.step_span(self.telemetry, run_id, name, tracing.hop_key(hop), {}) as span:
-            reply = await self.llm.stream(request, on_text, on_tool)
+            reply = await self.llm.stream(request, on_text, on_tool, self.redactor_for(run_id))
             span.set_attributes(tracing.chat_attributes(agent, request.model, reply))
             if self.content_redactor is not None:
                 span.set_attributes(tracing.chat_content(request, reply, self.content_redactor))

@@ -196,13 +196,18 @@ class LlmClient:
         request: ModelRequest,
         on_text: Callable[[str], Awaitable[None]],
         on_tool: Callable[[str], Awaitable[None]] | None = None,
+        redactor: Redactor | None = None,
     ) -> ModelReply:
-        """Stream one call: redacted text to `on_text`, each tool_use name to `on_tool`."""
+        """Stream one call: redacted text to `on_text`, each tool_use name to `on_tool`.
+
+        `redactor` is the run's own (see Redactor.for_run); the client's is used without one.
+        """
+        redactor = redactor or self.redactor
         started = time.monotonic()
-        pieces = StreamRedactor(self.redactor)
+        pieces = StreamRedactor(redactor)
         finished = False
         first_token: float | None = None
-        request = scrubbed(request, self.redactor)
+        request = scrubbed(request, redactor)
         async with self.slots, self.client.messages.stream(**_api_arguments(request)) as stream:
             async for event in stream:
                 if first_token is None and event.type in ("text", "input_json"):
@@ -220,17 +225,18 @@ class LlmClient:
             message = await stream.get_final_message()
         if rest := pieces.flush():
             await on_text(rest)
-        reply = _reply_from(message, started, self.redactor)
+        reply = _reply_from(message, started, redactor)
         waited = ((first_token or time.monotonic()) - started) * 1000
         return reply.model_copy(update={"first_token_ms": round(waited, 1)})
 
-    async def create(self, request: ModelRequest) -> ModelReply:
+    async def create(self, request: ModelRequest, redactor: Redactor | None = None) -> ModelReply:
         """One call without streaming (the router's structured classification)."""
+        redactor = redactor or self.redactor
         started = time.monotonic()
-        request = scrubbed(request, self.redactor)
+        request = scrubbed(request, redactor)
         async with self.slots:
             message = await self.client.messages.create(**_api_arguments(request))
-        return _reply_from(message, started, self.redactor)
+        return _reply_from(message, started, redactor)
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -50,7 +50,7 @@ class ToolSteps(EngineBase):
         try:
             assessment = tool.assess(use.input, self.tool_ctx)
         except ToolError as exc:
-            result = ToolResult.failed(self.tool_ctx.redactor.redact(str(exc)))
+            result = ToolResult.failed(self.redactor_for(run_id).redact(str(exc)))
         else:
             risk = assessment.risk.value
             if assessment.denied is not None:
@@ -80,7 +80,7 @@ class ToolSteps(EngineBase):
             ToolStarted(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
                         summary=key_argument(use.input), risk=tool.risk.value)
         )  # fmt: skip
-        result = await tool.run(use.input, self.tool_ctx, call_id=use.id)
+        result = await tool.run(use.input, self.tool_ctx_for(run_id), call_id=use.id)
         await self._finish_call(run_id, agent, use, result, started)
         return result
 
