@@ -31,6 +31,8 @@ class EngineBase:
     publisher: Publisher
     tool_ctx: ToolContext
     telemetry: Telemetry
+    sandbox: str = "no kernel sandbox: every command needs approval"
+    """One line saying whether unapproved commands run kernel-confined (startup, /healthz)."""
     _run_redactors: OrderedDict[str, Redactor] = field(
         default_factory=OrderedDict, init=False, repr=False
     )
