@@ -52,15 +52,17 @@ class ApprovalSteps(ToolSteps):
             created_at=now, expires_at=now + self.settings.approval_timeout_s, delivered=False,
         )  # fmt: skip
 
-        def record(session: Session) -> ApprovalRow:
+        def record(session: Session) -> ApprovalRow | None:
             stored = approvals.insert_approval(session, row)
             run = session.get(RunRow, run_id)
-            if run is not None:
+            if run is not None and stored is not None:
                 run.status = "waiting_approval"
             return stored
 
+        stored = await self.db.run(record)  # before the call row: it tells a reused id apart
+        if stored is None:
+            return ToolResult.failed(approvals.REUSED_TOOL_USE_ID)
         await self._save_call(run_id, agent, use, risk, "awaiting_approval")
-        stored = await self.db.run(record)
         await self.publish(
             ApprovalRequested(
                 run_id=run_id, approval_id=approval_id, agent=agent, tool_name=use.name,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from core.models import ApprovalRow
+from core.models import ApprovalRow, ToolCallRow
 
 PENDING, APPROVED, REJECTED, EXPIRED = "pending", "approved", "rejected", "expired"
 
@@ -95,28 +95,75 @@ def topic_for(approval_id: str) -> str:
     return f"approval:{approval_id}"
 
 
-def insert_approval(session: Session, row: ApprovalRow) -> ApprovalRow:
-    """Insert the approval unless it exists (a re-run step); return the stored row."""
+REUSED_TOOL_USE_ID = (
+    "this tool call id was already used in this run, and that call was already handled; it is "
+    "not run again. Make a new tool call (with a new id) if it is still needed."
+)
+
+
+def tool_use_id_reused(
+    session: Session, run_id: str, tool_use_id: str, name: str, args_fingerprint: str,
+    needs_approval: bool,
+) -> bool:  # fmt: skip
+    """Whether an earlier call of this run already used `tool_use_id` (checked before a call
+    records anything, so the call's own re-run after a crash is told apart).
+
+    An approval row for the id always means reuse (only the approval step writes one). A
+    call row means reuse when this call needs approval (classifying writes no row for it) or
+    names another tool or other arguments; otherwise it is this read's own interrupted run.
+    """
+    if session.get(ApprovalRow, approval_id_for(run_id, tool_use_id)) is not None:
+        return True
+    call = session.get(ToolCallRow, (run_id, tool_use_id))
+    if call is None:
+        return False
+    return needs_approval or call.name != name or call.fingerprint != args_fingerprint
+
+
+def insert_approval(session: Session, row: ApprovalRow) -> ApprovalRow | None:
+    """Insert the approval unless it exists; return the stored row, or None for a reused id.
+
+    The row exists already when this step re-runs after a crash (the call has no row yet or
+    is still `awaiting_approval`; a person may even have decided since). A decided row of a
+    call that has finished belongs to an earlier call with the same tool_use id: it is never
+    handed out again, so its decision cannot run a second call.
+    """
     existing = session.get(ApprovalRow, row.id)
-    if existing is not None:
-        return existing
-    session.add(row)
-    return row
+    if existing is None:
+        session.add(row)
+        return row
+    call = session.get(ToolCallRow, (row.run_id, row.tool_use_id))
+    same_request = existing.fingerprint == row.fingerprint and existing.tool_name == row.tool_name
+    this_call = call is None or call.status == "awaiting_approval"
+    return existing if same_request and (existing.status == PENDING or this_call) else None
+
+
+def approvals_needed_for(row: ApprovalRow, two_person_for: frozenset[str]) -> int:
+    """How many distinct approvers this row needs: 2 when its risk is under the two-person
+    rule, or when a first approval is already recorded on it (the rules then needed two; a
+    later change of configuration never completes it with one), else 1."""
+    return 2 if row.risk in two_person_for or row.first_approved_by is not None else 1
 
 
 def decide(
     session: Session, approval_id: str, approved: bool, approver: str, reason: str | None,
-    now: float, approvals_needed: int = 1,
+    now: float, approvals_needed: int = 1, *, two_person_for: frozenset[str],
 ) -> DecisionResult:  # fmt: skip
     """Compare-and-set pending -> approved|rejected, only before expiry.
 
-    With `approvals_needed=2` the first approval is only recorded (the row stays pending); the
-    second, by a different person, approves.
+    The number of approvers comes from the row (`approvals_needed_for`, with the configured
+    `two_person_for` risks); a caller's `approvals_needed` can only raise it, never lower it.
+    When two are needed the first approval is only recorded (the row stays pending); the
+    second, by a different person, approves. Returns the outcome; raises nothing.
     """
+    stored = session.get(ApprovalRow, approval_id)
+    if stored is None:
+        return DecisionResult(outcome=DecisionOutcome.UNKNOWN, approval_id=approval_id)
+    needed = max(approvals_needed, approvals_needed_for(stored, two_person_for))
     open_row: tuple[ColumnElement[bool], ...] = (
         ApprovalRow.id == approval_id, ApprovalRow.status == PENDING, ApprovalRow.expires_at > now,
     )  # fmt: skip
-    if approved and approvals_needed >= 2:
+    if approved and needed >= 2:
         first = session.execute(
             update(ApprovalRow)
             .where(*open_row, ApprovalRow.first_approved_by.is_(None))

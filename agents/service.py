@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy import select
 
 from agents import approvals, audit, runtime
+from agents.approval_rules import ApprovalRules
 from agents.engine import Engine
 from agents.events import RunResumed
 from agents.llm import LlmClient
@@ -221,14 +222,18 @@ async def submit_decision(
 ) -> approvals.DecisionResult:  # fmt: skip
     """Decide an approval once (compare-and-set), audit it, and wake the waiting run.
 
+    How many approvers it needs comes from the approval row and the configured two-person
+    rule (`approvals.decide`); `approvals_needed` can only raise that, never lower it.
     A second, late or unknown decision returns a typed outcome and changes nothing.
     """
     engine = runtime.current_engine()
+    two_person_for = ApprovalRules.from_settings(engine.settings).two_person_for
 
     def decide_and_audit(session: Any) -> approvals.DecisionResult:
         result = approvals.decide(
-            session, approval_id, approved, approver, reason, time.time(), approvals_needed
-        )
+            session, approval_id, approved, approver, reason, time.time(), approvals_needed,
+            two_person_for=two_person_for,
+        )  # fmt: skip
         audit.add(session, action="approve" if approved else "reject",
                   outcome=result.outcome.value, actor=approver, approval_id=approval_id,
                   run_id=result.run_id, detail=reason)  # fmt: skip

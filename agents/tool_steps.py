@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from opentelemetry.trace import Span
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agents import approvals, tracing
@@ -15,9 +17,10 @@ from agents.events import (
     ToolStarted,
 )
 from agents.llm import ToolUse
-from core.models import ToolCallRow
+from agents.outputs import DatabaseOutputs
+from core.models import RunRow, ToolCallRow
 from core.types import Risk, fingerprint
-from tools.base import Tool, ToolError, ToolResult, ToolStatus
+from tools.base import Tool, ToolContext, ToolError, ToolResult, ToolStatus
 
 KEY_ARGUMENTS = ("command", "path", "query", "pattern", "ref")
 FINISHED = {"ok", "error"}
@@ -46,6 +49,7 @@ class ToolSteps(EngineBase):
         """Step: classify this exact call; run it if it is read-only, refuse it if denied."""
         tool = self._tool(use.name)
         result: ToolResult | None = None
+        needs: approvals.NeedsApproval | None = None
         risk = tool.risk.value
         try:
             assessment = tool.assess(use.input, self.tool_ctx)
@@ -56,10 +60,20 @@ class ToolSteps(EngineBase):
             if assessment.denied is not None:
                 result = ToolResult.failed(assessment.denied, status=ToolStatus.DENIED)
             elif assessment.risk is not Risk.READ:
-                return approvals.NeedsApproval(risk=risk, reason=assessment.reason)
+                needs = approvals.NeedsApproval(risk=risk, reason=assessment.reason)
+        reused = await self._id_reused(run_id, use, needs is not None)
+        if needs is not None and not reused:
+            return needs
         with tracing.step_span(self.telemetry, run_id, f"execute_tool {use.name}",
                                tracing.hop_key(hop), {}) as span:  # fmt: skip
-            if result is not None:
+            if reused:  # refused without touching the earlier call's records
+                result = ToolResult.failed(approvals.REUSED_TOOL_USE_ID)
+                await self.publish(
+                    ToolFinished(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
+                                 status=result.status.value, duration_ms=0.0,
+                                 detail=result.error or "")
+                )  # fmt: skip
+            elif result is not None:
                 await self._refuse(run_id, agent, use, result, risk)
             else:
                 await self._save_call(run_id, agent, use, tool.risk.value, "running")
@@ -80,9 +94,18 @@ class ToolSteps(EngineBase):
             ToolStarted(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
                         summary=key_argument(use.input), risk=tool.risk.value)
         )  # fmt: skip
-        result = await tool.run(use.input, self.tool_ctx_for(run_id), call_id=use.id)
+        result = await tool.run(use.input, await self._call_context(run_id), call_id=use.id)
         await self._finish_call(run_id, agent, use, result, started)
         return result
+
+    async def _call_context(self, run_id: str) -> ToolContext:
+        """The run's tool context, its kept outputs scoped to the run's thread (read_output)."""
+        ctx = self.tool_ctx_for(run_id)
+        if not isinstance(ctx.outputs, DatabaseOutputs):
+            return ctx
+        thread = await self.db.run(lambda s: s.scalar(select(RunRow.thread_id).where(
+            RunRow.id == run_id)))  # fmt: skip
+        return replace(ctx, outputs=ctx.outputs.for_thread(thread or run_id))
 
     async def _finish_call(
         self, run_id: str, agent: str, use: ToolUse, result: ToolResult, started: float | None
@@ -101,6 +124,14 @@ class ToolSteps(EngineBase):
                          duration_ms=_elapsed_ms(started),
                          detail=result.error or "")
         )  # fmt: skip
+
+    async def _id_reused(self, run_id: str, use: ToolUse, needs_approval: bool) -> bool:
+        """Whether an earlier call of this run used this tool_use id (see approvals)."""
+        return await self.db.run(
+            lambda s: approvals.tool_use_id_reused(
+                s, run_id, use.id, use.name, fingerprint(use.name, use.input), needs_approval
+            )
+        )
 
     def _tool(self, name: str) -> Tool[Any]:
         tool = self.tools.get(name)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from agents import service
+from agents.approvals import DecisionOutcome
 from agents.events import ApprovalRequested
 from bot.terminal import TerminalPublisher
 from core.errors import ConfigError
@@ -47,6 +48,10 @@ async def _answer_approvals(publisher: TerminalPublisher, auto_yes: bool, user: 
         approved, reason = await _decide(request, auto_yes)
         result = await service.submit_decision(request.approval_id, approved, user, reason)
         print(f"   {result.message}")
+        if result.outcome is DecisionOutcome.PARTIAL:  # one terminal user is one approver
+            why = "two approvers are needed; the terminal has only one"
+            result = await service.submit_decision(request.approval_id, False, user, why)
+            print(f"   {result.message}")
 
 
 async def run_ask(settings: Settings, text: str, auto_yes: bool, user: str = "terminal") -> int:
