@@ -17,6 +17,9 @@ RUN /opt/opsbot/bin/pip install . \
     && /opt/opsbot/bin/opsbot --help >/dev/null
 
 # -- runtime: the virtualenv, git (the agents read history), a non-root user ----------------
+# Unapproved commands run under Landlock + seccomp (docs/safety.md): no capability or
+# privileged mode is needed; Docker 23+ / Podman 4+ allow the landlock_* system calls.
+# OPSBOT_SANDBOX=required refuses to start on a kernel without Landlock; /healthz shows it.
 FROM ${PYTHON_IMAGE}
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git \
@@ -29,7 +32,8 @@ ENV PATH=/opt/opsbot/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     OPSBOT_DATABASE_URL=sqlite:////data/opsbot.sqlite \
     OPSBOT_WORKSPACE=/workspace \
-    OPSBOT_HEALTH_PORT=8080
+    OPSBOT_HEALTH_PORT=8080 \
+    OPSBOT_SANDBOX=required
 USER opsbot
 WORKDIR /workspace
 VOLUME ["/data"]

@@ -16,6 +16,7 @@ from bench import (
     ack,
     charts,
     concurrency,
+    confinement,
     overhead,
     recovery,
     resume,
@@ -29,7 +30,7 @@ from bench.harness import write
 BENCHMARKS: dict[str, ModuleType] = {
     "ack": ack, "overhead": overhead, "waiting": waiting, "resume": resume,
     "concurrency": concurrency, "slack_load": slack_load, "recovery": recovery,
-    "stream_latency": stream_latency,
+    "stream_latency": stream_latency, "confinement": confinement,
 }  # fmt: skip
 CHARTS: dict[str, Callable[[list[dict[str, Any]]], Any]] = {
     "concurrency": charts.concurrency, "waiting": charts.waiting,

@@ -88,3 +88,10 @@ def test_the_collector_sends_traces_to_jaeger() -> None:
     assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
     exporter = config["exporters"][pipeline["exporters"][0]]
     assert exporter["endpoint"].split(":")[0] in services
+
+
+def test_image_and_compose_require_the_kernel_sandbox() -> None:
+    env = " ".join(a for i, a in dockerfile() if i == "ENV")
+    assert "OPSBOT_SANDBOX=required" in env
+    service = compose()["services"]["opsbot"]["environment"]
+    assert service["OPSBOT_SANDBOX"] == "${OPSBOT_SANDBOX:-required}"

@@ -10,7 +10,6 @@ then execs the program. `probe()` tells once per process whether the kernel offe
 from __future__ import annotations
 
 import functools
-import json
 import os
 import platform
 import subprocess
@@ -100,7 +99,7 @@ class Confinement:
         self, argv: list[str], scratch: Path, redirects: list[list[object]] | None = None
     ) -> list[str]:
         """`argv` wrapped in the launcher, which confines it before it execs."""
-        spec = json.dumps(self.spec(scratch, redirects or []), separators=(",", ":"))
+        spec = launch.encode_spec(self.spec(scratch, redirects or []))
         return [sys.executable, "-I", "-S", str(LAUNCHER), spec, "--", *argv]
 
 
