@@ -41,6 +41,18 @@ class ProgramSpec:
     subcommand_required: bool = False
     find_primaries: frozenset[str] = frozenset()
     find_primary_values: dict[str, str] = field(default_factory=dict)
+    optional_values: dict[str, str] = field(default_factory=dict)
+    """Options whose value is optional, so it may only be attached: `--color=never`, `-Iseconds`."""
+    word_options: frozenset[str] = frozenset()
+    """Whole single-dash words (ip's `-br`, `-json`), matched before short flags are split."""
+    word_values: dict[str, str] = field(default_factory=dict)
+    """Single-dash words with an attached value (nslookup's `-type=mx`)."""
+    operand_counts: frozenset[int] = frozenset()
+    """When set, the only operand counts allowed (vmstat: none, or DELAY and COUNT, never DELAY)."""
+    operands_only: bool = False
+    """Every argument is an operand (test, printf): nothing is parsed as an option."""
+    at_files: bool = False
+    """The program reads `@FILE` arguments as more options (binutils): they are refused."""
 
     def merged(self, other: ProgramSpec) -> ProgramSpec:
         """This subcommand's spec with the program's global options added."""
@@ -57,13 +69,28 @@ class ProgramSpec:
             subcommand_required=self.subcommand_required,
             find_primaries=self.find_primaries,
             find_primary_values=self.find_primary_values,
+            optional_values={**other.optional_values, **self.optional_values},
+            word_options=self.word_options | other.word_options,
+            word_values={**other.word_values, **self.word_values},
+            operand_counts=self.operand_counts,
+            operands_only=self.operands_only,
+            at_files=self.at_files or other.at_files,
         )
+
+
+def _kinds(values: Any) -> dict[str, str]:
+    """Option -> kind; a YAML list of kinds (jq `--arg NAME VALUE`) becomes space-separated."""
+    return {
+        str(k): " ".join(str(x) for x in v) if isinstance(v, list) else str(v)
+        for k, v in (values or {}).items()
+    }
 
 
 def _spec(name: str, data: dict[str, Any]) -> ProgramSpec:
     known = {"short", "short_values", "long", "long_values", "operands", "max_operands",
              "numeric_short", "subcommands", "subcommand_required", "find_primaries",
-             "find_primary_values", "globals"}  # fmt: skip
+             "find_primary_values", "globals", "optional_values", "word_options",
+             "word_values", "operand_counts", "operands_only", "at_files"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"programs.yaml: {name}: unknown keys {sorted(unknown)}")
@@ -74,26 +101,36 @@ def _spec(name: str, data: dict[str, Any]) -> ProgramSpec:
     return ProgramSpec(
         name=name,
         short=frozenset(str(data.get("short", ""))),
-        short_values={str(k): str(v) for k, v in (data.get("short_values") or {}).items()},
+        short_values=_kinds(data.get("short_values")),
         long=frozenset(data.get("long") or ()),
-        long_values={str(k): str(v) for k, v in (data.get("long_values") or {}).items()},
+        long_values=_kinds(data.get("long_values")),
         operands=str(data.get("operands", "paths")),
         max_operands=data.get("max_operands"),
         numeric_short=bool(data.get("numeric_short", False)),
         subcommands=subcommands,
         subcommand_required=bool(data.get("subcommand_required", bool(subcommands))),
         find_primaries=frozenset(data.get("find_primaries") or ()),
-        find_primary_values={
-            str(k): str(v) for k, v in (data.get("find_primary_values") or {}).items()
-        },
+        find_primary_values=_kinds(data.get("find_primary_values")),
+        optional_values=_kinds(data.get("optional_values")),
+        word_options=frozenset(data.get("word_options") or ()),
+        word_values=_kinds(data.get("word_values")),
+        operand_counts=frozenset(int(n) for n in data.get("operand_counts") or ()),
+        operands_only=bool(data.get("operands_only", False)),
+        at_files=bool(data.get("at_files", False)),
     )
+
+
+def programs_from(data: dict[str, Any]) -> dict[str, ProgramSpec]:
+    """Program specs from a mapping in the programs.yaml format (an operator's policy file
+    may add or replace programs this way); raises ValueError on unknown keys."""
+    return {str(name): _spec(str(name), body or {}) for name, body in data.items()}
 
 
 @functools.cache
 def load_programs(path: Path = PROGRAMS_FILE) -> dict[str, ProgramSpec]:
     """Every allow-listed program by name (the YAML file, read once)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    programs = {name: _spec(name, body or {}) for name, body in data["programs"].items()}
+    programs = programs_from(data["programs"])
     for name, alias in (data.get("aliases") or {}).items():
         programs[name] = programs[alias]
     return programs
@@ -133,9 +170,17 @@ def value_problem(kind: str, value: str, check_path: PathCheck) -> str | None:
         return None if value and not value.startswith("-") else f"{value!r} is not a name"
     if kind == "path":
         return check_path(value)
+    if kind == "path_list":  # file -m a:b reads every file of a colon-separated list
+        return next((p for p in map(check_path, value.split(":")) if p), None)
     if kind.startswith("enum:"):
         choices = kind[5:].split("|")
         return None if value in choices else f"{value!r} is not one of {', '.join(choices)}"
+    if kind == "jq_filter":  # jq cannot write or run programs; modules are files it would read
+        if JQ_MODULES.search(value):
+            return "a jq program that loads modules (import, include)"
+        return None
+    if kind == "date_format":  # date's operand: +FORMAT prints; anything else sets the clock
+        return None if value.startswith("+") else f"{value!r} is not a +FORMAT (it sets the date)"
     if kind == "sed_script":
         commands = value.rstrip(";\n").split(";")  # a `;` inside s/// makes a part fail: asked
         if all(SED_COMMAND.fullmatch(c) for c in commands):
@@ -156,6 +201,7 @@ _SED_SUB = r"s(?P<d>[/|#,:])((?!(?P=d)).|\\.)*(?P=d)((?!(?P=d)).|\\.)*(?P=d)[gpi
 _SED_ONE = rf"\s*({_SED_ADDR})?\s*([pdq=]|{_SED_SUB})\s*"
 SED_COMMAND = re.compile(_SED_ONE)
 # awk: refuse system(), pipes, getline, output redirection inside print/printf, and dynamic code
+JQ_MODULES = re.compile(r"\b(import|include|modulemeta|get_search_list)\b")
 AWK_UNSAFE = re.compile(r"system|getline|\||close|fflush|@|print[f]?[^;}]*>|ENVIRON|PROCINFO")
 
 
@@ -167,11 +213,21 @@ def _long(scan: _Scan, arg: str, rest: Iterator[str]) -> None:
         return
     if name in spec.long_values:
         scan.seen_options.add(name)
-        value = inline if eq else next(rest, None)
-        if value is None:
-            scan.refuse(f"{spec.name} --{name} needs a value")
-        else:
-            scan.value(f"--{name}", spec.long_values[name], value)
+        kinds = spec.long_values[name].split(" ")
+        if eq and len(kinds) > 1:
+            scan.refuse(f"{spec.name} --{name} takes {len(kinds)} separate values")
+            return
+        values = [inline] if eq else []
+        values += [v for v in (next(rest, None) for _ in kinds[len(values) :]) if v is not None]
+        if len(values) < len(kinds):
+            scan.refuse(f"{spec.name} --{name} needs {len(kinds)} value(s)")
+        for kind, value in zip(kinds, values, strict=False):
+            scan.value(f"--{name}", kind, value)
+        return
+    if name in spec.optional_values:
+        scan.seen_options.add(name)
+        if eq:
+            scan.value(f"--{name}", spec.optional_values[name], inline)
         return
     scan.refuse(f"{spec.name} {arg.split('=', 1)[0]} is not an option it may take unasked")
 
@@ -180,15 +236,32 @@ def _short(scan: _Scan, arg: str, rest: Iterator[str]) -> None:
     spec = scan.spec
     if spec.numeric_short and arg[1:].isdigit():
         return  # `head -20`, `tail -100`
+    word, eq, inline = arg[1:].partition("=")
+    if arg[1:] in spec.word_options:
+        scan.seen_options.add(arg[1:])
+        return
+    if eq and word in spec.word_values:
+        scan.seen_options.add(word)
+        scan.value(f"-{word}", spec.word_values[word], inline)
+        return
     letters = arg[1:]
     for index, letter in enumerate(letters):
         if letter in spec.short_values:
             scan.seen_options.add(letter)
-            value = letters[index + 1 :] or next(rest, None)
-            if value is None:
-                scan.refuse(f"{spec.name} -{letter} needs a value")
-            else:
-                scan.value(f"-{letter}", spec.short_values[letter], value)
+            kinds = spec.short_values[letter].split(" ")
+            attached = letters[index + 1 :]
+            values = [attached] if attached else []
+            values += [v for v in (next(rest, None) for _ in kinds[len(values) :]) if v is not None]
+            if len(values) < len(kinds):
+                scan.refuse(f"{spec.name} -{letter} needs {len(kinds)} value(s)")
+            for kind, value in zip(kinds, values, strict=False):
+                scan.value(f"-{letter}", kind, value)
+            return
+        if letter in spec.optional_values:
+            scan.seen_options.add(letter)
+            attached = letters[index + 1 :]
+            if attached:
+                scan.value(f"-{letter}", spec.optional_values[letter], attached)
             return
         if letter not in spec.short:
             scan.refuse(f"{spec.name} -{letter} is not an option it may take unasked")
@@ -219,12 +292,24 @@ def _find(scan: _Scan, args: list[str]) -> None:
         scan.refuse(f"find {arg} is not a test it may take unasked")
 
 
+# Options that give the script of a `<kind>_then_paths` program, so no operand is the script
+SCRIPT_OPTIONS = {
+    "pattern": frozenset({"e", "f", "regexp", "file", "files", "type-list"}),
+    "sed_script": frozenset({"e", "f", "expression", "file"}),
+    "awk_program": frozenset({"f", "file"}),
+    "jq_filter": frozenset({"f", "from-file"}),
+}
+
+
 def _operands(scan: _Scan) -> None:
     spec = scan.spec
     operands = list(scan.operands)
     kind = spec.operands
     if spec.max_operands is not None and len(operands) > spec.max_operands:
         scan.refuse(f"{spec.name} takes at most {spec.max_operands} operand(s) unasked")
+    if spec.operand_counts and len(operands) not in spec.operand_counts:
+        counts = " or ".join(str(n) for n in sorted(spec.operand_counts))
+        scan.refuse(f"{spec.name} takes {counts} operand(s) unasked, not {len(operands)}")
     if kind == "none":
         if operands:
             scan.refuse(f"{spec.name} takes no operands unasked")
@@ -237,8 +322,9 @@ def _operands(scan: _Scan) -> None:
     if script_kind:  # e.g. pattern_then_paths, sed_script_then_paths
         leading = first
         kind = "paths"
-        pattern_given = bool(scan.seen_options & {"e", "f", "regexp", "file", "expression"})
-        if operands and not (leading == "pattern" and pattern_given):
+        # the script came from an option (or rg --files has none): every operand is a path
+        given = bool(scan.seen_options & SCRIPT_OPTIONS.get(leading, frozenset()))
+        if operands and not given:
             scan.value("script" if leading != "pattern" else "pattern", leading, operands.pop(0))
     if kind == "paths":
         for operand in operands:
@@ -248,12 +334,19 @@ def _operands(scan: _Scan) -> None:
             if problem:
                 scan.refuse(f"{spec.name} {problem}")
         return
-    raise ValueError(f"programs.yaml: {spec.name}: unknown operands kind {kind!r}")
+    for operand in operands:  # any value kind: number (vmstat 1 5), date_format (date +%s), ...
+        scan.value("operand", kind, operand)
 
 
 def check_arguments(spec: ProgramSpec, args: list[str], check_path: PathCheck) -> list[str]:
     """Why `args` may not run unasked with this program (empty when they may)."""
     scan = _Scan(spec, check_path)
+    if spec.at_files and any(arg.startswith("@") for arg in args):
+        scan.refuse(f"{spec.name} reads more options from an @file")
+    if spec.operands_only:
+        scan.operands.extend(args)
+        _operands(scan)
+        return scan.reasons
     if spec.find_primaries:
         _find(scan, args)
         return scan.reasons
