@@ -105,9 +105,11 @@ class Confinement:
 
 def readable_except(root: Path, hidden: tuple[Path, ...]) -> list[tuple[str, str]]:
     """Rules that let `root` be read but for the `hidden` paths below it: directories on the
-    way to a hidden path may be listed, and each other entry beside it is allowed whole."""
+    way to a hidden path may be listed, and each other entry beside it is allowed whole.
+    A symlink among those entries gets no rule: a rule follows it to its target, which may
+    lie anywhere (what it points to inside a readable root stays readable there)."""
     inside = [h for h in hidden if root in h.parents]
-    if root in hidden:
+    if root in hidden or root.is_symlink():
         return []
     if not inside:
         return [(str(root), "ro")]
