@@ -62,10 +62,13 @@ def _source_files(source: str, workspace: Path) -> list[LogFile]:
     pattern = source if absolute else str(workspace / source)
     found = []
     for match in globlib.glob(pattern, recursive=True):
-        real = Path(match).resolve()
+        try:
+            real = Path(match).resolve()
+            status = real.stat()
+        except (OSError, RuntimeError):  # a dangling link or a link loop: nothing to read
+            continue
         if not real.is_relative_to(root) or real == root:
             continue  # a symlink (or `..`) that leaves the root: never listed, never read
-        status = real.stat()
         if not stat.S_ISREG(status.st_mode) or (not absolute and status.st_nlink > 1):
             continue  # a FIFO, device or directory; or a hard link, maybe to a file outside
         found.append(LogFile(root, real.relative_to(root).parts, not absolute))

@@ -175,6 +175,14 @@ async def test_absolute_sources_are_kept_but_links_leaving_their_root_are_not(
     assert not leaked(found, tree)
 
 
+async def test_dangling_and_looping_log_links_do_not_break_the_search(tree: Tree) -> None:
+    (tree.ws / "logs" / "gone.log").symlink_to(tree.outside / "rotated-away.log")
+    (tree.ws / "logs" / "loop.log").symlink_to("loop.log")
+    found = await call("search_logs", tree.ctx("logs/*.log"), query="ERROR")
+    assert found["status"] == "ok"
+    assert found["data"]["files"] == ["real.log"]  # type: ignore[index]
+
+
 async def test_read_log_reads_only_listed_files(tree: Tree) -> None:
     ctx = tree.ctx("logs/*.log")
     for name in ("src/app.py", "README.md", "../outside/secret.log", "/etc/passwd"):
