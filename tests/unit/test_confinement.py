@@ -108,8 +108,9 @@ def test_no_network_unless_ports_are_listed(
     port, seen = listener
     script = textwrap.dedent(f"""
         import socket
-        for family, kind in ((socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM),
-                             (socket.AF_INET6, socket.SOCK_STREAM)):
+        kinds = ((socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM),
+                 (socket.AF_INET6, socket.SOCK_STREAM))
+        for family, kind in kinds:
             try:
                 s = socket.socket(family, kind)
                 s.settimeout(2)
@@ -127,22 +128,22 @@ def test_no_network_unless_ports_are_listed(
         "SocketKind.SOCK_STREAM", "1"
     ), opened.stdout + opened.stderr
     assert seen, "the listed port is reachable"
-    other = confined(tree, [str(PYTHON), "-c", script.replace(str(port), str(port + 1 if port < 65535 else port - 1))],
-                     tcp_ports=(port,), network=True)  # fmt: skip
+    elsewhere = script.replace(str(port), str(port + 1 if port < 65535 else port - 1))
+    other = confined(tree, [str(PYTHON), "-c", elsewhere], tcp_ports=(port,), network=True)
     assert "refused 13" in other.stdout, "another port stays closed"
 
 
 def test_limits_end_a_runaway(tree: dict[str, Path]) -> None:
     confinement = Confinement(tree["ws"], read_roots=(), limits=Limits(cpu_s=1))
-    done = subprocess.run(confinement.launcher_argv(["/bin/sh", "-c", "while :; do :; done"],
-                                                    tree["scratch"]), timeout=30, check=False)  # fmt: skip
+    argv = confinement.launcher_argv(["/bin/sh", "-c", "while :; do :; done"], tree["scratch"])
+    done = subprocess.run(argv, timeout=30, check=False)
     assert done.returncode != 0
 
 
 def test_redirections_are_opened_inside_the_sandbox(tree: dict[str, Path]) -> None:
     confinement = Confinement(tree["ws"], read_roots=())
-    argv = confinement.launcher_argv(["/bin/cat"], tree["scratch"],
-                                     [[0, "read", str(tree["outside"] / "secret.txt")]])  # fmt: skip
+    redirects: list[list[object]] = [[0, "read", str(tree["outside"] / "secret.txt")]]
+    argv = confinement.launcher_argv(["/bin/cat"], tree["scratch"], redirects)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 126
     assert "TOPSECRET" not in done.stdout

@@ -43,6 +43,8 @@ class ProgramSpec:
     find_primary_values: dict[str, str] = field(default_factory=dict)
     optional_values: dict[str, str] = field(default_factory=dict)
     """Options whose value is optional, so it may only be attached: `--color=never`, `-Iseconds`."""
+    attached_values: dict[str, str] = field(default_factory=dict)
+    """Long options allowed only with an attached value (`--watch=false`; bare `--watch` is on)."""
     word_options: frozenset[str] = frozenset()
     """Whole single-dash words (ip's `-br`, `-json`), matched before short flags are split."""
     word_values: dict[str, str] = field(default_factory=dict)
@@ -70,6 +72,7 @@ class ProgramSpec:
             find_primaries=self.find_primaries,
             find_primary_values=self.find_primary_values,
             optional_values={**other.optional_values, **self.optional_values},
+            attached_values={**other.attached_values, **self.attached_values},
             word_options=self.word_options | other.word_options,
             word_values={**other.word_values, **self.word_values},
             operand_counts=self.operand_counts,
@@ -89,7 +92,7 @@ def _kinds(values: Any) -> dict[str, str]:
 def _spec(name: str, data: dict[str, Any]) -> ProgramSpec:
     known = {"short", "short_values", "long", "long_values", "operands", "max_operands",
              "numeric_short", "subcommands", "subcommand_required", "find_primaries",
-             "find_primary_values", "globals", "optional_values", "word_options",
+             "find_primary_values", "globals", "optional_values", "attached_values", "word_options",
              "word_values", "operand_counts", "operands_only", "at_files"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
@@ -112,6 +115,7 @@ def _spec(name: str, data: dict[str, Any]) -> ProgramSpec:
         find_primaries=frozenset(data.get("find_primaries") or ()),
         find_primary_values=_kinds(data.get("find_primary_values")),
         optional_values=_kinds(data.get("optional_values")),
+        attached_values=_kinds(data.get("attached_values")),
         word_options=frozenset(data.get("word_options") or ()),
         word_values=_kinds(data.get("word_values")),
         operand_counts=frozenset(int(n) for n in data.get("operand_counts") or ()),
@@ -228,6 +232,13 @@ def _long(scan: _Scan, arg: str, rest: Iterator[str]) -> None:
         scan.seen_options.add(name)
         if eq:
             scan.value(f"--{name}", spec.optional_values[name], inline)
+        return
+    if name in spec.attached_values:
+        if not eq:
+            scan.refuse(f"{spec.name} --{name} without a value (=...) is not allowed unasked")
+        else:
+            scan.seen_options.add(name)
+            scan.value(f"--{name}", spec.attached_values[name], inline)
         return
     scan.refuse(f"{spec.name} {arg.split('=', 1)[0]} is not an option it may take unasked")
 
