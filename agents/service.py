@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -45,6 +46,8 @@ from core.telemetry import (
 )
 from core.types import IncomingMessage, ThreadRef
 from tools.base import ToolContext
+from tools.confine import DEFAULT_LOG_ROOTS, Confinement
+from tools.confine import probe as confinement_probe
 from tools.policy import CommandPolicy
 from tools.registry import default_tools
 
@@ -105,6 +108,48 @@ def load_redactor(settings: Settings) -> Redactor:
         raise ConfigError("OPSBOT_REDACT_PATTERNS", f"bad pattern: {error}") from None
 
 
+def sqlite_files(database_url: str) -> tuple[Path, ...]:
+    """The SQLite database file of a URL and its journal files (none for other databases)."""
+    if not database_url.startswith("sqlite:///"):
+        return ()
+    path = Path(database_url.removeprefix("sqlite:///").split("?", 1)[0])
+    return (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")))
+
+
+def log_roots(settings: Settings) -> tuple[Path, ...]:
+    """The directories of the absolute log sources (up to their first glob character)."""
+    roots: list[Path] = []
+    for source in settings.log_sources:
+        if not source.startswith("/"):
+            continue  # relative sources lie in the workspace
+        fixed = re.split(r"[*?\[]", source, maxsplit=1)[0]
+        roots.append(Path(fixed) if fixed.endswith("/") else Path(fixed).parent)
+    return tuple(dict.fromkeys(roots))
+
+
+def load_confinement(settings: Settings) -> tuple[Confinement | None, str]:
+    """The kernel sandbox for unapproved commands, or None (every command then needs
+    approval), and the one line that says which; raises ConfigError when OPSBOT_SANDBOX is
+    required and the kernel cannot confine."""
+    if settings.sandbox == "off":
+        return None, "no kernel sandbox (OPSBOT_SANDBOX=off): every command needs approval"
+    status = confinement_probe()
+    if not status.active:
+        if settings.sandbox == "required":
+            raise ConfigError("OPSBOT_SANDBOX", f"required, but {status.detail}")
+        return None, f"{status.detail}: every command needs approval"
+    ports = tuple(settings.sandbox_tcp_ports)
+    confinement = Confinement(
+        settings.workspace,
+        read_roots=(*DEFAULT_LOG_ROOTS, *log_roots(settings)),
+        hidden=sqlite_files(settings.database_url),
+        tcp_ports=ports,
+        network=bool(ports),
+    )
+    network = f"TCP ports {', '.join(map(str, ports))}" if ports else "no network"
+    return confinement, status.detail.replace("no network", network)
+
+
 def build_engine(
     settings: Settings, publisher: Publisher, database: Database,
     span_exporter: SpanExporter | None = None, metric_reader: MetricReader | None = None,
@@ -128,6 +173,7 @@ def build_engine(
         },
     )
     tools = default_tools()
+    confinement, sandbox_line = load_confinement(settings)
     return Engine(
         settings=settings,
         db=database,
@@ -144,7 +190,9 @@ def build_engine(
             redactor=redactor,
             policy=policy,
             outputs=DatabaseOutputs(database),
+            confinement=confinement,
         ),
+        sandbox=sandbox_line,
     )
 
 

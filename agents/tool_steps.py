@@ -88,13 +88,18 @@ class ToolSteps(EngineBase):
             span.set_attributes(tracing.tool_content(use, result, self.content_redactor))
         self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
 
-    async def _execute(self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any]) -> ToolResult:
+    async def _execute(
+        self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any], approved: bool = False
+    ) -> ToolResult:
         started = time.monotonic()
         await self.publish(
             ToolStarted(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
                         summary=key_argument(use.input), risk=tool.risk.value)
         )  # fmt: skip
-        result = await tool.run(use.input, await self._call_context(run_id), call_id=use.id)
+        ctx = replace(
+            await self._call_context(run_id), approved=approved, redactor=self.redactor_for(run_id)
+        )
+        result = await tool.run(use.input, ctx, call_id=use.id)
         await self._finish_call(run_id, agent, use, result, started)
         return result
 
@@ -200,7 +205,7 @@ class ToolSteps(EngineBase):
             )
             await self._finish_call(run_id, agent, use, result, time.monotonic())
             return result
-        return await self._execute(run_id, agent, use, tool)
+        return await self._execute(run_id, agent, use, tool, approved=True)
 
     async def record_refusal(
         self, run_id: str, agent: str, use: ToolUse, result: ToolResult, risk: str
