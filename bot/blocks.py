@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from agents.audit import AuditEntry
-from agents.events import ApprovalRequested, RunFinished
+from agents.events import RunFinished
 from agents.queries import Overview, RunSummary, StepLine, elapsed, trace_id_hex, waterfall
 
 APPROVE_ACTION = "opsbot_approve"
@@ -37,62 +37,6 @@ def truncated(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n… ({len(text) - limit} more characters not shown)"
-
-
-def approval_card(request: ApprovalRequested) -> list[dict[str, Any]]:
-    """What will run, why, how risky, until when; Approve and Reject (with confirm)."""
-    icon = RISK_ICON.get(request.risk, ":grey_question:")
-    preview = truncated(request.preview.replace("```", "'''"), MAX_PREVIEW)
-    by = f" for <@{request.requester}>" if request.requester else ""
-    return [
-        _section(f"{icon} *Approval needed:* `{request.tool_name}` ({request.risk} risk)"),
-        _section(f"*Why:* {truncated(request.reason or 'no reason given', 500)}"),
-        _section(f"```{preview}```"),
-        _context(f"asked by the {request.agent} agent{by} · expires {clock(request.expires_at)}"),
-        _approval_buttons(request),
-    ]
-
-
-def compact_approval_card(request: ApprovalRequested) -> list[dict[str, Any]]:
-    """The card when the full one could not be posted: what and until when, the first lines
-    of the preview as plain text, and the same buttons."""
-    icon = RISK_ICON.get(request.risk, ":grey_question:")
-    first_lines = truncated("\n".join(request.preview.splitlines()[:8]), 600)
-    return [
-        _section(f"{icon} *Approval needed:* `{request.tool_name}` ({request.risk} risk), "
-                 f"expires {clock(request.expires_at)}. (The full card could not be posted.)"),
-        {"type": "section", "text": {"type": "plain_text", "text": first_lines or " "}},
-        _approval_buttons(request),
-    ]  # fmt: skip
-
-
-def _approval_buttons(request: ApprovalRequested) -> dict[str, Any]:
-    return {
-        "type": "actions",
-        "block_id": f"approval:{request.approval_id}",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": APPROVE_ACTION,
-                "style": "primary",
-                "value": request.approval_id,
-                "text": {"type": "plain_text", "text": "Approve"},
-            },
-            {
-                "type": "button",
-                "action_id": REJECT_ACTION,
-                "style": "danger",
-                "value": request.approval_id,
-                "text": {"type": "plain_text", "text": "Reject"},
-                "confirm": {
-                    "title": {"type": "plain_text", "text": "Reject this action?"},
-                    "text": {"type": "mrkdwn", "text": "Nothing will run; the agent is told."},
-                    "confirm": {"type": "plain_text", "text": "Reject"},
-                    "deny": {"type": "plain_text", "text": "Cancel"},
-                },
-            },
-        ],
-    }
 
 
 def decided_card(

@@ -17,7 +17,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from agents.events import ApprovalRequested
-from bot.blocks import approval_card, clock, compact_approval_card
+from bot.approval_blocks import approval_card, compact_approval_card, reason_parts
+from bot.blocks import clock
+from core.redact import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,16 @@ def _code(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or "error")
     return type(error).__name__
+
+
+def card_texts(redactor: Redactor, request: ApprovalRequested) -> dict[str, str]:
+    """The preview and reason a card may show: a secret *value* in the preview or the policy's
+    reason may be masked, never code (`mask_preview`); the agent's own words are redacted."""
+    explanation, policy = reason_parts(request.reason)
+    reason = redactor.redact(explanation)
+    if policy:
+        reason = f"{reason}\n(policy: {redactor.mask_preview(policy)})"
+    return {"preview": redactor.mask_preview(request.preview), "reason": reason}
 
 
 async def deliver_card(

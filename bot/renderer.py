@@ -31,8 +31,10 @@ from agents.events import (
     ToolFinished,
     ToolStarted,
 )
-from bot.blocks import approval_card, decided_card, final_message, footer_text, routed_line
-from bot.card_delivery import deliver_card
+from bot.approval_blocks import approval_card
+from bot.blocks import decided_card, final_message, footer_text, routed_line
+from bot.card_delivery import card_texts, deliver_card
+from bot.safe_text import split_stream_tail
 from bot.writer import SlackWriter
 from core import faults
 from core.redact import Redactor
@@ -153,8 +155,9 @@ class SlackPublisher:
             async with view.lock:
                 await self._flush(view)
 
-    async def _flush(self, view: RunView) -> None:
-        chunk, view.pending = view.pending, ""
+    async def _flush(self, view: RunView, final: bool = False) -> None:
+        # A piece never ends inside a mention or link the next piece could complete unseen.
+        chunk, view.pending = (view.pending, "") if final else split_stream_tail(view.pending)
         if not chunk:
             return
         try:
@@ -239,7 +242,7 @@ class SlackPublisher:
         """Flush what is pending and close the live message."""
         async with view.lock:
             try:
-                await self._flush(view)
+                await self._flush(view, final=True)
                 await self._stop_live(view)
             except SlackApiError as error:
                 log.warning("could not close the live message: %s", error.response.get("error"))
@@ -274,9 +277,7 @@ class SlackPublisher:
         return str(posted["ts"])
 
     async def _post_card(self, view: RunView, event: ApprovalRequested) -> None:
-        clean = {"preview": self.redactor.redact(event.preview),
-                 "reason": self.redactor.redact(event.reason)}  # fmt: skip
-        redacted = event.model_copy(update=clean)
+        redacted = event.model_copy(update=card_texts(self.redactor, event))
         if await queries.card_of(event.approval_id) is not None:
             # Announced again by a step re-run after a restart: the card is already there.
             view.cards.setdefault(event.approval_id, approval_card(redacted))

@@ -1,4 +1,5 @@
-"""One rate-aware writer per workspace: paces Slack calls by tier and honours 429 Retry-After."""
+"""One rate-aware writer per workspace: paces Slack calls by tier and honours 429 Retry-After;
+every write passes bot/safe_text.py on its way out."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.safe_text import safe_arguments
 from core import faults
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,12 @@ class SlackWriter:
         return self._buckets[key]
 
     async def call(self, method: str, **arguments: Any) -> dict[str, Any]:
-        """Call a Web API method, paced; a 429 waits Retry-After and tries again."""
+        """Call a Web API method, paced; a 429 waits Retry-After and tries again.
+
+        Every write is made safe here, the one place all of them pass: no broadcast mention,
+        links that show their URL, new messages that never unfurl (bot/safe_text.py).
+        """
+        arguments = safe_arguments(method, arguments)
         bucket = self._bucket(method, arguments.get("channel"))
         for attempt in range(1, MAX_ATTEMPTS + 1):
             async with bucket.lock if bucket is not None else contextlib.nullcontext():

@@ -47,6 +47,7 @@ class Message:
     stream_text: str = ""
     stream_last_append: float = 0.0
     reply_count: int = 0
+    link_names: bool = False  # sent with `link_names` / `parse=full`: plain @channel notifies
 
     def as_api(self) -> dict[str, Any]:
         """The shape `conversations.history` / `replies` return."""

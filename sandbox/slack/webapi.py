@@ -46,6 +46,11 @@ def _json_field(args: Args, name: str) -> Any:
     return value
 
 
+def _link_names(args: Args) -> bool:
+    """Whether Slack would turn plain `@channel` words of this write into mentions."""
+    return args.get("link_names") in (True, 1, "1", "true") or args.get("parse") == "full"
+
+
 @dataclass
 class WebApi:
     """The methods the bot may call; `on_message` lets the server emit events for new posts."""
@@ -107,7 +112,8 @@ class WebApi:
             raise ApiError("thread_not_found")
         message = Message(ts=self.workspace.new_ts(), channel=channel.id, user=bot.id, text=text,
                           blocks=blocks, thread_ts=thread_ts, bot_id=bot.bot_id,
-                          metadata=_json_field(args, "metadata"))  # fmt: skip
+                          metadata=_json_field(args, "metadata"),
+                          link_names=_link_names(args))  # fmt: skip
         await self._post(channel, message)
         return {"channel": channel.id, "ts": message.ts, "message": message.as_api()}
 
@@ -122,6 +128,7 @@ class WebApi:
         message.text = text or message.text or message.stream_text
         if blocks is not None:
             message.blocks = blocks
+        message.link_names = _link_names(args)
         message.streaming = False
         message.edited = True
         return {"channel": channel.id, "ts": message.ts, "text": message.text,
