@@ -137,5 +137,7 @@ def random_looking(key: str, value: str) -> bool:
     words = key_words(key)
     if len(value) < 32 or identifier_like(value) or (words and words[-1] in _ID_ENDINGS):
         return False
+    if any(c.isspace() for c in value) or "\\n" in value:
+        return False  # a token is one word: text with blanks or escaped lines is prose or code
     classes = sum(bool(re.search(rx, value)) for rx in ("[a-z]", "[A-Z]", "[0-9]"))
     return classes == 3 and entropy(value) >= 4.5
