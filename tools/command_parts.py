@@ -113,15 +113,12 @@ def program_of(argv: list[str]) -> tuple[str, list[str]]:
 
 
 def unwrap(program: str, args: list[str]) -> list[str]:
-    """The command a wrapper runs (`env FOO=1 rm x` runs `rm x`)."""
+    """The command a wrapper runs (`env FOO=1 rm x` runs `rm x`, `chroot / rm x` runs `rm x`)."""
     rest = list(args)
-    if program == "timeout":
-        while rest and rest[0].startswith("-"):
-            rest.pop(0)
-        rest = rest[1:]  # the duration
-    else:
-        while rest and (rest[0].startswith("-") or (program == "env" and "=" in rest[0])):
-            rest.pop(0)
+    while rest and (rest[0].startswith("-") or (program == "env" and "=" in rest[0])):
+        rest.pop(0)
+    if program in ("timeout", "chroot") and rest:
+        rest = rest[1:]  # the duration, the new root
     return rest
 
 
@@ -140,26 +137,52 @@ def sed_in_place_files(args: list[str]) -> list[str]:
     return paths if scripted else paths[1:]
 
 
-def written_paths(spec: str | tuple[str, ...], args: list[str]) -> list[str]:
-    """The arguments a file-writing program writes to, by its `write_targets` entry."""
-    paths = [a for a in args if not a.startswith("-")]
-    if spec == "all":
-        return paths
-    if spec == "after_first":
-        return paths[1:]
-    if spec == "last":
-        return paths[-1:] if len(paths) > 1 else []
-    if spec == "in_place":
-        return sed_in_place_files(args)
+FIND_WRITES = ("-fprint", "-fprint0", "-fprintf", "-fls")
+
+
+def _find_writes(args: list[str]) -> list[str]:
+    first_test = next((i for i, a in enumerate(args) if a.startswith(("-", "(", "!"))), len(args))
+    starts = args[:first_test]
+    written = [args[i + 1] for i, a in enumerate(args[:-1]) if a in FIND_WRITES]
+    return written + ((starts or ["."]) if "-delete" in args else [])
+
+
+def _option_values(options: tuple[str, ...], args: list[str]) -> list[str]:
+    """Values of the output options, however written: `-o F`, `-oF`, `-uo F` (a cluster),
+    `--output F`, `--output=F` and GNU abbreviations such as `--out=F`."""
     written = []
     for i, arg in enumerate(args):
-        for option in spec:
-            if arg == option and i + 1 < len(args):
-                written.append(args[i + 1])
-            elif option.endswith("=") and arg.startswith(option):
-                written.append(arg[len(option) :])
-            elif arg.startswith(option + "=") and option.startswith("--"):
-                written.append(arg[len(option) + 1 :])
-            elif len(option) == 2 and arg.startswith(option) and len(arg) > 2:
-                written.append(arg[2:])
+        following = args[i + 1] if i + 1 < len(args) else None
+        for option in options:
+            if option.endswith("="):  # dd's of=
+                if arg.startswith(option):
+                    written.append(arg[len(option) :])
+            elif option.startswith("--"):
+                name, eq, value = arg.partition("=")
+                if len(name) > 4 and option.startswith(name):
+                    written += [value] if eq else [following] if following else []
+            elif arg.startswith("-") and not arg.startswith("--") and option[1] in arg[1:]:
+                rest = arg[arg.index(option[1], 1) + 1 :]
+                written += [rest] if rest else [following] if following else []
     return written
+
+
+def written_paths(spec: str | tuple[str, ...], args: list[str]) -> list[str]:
+    """The arguments a file-writing program writes to, by its `write_targets` entry: an
+    operand rule (all, after_first, last, in_place, find) and/or the options that name one."""
+    rules = (spec,) if isinstance(spec, str) else spec
+    paths = [a for a in args if not a.startswith("-")]
+    written: list[str] = []
+    for rule in rules:
+        if rule == "all":
+            written += paths
+        elif rule == "after_first":
+            written += paths[1:]
+        elif rule == "last":
+            written += paths[-1:] if len(paths) > 1 else []
+        elif rule == "in_place":
+            written += sed_in_place_files(args)
+        elif rule == "find":
+            written += _find_writes(args)
+    options = tuple(r for r in rules if r.startswith("-") or r.endswith("="))
+    return written + _option_values(options, args)

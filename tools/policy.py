@@ -32,7 +32,7 @@ from tools.shell.syntax import NotPlain, Script, SimpleCommand, parse_tree, plai
 
 DEFAULT_POLICY = Path(__file__).with_name("policy_default.yaml")
 WRAPPERS = {"env", "nice", "nohup", "time", "command", "exec", "stdbuf", "ionice", "xargs",
-            "watch", "timeout", "builtin", "setsid", "chroot", "unbuffer"}  # fmt: skip
+            "busybox", "watch", "timeout", "builtin", "setsid", "chroot", "unbuffer"}  # fmt: skip
 SHELL_C = {"sh", "bash", "zsh", "dash", "ksh", "fish"}
 SYSTEM_PATHS = ("/", "/*", "~", "~/", "$HOME", "${HOME}", "/root", "/home", "/etc", "/usr",
                 "/var", "/boot", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/srv", "/dev",
@@ -110,9 +110,13 @@ class CommandPolicy:
 def _write_targets(data: Any) -> dict[str, str | tuple[str, ...]]:
     targets: dict[str, str | tuple[str, ...]] = {}
     for program, spec in (data or {}).items():
-        if spec in ("all", "after_first", "last", "in_place"):
+        if spec in ("all", "after_first", "last", "in_place", "find"):
             targets[str(program)] = str(spec)
         elif isinstance(spec, list) and spec and all(isinstance(o, str) for o in spec):
+            rules = [o for o in spec if not o.startswith("-") and not o.endswith("=")]
+            if any(r not in ("all", "after_first", "last") for r in rules) or len(rules) > 1:
+                raise ValueError(f"write_targets.{program}: one of all, after_first, last and "
+                                 "options (starting with -)")  # fmt: skip
             targets[str(program)] = tuple(spec)
         else:
             raise ValueError(
@@ -133,13 +137,20 @@ class _Verdicts:
             self.reasons.append((verdict, reason))
 
 
+HOME_WORDS = ("~", "$HOME", "${HOME}")
+
+
 def _outside(path: str, workspace: Path) -> bool:
-    if path.startswith(("~", "$")):
+    """Whether `path` (as written) lands outside the workspace, symlinks resolved; a word whose
+    value is only known when it runs (`$f`) is not judged here (it needs approval anyway)."""
+    if path.startswith(HOME_WORDS):
         return True
+    if path.startswith("$") or "$(" in path or "`" in path:
+        return False
     candidate = Path(path)
     target = candidate if candidate.is_absolute() else workspace / candidate
-    resolved = Path(os.path.normpath(target))
-    root = Path(os.path.normpath(workspace))
+    resolved = Path(os.path.realpath(target))
+    root = Path(os.path.realpath(workspace))
     return resolved != root and root not in resolved.parents
 
 
@@ -210,7 +221,7 @@ class Classifier:
                 reasons.append(f"redirects to file descriptor {target}")
         argv = expand_words(command.words, cwd, env)
         name, args = argv[0], argv[1:]
-        spec = self.policy.programs.get(name)
+        spec = self.policy.programs.get(name if "/" not in name else os.path.basename(name))
         if spec is None:
             return [*reasons, f"{name} is not on the read-only list"]
         if resolve_program(name) is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -225,3 +226,12 @@ def test_device_files_and_fifos_are_refused(ctx: ToolContext) -> None:
         resolve_inside(ctx.workspace, "pipe")
     with pytest.raises(ToolError, match="outside the workspace"):
         resolve_inside(ctx.workspace, "null")
+
+
+async def test_endless_output_stops_the_command_at_the_cap(ctx: ToolContext) -> None:
+    started = time.monotonic()
+    result = await run("shell_execute", ctx, command="seq 1 1000000000000")
+    assert time.monotonic() - started < 4, "stopped at the output cap, not at its timeout"
+    text = str(result["data"])  # the envelope itself is capped too: a string
+    assert '"timed_out": false' in text
+    assert '"exit_code": -9' in text

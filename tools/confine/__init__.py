@@ -69,7 +69,6 @@ class Confinement:
         """Every path a confined command may read below (for the policy's verdicts)."""
         system = [Path(p) for p in EXEC_ROOTS] + [Path("/etc") / f for f in ETC_FILES]
         system += [Path("/proc") / f for f in PROC_FILES] + [Path("/sys"), Path("/dev/null")]
-        system += [Path(p) for p in DEV_READ]
         roots = (self.workspace, *self.read_roots, home, *system)
         return tuple(Path(os.path.realpath(r)) for r in roots)
 

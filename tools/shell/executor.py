@@ -40,19 +40,23 @@ class ScriptRefused(Exception):
 
 
 class _Output:
-    """The merged output, kept up to a cap while the rest is read and dropped."""
+    """The merged output, kept up to a cap; past it the command is stopped (`on_overflow`),
+    so `cat /dev/zero` or `yes` end at once instead of at their timeout."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, on_overflow: Callable[[], None]) -> None:
         self.cap = cap
         self.kept = bytearray()
         self.truncated = False
+        self.on_overflow = on_overflow
 
     async def read(self, reader: asyncio.StreamReader) -> None:
         while chunk := await reader.read(65536):
             room = self.cap - len(self.kept)
             if room > 0:
                 self.kept.extend(chunk[:room])
-            self.truncated = self.truncated or len(chunk) > room
+            if len(chunk) > room and not self.truncated:
+                self.truncated = True
+                self.on_overflow()
 
 
 def _kill_groups(processes: list[asyncio.subprocess.Process]) -> None:
@@ -131,9 +135,9 @@ async def run_script(
     transport, _ = await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
     )
-    output = _Output(output_cap)
-    collected = asyncio.ensure_future(output.read(reader))
     run = _Run(confinement, cwd, scratch, write_fd)
+    output = _Output(output_cap, lambda: _kill_groups(run.live))
+    collected = asyncio.ensure_future(output.read(reader))
     status, timed_out = 0, False
     try:
         async with asyncio.timeout(timeout_s):

@@ -69,12 +69,13 @@ def expand_words(words: tuple[Word, ...], cwd: Path, env: dict[str, str]) -> lis
 
 
 def resolve_program(name: str) -> Path | None:
-    """The system binary `name` runs, or None: only bare names found on the system PATH whose
-    real file lies in a system directory (never `./cat`, `tools/cat` or a workspace file)."""
-    if not name or "/" in name:
+    """The system binary `name` runs, or None: a bare name found on the system PATH, or an
+    absolute path, whose real file lies in a system directory (never `./cat`, `tools/cat` or
+    a workspace file)."""
+    if not name or ("/" in name and not name.startswith("/")):
         return None
-    found = shutil.which(name, path=SYSTEM_PATH)
-    if found is None:
+    found = shutil.which(name, path=SYSTEM_PATH) if "/" not in name else name
+    if found is None or not os.access(found, os.X_OK) or os.path.isdir(found):
         return None
     real = os.path.realpath(found)
     return Path(found) if real.startswith(SYSTEM_PREFIXES) else None
