@@ -65,6 +65,13 @@ def _step_failure(error: BaseException) -> str:
     return describe_error(error)
 
 
+def approval_reason(explanation: str, policy: str) -> str:
+    """The card's reason: the agent's words (cut, and unable to pose as the policy's line),
+    then the policy's own reason as the last line, `(policy: ...)`, which the card shows apart."""
+    said = explanation[:900].replace("(policy:", "(policy -").strip()
+    return f"{said}\n(policy: {policy})".strip()
+
+
 def _refusal(status: str, decided_by: str | None, reason: str | None) -> ToolResult:
     if status == "rejected":
         why = f": {reason}" if reason else ""
@@ -202,7 +209,7 @@ class Turn:
     async def _gated(
         self, spec: AgentSpec, use: ToolUse, needs: NeedsApproval, reason: str, attempt: int = 1
     ) -> ToolResult:
-        why = f"{reason[:900]}\n(policy: {needs.reason})" if needs.reason else reason[:1000]
+        why = approval_reason(reason, needs.reason or f"{use.name} always needs approval")
         ticket = await step(
             "request_approval", self.engine.request_approval, self.run_id, self.thread.key,
             self.message.user, spec.name, use, why.strip(), needs.risk, attempt,
