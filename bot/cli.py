@@ -60,7 +60,8 @@ async def run_ask(settings: Settings, text: str, auto_yes: bool, user: str = "te
     thread = ThreadRef(team="local", channel="terminal", thread_ts=ts)
     message = IncomingMessage(ts=ts, text=text, user=user)
     publisher = TerminalPublisher(message.run_id(thread))
-    await service.launch(settings, publisher)
+    engine = await service.launch(settings, publisher)
+    print(f"commands: {engine.sandbox}", flush=True)
     try:
         handle = await service.start_turn(thread, message)
         answering = asyncio.create_task(_answer_approvals(publisher, auto_yes, user))

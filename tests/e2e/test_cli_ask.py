@@ -25,6 +25,7 @@ def test_demo_with_yes_fixes_the_bundled_incident(tmp_path: Path) -> None:
     result = ask(tmp_path, "--yes")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
+    assert "commands: kernel sandbox active: Landlock ABI" in out
     assert "-> log_analyzer" in out
     assert "-> coding" in out
     assert "APPROVAL NEEDED [write] write_file" in out
@@ -44,3 +45,16 @@ def test_answering_no_at_the_prompt_rejects_and_nothing_is_written(tmp_path: Pat
     assert "write_file rejected (0 ms): rejected by terminal: not before the freeze ends" in out
     pricing = (tmp_path / "workspace/checkout/pricing.py").read_text()
     assert "DISCOUNTS[code.upper()]" in pricing
+
+
+def test_without_the_sandbox_the_demo_says_every_command_needs_approval(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSBOT_", "ANTHROPIC_"))}
+    env["OPSBOT_SANDBOX"] = "off"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--demo", "--demo-dir", str(tmp_path), "--yes"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "commands: no kernel sandbox (OPSBOT_SANDBOX=off): every command needs approval" in (
+        result.stdout
+    )
