@@ -11,22 +11,15 @@ from core.types import Risk
 from tools.base import Tool, ToolContext, ToolError
 from tools.process import run_process
 from tools.shell.executor import new_scratch
-from tools.shell.expand import confined_env
+from tools.shell.expand import confined_env, git_safe_argv
 from tools.workspace import relative_name, resolve_inside
 
+
 # Repository configuration never runs a program: these keys are forced off for every call.
-NEUTRAL_CONFIG = ("core.fsmonitor=false", "core.hooksPath=/dev/null", "core.pager=cat",
-                  "diff.external=", "core.sshCommand=false", "core.editor=false",
-                  "credential.helper=", "gpg.program=false", "core.alternateRefsCommand=",
-                  "protocol.allow=never", "core.quotepath=off")  # fmt: skip
-NEUTRAL_FLAGS = {"log": ("--no-ext-diff", "--no-textconv", "--no-show-signature"),
-                 "diff": ("--no-ext-diff", "--no-textconv")}  # fmt: skip
-
-
 def git_argv(*args: str) -> list[str]:
-    """git with the repository's program-running configuration switched off."""
-    config = [part for key in NEUTRAL_CONFIG for part in ("-c", key)]
-    return ["git", "--no-pager", *config, args[0], *NEUTRAL_FLAGS.get(args[0], ()), *args[1:]]
+    """git without a pager or external diff and text conversion (the configuration that runs
+    programs is off through `confined_env`)."""
+    return ["git", "--no-pager", "-c", "core.quotepath=off", *git_safe_argv(["git", *args])[1:]]
 
 
 async def _git(ctx: ToolContext, *args: str) -> str:

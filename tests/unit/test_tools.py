@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -235,3 +237,41 @@ async def test_endless_output_stops_the_command_at_the_cap(ctx: ToolContext) -> 
     text = str(result["data"])  # the envelope itself is capped too: a string
     assert '"timed_out": false' in text
     assert '"exit_code": -9' in text
+
+
+def repository_with_program_config(workspace: Path, canary: Path) -> None:
+    """A git repository whose .git/config and workspace .gitconfig name programs to run."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=workspace, check=True)
+    subprocess.run([*git, "add", "app.py"], cwd=workspace, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=workspace, check=True)
+    (workspace / "app.py").write_text("def main():\n    return 2\n")
+    with (workspace / ".git" / "config").open("a") as config:
+        config.write(f'[core]\n\tfsmonitor = "touch {canary}-fsmonitor; echo"\n'
+                     f'\tpager = "touch {canary}-pager; cat"\n'
+                     f'[diff]\n\texternal = "touch {canary}-diff; echo"\n')  # fmt: skip
+    (workspace / ".gitconfig").write_text(f'[core]\n\tpager = "touch {canary}-home"\n')
+
+
+def ran(canary: Path) -> list[str]:
+    return sorted(p.name for p in canary.parent.iterdir() if p.name.startswith(canary.name))
+
+
+# An approved `git diff` is the one exception, documented in docs/safety.md: git offers no
+# configuration that switches diff.external off, and the approved text runs unchanged (only an
+# approved, critical write to .git/ can set it: a clone does not carry .git/config).
+@pytest.mark.parametrize(
+    ("command", "approved", "shows"),
+    [("git status --short", False, "app.py"), ("git status --short", True, "app.py"),
+     ("git diff", False, "return 2"), ("git log -p -n 1", False, "return 1"),
+     ("git log -p -n 1", True, "return 1"), ("git show --stat HEAD", True, "app.py")],
+)  # fmt: skip
+async def test_repository_config_never_runs_a_program(
+    ctx: ToolContext, tmp_path: Path, command: str, approved: bool, shows: str
+) -> None:
+    canary = tmp_path / "ran"
+    await asyncio.to_thread(repository_with_program_config, ctx.workspace, canary)
+    result = await run("shell_execute", replace(ctx, approved=approved), command=command)
+    assert result["status"] == "ok", result
+    assert await asyncio.to_thread(ran, canary) == []
+    assert shows in json.dumps(result), "git's own output"

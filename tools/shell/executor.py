@@ -23,7 +23,7 @@ from pathlib import Path
 from core import faults
 from tools.confine import Confinement
 from tools.process import ProcessResult
-from tools.shell.expand import confined_env, expand_words, resolve_program
+from tools.shell.expand import confined_env, expand_words, git_safe_argv, resolve_program
 from tools.shell.syntax import Pipeline, Script
 
 Recheck = Callable[[Script, Path], list[str]]
@@ -88,7 +88,8 @@ class _Run:
                 redirects: list[list[object]] = [
                     [r.fd, r.op, r.target.expand(self.env)] for r in command.redirects
                 ]
-                launch = self.confinement.launcher_argv([str(program), *argv[1:]], self.scratch,
+                argv = git_safe_argv([str(program), *argv[1:]])
+                launch = self.confinement.launcher_argv(argv, self.scratch,
                                                         redirects)  # fmt: skip
                 try:
                     process = await asyncio.create_subprocess_exec(

@@ -11,6 +11,41 @@ from pathlib import Path
 from tools.shell.syntax import Word
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Repository configuration that would run a program: forced off for every git, confined or
+# approved (GIT_CONFIG_COUNT has the precedence of `git -c`; git 2.31 or later). diff.external
+# and textconv drivers cannot be switched off by configuration (an empty value is run as a
+# program): confined git diff/log/show get --no-ext-diff --no-textconv (`git_safe_argv`).
+GIT_NEVER_RUNS = (("core.fsmonitor", "false"), ("core.hooksPath", "/dev/null"),
+                  ("core.pager", "cat"), ("gpg.program", "false"),
+                  ("core.alternateRefsCommand", ""), ("core.editor", "false"),
+                  ("sequence.editor", "false"))  # fmt: skip
+# Confined git also never reaches elsewhere or asks for credentials.
+GIT_CONFINED = (*GIT_NEVER_RUNS, ("core.sshCommand", "false"), ("credential.helper", ""),
+                ("protocol.allow", "never"))  # fmt: skip
+
+
+GIT_DIFF_FLAGS = ("--no-ext-diff", "--no-textconv")
+GIT_DIFFING = frozenset({"diff", "log", "show", "whatchanged", "format-patch"})
+
+
+def git_safe_argv(argv: list[str]) -> list[str]:
+    """A git command with `--no-ext-diff --no-textconv` after a subcommand that diffs (the
+    repository's diff programs never run); any other argv unchanged."""
+    name = os.path.basename(argv[0]) if argv else ""
+    if name != "git" or len(argv) < 2 or argv[1] not in GIT_DIFFING:
+        return argv
+    return [argv[0], argv[1], *GIT_DIFF_FLAGS, *argv[2:]]
+
+
+def git_config_env(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """`GIT_CONFIG_COUNT`/`KEY_n`/`VALUE_n` variables that set `pairs` as `git -c` would."""
+    env = {"GIT_CONFIG_COUNT": str(len(pairs))}
+    for index, (key, value) in enumerate(pairs):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
+
+
 SYSTEM_PREFIXES = ("/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/opt/")
 
 
@@ -33,6 +68,7 @@ def confined_env(home: Path, cwd: Path) -> dict[str, str]:
         "KUBECONFIG": str(home / ".kube" / "config"),
         "SYSTEMD_PAGER": "",
         "PYTHONDONTWRITEBYTECODE": "1",
+        **git_config_env(GIT_CONFINED),
     }
     if "TZ" in os.environ:
         env["TZ"] = os.environ["TZ"]

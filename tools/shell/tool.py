@@ -16,7 +16,7 @@ from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.policy import Decision, Verdict
 from tools.process import ProcessResult, run_process
 from tools.shell.executor import ScriptRefused, new_scratch, run_script
-from tools.shell.expand import confined_env
+from tools.shell.expand import GIT_NEVER_RUNS, confined_env, git_config_env
 from tools.workspace import relative_name, resolve_inside
 
 NO_SANDBOX = "no kernel sandbox is active here, so every command needs approval"
@@ -94,6 +94,7 @@ async def _run_approved(args: ShellInput, ctx: ToolContext, cwd: Path) -> Proces
     shell = shutil.which("bash", path="/usr/bin:/bin") or "/bin/sh"
     home = new_scratch(ctx.scratch_root, "approved-")
     env = confined_env(home, cwd)
+    env.update(git_config_env(GIT_NEVER_RUNS))  # an approved push may use ssh and credentials
     env["PATH"] = os.environ.get("PATH", env["PATH"])
     try:
         return await run_process(
