@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from core.types import Risk
-from tools.base import Tool, ToolContext
+from tools.base import Tool, ToolContext, ToolError
 from tools.confine import Confinement
 from tools.policy import CommandPolicy, Decision
 from tools.shell.tool import SHELL_TOOL
@@ -201,7 +201,10 @@ def result_text(result: Any) -> str:
 
 async def attempt_tool(world: World, tool: Tool[Any], args: dict[str, Any]) -> Outcome:
     """Assess the call; run it only when it is READ (a card otherwise)."""
-    assessment = tool.assess(args, world.ctx)
+    try:
+        assessment = tool.assess(args, world.ctx)
+    except ToolError as refused:  # the engine reports it to the model: nothing runs
+        return Outcome(json.dumps(args), Risk.CRITICAL, f"refused: {refused}", False, "")
     reason = assessment.denied or assessment.reason
     if assessment.risk is not Risk.READ or assessment.denied:
         return Outcome(json.dumps(args), assessment.risk, reason, False, "")
@@ -262,6 +265,7 @@ def new_world(root: Path) -> World:
         "dotenv": f"canary-dotenv-value-{tag}",
         "payload": f"canary-payload-ran-{tag}",
         "environ": f"canary-test-environ-{tag}",
+        "filename": f"canary-filename-{tag}",
     }
     (outside / "linked").mkdir(parents=True)
     (outside / "empty").mkdir()
@@ -271,6 +275,7 @@ def new_world(root: Path) -> World:
     (outside / "hard-target.txt").write_text(canaries["hardlink"] + "\n")
     (outside / "data.jq").write_text(f'def leak: "{canaries["secret"]}";\n')
     (outside / "victim.db").write_text("precious\n")
+    (outside / "linked" / canaries["filename"]).write_text("its name is the secret\n")
     (ws / "logs").mkdir(parents=True)
     (ws / "src").mkdir()
     (ws / "victimdir").mkdir()

@@ -561,6 +561,17 @@ PATH_ATTACKS = [
     "cat linkdir/.",
     "grep -r . linkdir",
     "head -n 1 /proc/self/root<outside>/notes-target.txt",
+    # globs are expanded by opsbot itself, outside the sandbox: names of any directory
+    "echo <outside>/linked/*",
+    "echo <outside>/*/*",
+    "printf '%s\\n' <outside>/linked/*",
+    "basename -a <outside>/linked/*",
+    "dirname <outside>/linked/*/",
+    "test -e <outside>/linked/* && echo x",
+    "echo linkdir/*",
+    "echo l*/c*",
+    "ls -d <outside>/linked/*",
+    "echo /proc/<helper>/*",
 ]
 
 # (d) resource abuse: each must end within the shell timeout (8 s) and leave no process
@@ -671,6 +682,34 @@ async def test_hard_links_and_nested_env_files_stay_unread(world: World, command
     (world.ws / ".env.d" / "prod").write_text(f"X={world.canaries['dotenv']}\n")
     outcome, found = await run_attack(world, command)
     assert_harmless(outcome, found)
+
+
+CWD_ATTACKS = [
+    ("linkdir", "cat secret.txt"),
+    ("linkdir", "ls"),
+    ("..", "cat outside/secret.txt"),
+    ("<outside>", "cat secret.txt"),
+    ("logs/../linkdir", "cat secret.txt"),
+    ("/proc/self/root<outside>", "cat secret.txt"),
+    (".git", "cat config"),
+]
+
+
+@pytest.mark.parametrize(("cwd", "command"), CWD_ATTACKS, ids=[c for c, _ in CWD_ATTACKS])
+async def test_cwd_attack_has_no_effect(world: World, cwd: str, command: str) -> None:
+    outcome, found = await run_attack(world, command, cwd=world.fill(cwd))
+    assert_harmless(outcome, found)
+
+
+async def test_no_existence_oracle_outside_the_sandbox(world: World) -> None:
+    """`test -e` (operands are text, never path-checked) and stat(2), which Landlock does not
+    restrict, tell whether any file outside exists: both answers must look the same."""
+    answers = []
+    for name in ("secret.txt", "no-such-file.txt"):
+        outcome, found = await run_attack(world, f"test -e <outside>/{name} && echo yes")
+        assert_harmless(outcome, found)
+        answers.append(outcome.output.replace('"command": ', "").replace(name, ""))
+    assert answers[0] == answers[1] or "yes" not in answers[0], answers
 
 
 def test_world_is_real(world: World) -> None:
