@@ -615,11 +615,16 @@ RESOURCE_ATTACKS = [
     "od /dev/zero",
     "base64 /dev/urandom",
     "sha256sum /dev/zero",
+    "cat README.md" + " | cat" * 800,
+    "; ".join(["true"] * 3000),
+    "cat README.md" + " | tail -n +1" * 200 + " | sort -R",
 ]
 
 
 def _ids(commands: list[str]) -> list[str]:
-    return [c.replace("\n", "\\n")[:60] for c in commands]
+    return [
+        c.replace("\n", "\\n")[:60] + (f"...({len(c)})" if len(c) > 60 else "") for c in commands
+    ]
 
 
 @pytest.mark.parametrize("command", PARSE_ATTACKS, ids=_ids(PARSE_ATTACKS))
