@@ -68,7 +68,10 @@ async def test_an_incident_in_the_browser(tmp_path: Path) -> None:
             await expect(thread).to_contain_text("Approved by", timeout=15_000)
             second = thread.locator("button.primary", has_text="Approve")
             await expect(second).to_have_count(1, timeout=60_000)
-            await second.click()
+            await second.click()  # a critical action: Approve asks first, showing the command
+            dialog = page.locator(".modal", has_text="Approve a critical action?")
+            await expect(dialog).to_contain_text("python3 -m unittest", timeout=15_000)
+            await dialog.locator("button[data-yes]").click()
             await expect(thread).to_contain_text("Fixed.", timeout=60_000)
             await expect(thread).to_contain_text("succeeded", timeout=15_000)
             await expect(page.locator("#runs")).to_contain_text("trace")
