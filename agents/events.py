@@ -136,3 +136,10 @@ RunEvent = Annotated[
     | RunFinished,
     Field(discriminator="kind"),
 ]
+
+
+def approval_reason(explanation: str, policy: str) -> str:
+    """The card's reason: the agent's words (cut, and unable to pose as the policy's line),
+    then the policy's own reason as the last line, `(policy: ...)`, which the card shows apart."""
+    said = explanation[:900].replace("(policy:", "(policy -").strip()
+    return f"{said}\n(policy: {policy})".strip()

@@ -15,6 +15,7 @@ from dbos import error as dbos_errors
 from agents.approvals import NeedsApproval
 from agents.budget import Budget, LoopGuard
 from agents.engine import Engine
+from agents.events import approval_reason
 from agents.history import TurnStart, TurnSummary, conversation, history_tail
 from agents.llm import ModelReply, ModelRequest, ToolUse, describe_error, honour_retry_after
 from agents.llm import is_retryable as model_error_is_retryable
@@ -63,13 +64,6 @@ def _step_failure(error: BaseException) -> str:
     if isinstance(error, dbos_errors.DBOSMaxStepRetriesExceeded) and error.errors:
         return f"{describe_error(error.errors[-1])}, after {len(error.errors)} attempts"
     return describe_error(error)
-
-
-def approval_reason(explanation: str, policy: str) -> str:
-    """The card's reason: the agent's words (cut, and unable to pose as the policy's line),
-    then the policy's own reason as the last line, `(policy: ...)`, which the card shows apart."""
-    said = explanation[:900].replace("(policy:", "(policy -").strip()
-    return f"{said}\n(policy: {policy})".strip()
 
 
 def _refusal(status: str, decided_by: str | None, reason: str | None) -> ToolResult:

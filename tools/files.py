@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
+from tools.confine import secrets_scan
 from tools.workspace import (
     HARD_LINK_NOTE,
     MissingPath,
@@ -65,6 +66,8 @@ RUNS_CODE_LATER: tuple[tuple[str, str], ...] = (
     ("makefile", "make runs its recipes"), ("gnumakefile", "make runs its recipes"),
     ("conftest.py", _PYTHON), ("setup.py", _PYTHON), ("sitecustomize.py", _PYTHON),
     ("usercustomize.py", _PYTHON), ("*.pth", _PYTHON),
+    (".env", "it holds the credentials a service reads at start"),
+    (".env.*", "it holds the credentials a service reads at start"),
 )  # fmt: skip
 
 
@@ -83,9 +86,18 @@ def _decode(raw: bytes, shown: str) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def holds_credentials(parts: tuple[str, ...] | list[str]) -> bool:
+    """A `.env` file, `.env.*`, or anything in a `.env*` directory: credentials by convention,
+    never read by a tool (the kernel sandbox hides them from commands the same way)."""
+    return any(part == ".env" or part.startswith(".env.") for part in parts)
+
+
 def _read_workspace_file(ctx: ToolContext, path: str) -> tuple[str, str]:
     """(workspace-relative name, text) of a regular file, read through the no-symlink walk."""
-    name = "/".join(workspace_parts(ctx.workspace, path)) or "."
+    parts = workspace_parts(ctx.workspace, path)
+    if holds_credentials(parts):
+        raise ToolError(f"{path!r} is a .env file: it holds credentials and is never read")
+    name = "/".join(parts) or "."
     with parent_dir(ctx.workspace, path) as (parent, final):
         if final == ".":
             raise ToolError(f"{path!r} is a directory, not a file")
@@ -164,6 +176,9 @@ def _search(
                 relative = os.path.normpath(os.path.join(top, name))
                 if glob and not PurePosixPath(relative).match(glob):
                     continue
+                if holds_credentials(PurePosixPath(relative).parts):
+                    skipped += 1
+                    continue
                 status = entry_stat(dir_fd, name)
                 if status is None or stat.S_ISDIR(status.st_mode):
                     continue
@@ -207,6 +222,8 @@ def _current_content(ctx: ToolContext, path: str) -> tuple[str, str]:
     if not parts:
         raise ToolError(f"{path!r} is a directory")
     name = "/".join(parts)
+    if holds_credentials(parts):
+        return name, ""  # its present credentials never reach a card or the model
     try:
         with parent_dir(ctx.workspace, path) as (parent, final):
             return name, _decode(read_file_at(parent, final, path, MAX_READ_BYTES), path)
@@ -223,7 +240,9 @@ def write_file_diff(args: WriteFileInput, ctx: ToolContext) -> str:
         fromfile=f"a/{name}" if before else "/dev/null",
         tofile=f"b/{name}",
     )
-    return "".join(diff) or f"(no change to {name})"
+    note = "(a .env file: its current content is not shown)\n" if holds_credentials(
+        PurePosixPath(name).parts) else ""  # fmt: skip
+    return note + ("".join(diff) or f"(no change to {name})")
 
 
 def assess_write(args: WriteFileInput, ctx: ToolContext) -> Assessment:
@@ -248,6 +267,7 @@ async def write_file(args: WriteFileInput, ctx: ToolContext) -> dict[str, Any]:
     """Write the file atomically (through the no-symlink walk) and return the applied diff."""
     diff = write_file_diff(args, ctx)
     await asyncio.to_thread(_write, ctx, args.path, args.content)
+    secrets_scan.forget(ctx.workspace)  # it may be a new .env file the sandbox must hide
     return {"path": "/".join(workspace_parts(ctx.workspace, args.path)), "diff": diff}
 
 

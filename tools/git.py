@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import shutil
 from typing import Any
 
@@ -9,9 +11,11 @@ from pydantic import BaseModel, Field
 
 from core.types import Risk
 from tools.base import Tool, ToolContext, ToolError
+from tools.confine.reap import TAG_VARIABLE, kill_tagged, new_tag
 from tools.process import run_process
 from tools.shell.executor import new_scratch
-from tools.shell.expand import confined_env, git_safe_argv
+from tools.shell.expand import GIT_CONFINED, confined_env, git_config_env, git_safe_argv
+from tools.shell.gitconfig import program_keys
 from tools.workspace import relative_name, resolve_inside
 
 
@@ -26,16 +30,20 @@ async def _git(ctx: ToolContext, *args: str) -> str:
     """Run git read-only: kernel-confined when a sandbox is active, always with HOME outside
     the workspace and system and global configuration off (`confined_env`)."""
     home = new_scratch(ctx.scratch_root, "git-")
-    argv = git_argv(*args)
-    if ctx.confinement is not None:
-        argv = ctx.confinement.launcher_argv([shutil.which("git") or "/usr/bin/git", *argv[1:]],
-                                             home)  # fmt: skip
+    tag = new_tag()
+    env = {**confined_env(home, ctx.workspace), TAG_VARIABLE: tag}
+    argv = [shutil.which("git") or "/usr/bin/git", *git_argv(*args)[1:]]
+    confinement = ctx.confinement
+    wrap = functools.partial(confinement.launcher_argv, scratch=home) if confinement else None
+    keys = await program_keys(ctx.workspace, env, wrap)
+    env.update(git_config_env((*GIT_CONFINED, *keys)))
     try:
         result = await run_process(
-            argv, cwd=ctx.workspace, timeout_s=30, output_cap=ctx.output_cap,
-            env=confined_env(home, ctx.workspace),
+            wrap(argv) if wrap else argv, cwd=ctx.workspace, timeout_s=30,
+            output_cap=ctx.output_cap, env=env,
         )  # fmt: skip
     finally:
+        await asyncio.to_thread(kill_tagged, tag)  # a filter that detached is ended too
         shutil.rmtree(home, ignore_errors=True)
     if result.exit_code != 0:
         raise ToolError(f"git {args[0]} failed: {result.output.strip()[:500]}")

@@ -154,7 +154,12 @@ def _outside(path: str, workspace: Path) -> bool:
     return resolved != root and root not in resolved.parents
 
 
-OWN_PROC = re.compile(r"/proc/(self|thread-self)(/[^/]+)*/?")  # the program's own entries only
+# The program's own /proc entries that hold facts about it, never links that lead elsewhere
+# (root, cwd, exe, fd/N, map_files: /proc/self/root/<outside> is any file on the system).
+OWN_PROC = re.compile(
+    r"/proc/(self|thread-self)/(status|stat|statm|limits|mounts|mountinfo|cgroup|io|environ"
+    r"|cmdline|comm|sched|smaps_rollup|maps|oom_score|net/\w+)"
+)
 PLAIN_WRITE_TARGETS = ("/dev/null",)
 
 
@@ -219,7 +224,7 @@ class Classifier:
                 reasons.append(f"writes {target}")
             elif redirect.op == "dup" and target not in ("1", "2"):
                 reasons.append(f"redirects to file descriptor {target}")
-        argv = expand_words(command.words, cwd, env)
+        argv = expand_words(command.words, cwd, env, self.may_list)
         name, args = argv[0], argv[1:]
         spec = self.policy.programs.get(name if "/" not in name else os.path.basename(name))
         if spec is None:
@@ -228,6 +233,14 @@ class Classifier:
             return [*reasons, f"{name} is not a program of this system (only system binaries "
                     "run unasked)"]  # fmt: skip
         return reasons + check_arguments(spec, args, lambda path: self.read_problem(path, cwd))
+
+    def may_list(self, name: str, cwd: Path) -> bool:
+        """Whether a name a glob matched may be shown: it lies inside what a confined command
+        may read both as written and with its symlinks resolved (so a glob through a
+        symlinked directory or a path outside shows nothing)."""
+        written = Path(os.path.normpath(Path(os.path.realpath(cwd)) / name))
+        inside = any(written == r or r in written.parents for r in self._roots)
+        return inside and self.read_problem(name, cwd) is None
 
     def read_problem(self, path: str, cwd: Path) -> str | None:
         """None when a confined command may read `path` (resolved: symlinks and `..`), else

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from core import faults
 
+DRAIN_S = 2.0  # seconds the output may go on after the process itself ended
+
 
 @dataclass(frozen=True)
 class ProcessResult:
@@ -24,15 +26,15 @@ class ProcessResult:
     duration_s: float
 
 
-async def _read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bool]:
-    kept = bytearray()
+async def _read_capped(stream: asyncio.StreamReader, cap: int, kept: bytearray) -> bool:
+    """Read to the end into `kept` (up to `cap` bytes); True when more was dropped."""
     truncated = False
     while chunk := await stream.read(65536):
         room = cap - len(kept)
         if room > 0:
             kept.extend(chunk[:room])
         truncated = truncated or len(chunk) > room
-    return bytes(kept), truncated
+    return truncated
 
 
 def _kill_group(process: asyncio.subprocess.Process) -> None:
@@ -55,7 +57,8 @@ async def run_process(
         start_new_session=True,
     )
     assert process.stdout is not None
-    reader = asyncio.ensure_future(_read_capped(process.stdout, output_cap))
+    kept = bytearray()
+    reader = asyncio.ensure_future(_read_capped(process.stdout, output_cap, kept))
     await asyncio.sleep(0)
     faults.point("during_shell")
     timed_out = False
@@ -68,10 +71,14 @@ async def run_process(
     except asyncio.CancelledError:
         _kill_group(process)
         raise
-    output, truncated = await reader
+    # A process that left the group may hold the pipe open: the output ends soon anyway.
+    done, _ = await asyncio.wait({reader}, timeout=DRAIN_S)
+    truncated = reader.result() if done else True
+    if not done:
+        reader.cancel()
     return ProcessResult(
         exit_code=None if timed_out else process.returncode,
-        output=output.decode("utf-8", errors="replace"),
+        output=kept.decode("utf-8", errors="replace"),
         timed_out=timed_out,
         truncated=truncated,
         duration_s=round(time.monotonic() - started, 3),

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from agents.events import ApprovalRequested
-from agents.workflow import approval_reason
+from agents.events import ApprovalRequested, approval_reason
 from bot.approval_blocks import (
     MAX_SECTION,
     approval_card,

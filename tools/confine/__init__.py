@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.confine import launch
+from tools.confine.secrets_scan import hidden_in
 
 LAUNCHER = Path(launch.__file__)
 EXEC_ROOTS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -60,10 +61,10 @@ class Confinement:
     limits: Limits = field(default_factory=Limits)
 
     def hidden_paths(self) -> tuple[Path, ...]:
-        """Files no confined command reads: the configured ones plus the workspace's `.env`."""
-        root = Path(os.path.realpath(self.workspace))
-        dotenv = tuple(p for p in root.glob(".env*") if p.is_file())
-        return tuple(Path(os.path.realpath(p)) for p in (*self.hidden, *dotenv))
+        """Files no confined command reads: the configured ones (the bot's database) plus the
+        workspace's `.env*` files and hard-linked files (`secrets_scan`)."""
+        configured = tuple(Path(os.path.realpath(p)) for p in self.hidden)
+        return (*configured, *hidden_in(self.workspace))
 
     def readable_roots(self, home: Path) -> tuple[Path, ...]:
         """Every path a confined command may read below (for the policy's verdicts)."""
@@ -78,8 +79,9 @@ class Confinement:
         rules += [(f"/etc/{f}", "ro") for f in ETC_FILES]
         rules += [(f"/proc/{f}", "ro") for f in PROC_FILES]
         rules += [("/sys", "ro"), ("/dev/null", "dev")] + [(p, "ro") for p in DEV_READ]
+        hidden = self.hidden_paths()
         for root in (self.workspace, *self.read_roots):
-            rules += readable_except(Path(os.path.realpath(root)), self.hidden_paths())
+            rules += readable_except(Path(os.path.realpath(root)), hidden)
         rules.append((str(scratch), "rw"))
         return rules
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -22,8 +23,18 @@ from pathlib import Path
 
 from core import faults
 from tools.confine import Confinement
+from tools.confine.reap import TAG_VARIABLE, kill_tagged, new_tag
 from tools.process import ProcessResult
-from tools.shell.expand import confined_env, expand_words, git_safe_argv, resolve_program
+from tools.shell.expand import (
+    GIT_CONFINED,
+    Visible,
+    confined_env,
+    expand_words,
+    git_config_env,
+    git_safe_argv,
+    resolve_program,
+)
+from tools.shell.gitconfig import program_keys
 from tools.shell.syntax import Pipeline, Script
 
 Recheck = Callable[[Script, Path], list[str]]
@@ -66,20 +77,33 @@ def _kill_groups(processes: list[asyncio.subprocess.Process]) -> None:
 
 
 class _Run:
-    def __init__(self, confinement: Confinement, cwd: Path, scratch: Path, out_fd: int) -> None:
+    def __init__(
+        self, confinement: Confinement, cwd: Path, scratch: Path, out_fd: int, visible: Visible
+    ) -> None:
+        self.visible = visible
         self.confinement = confinement
         self.cwd = cwd
         self.scratch = scratch
         self.out_fd = out_fd
-        self.env = confined_env(scratch, cwd)
+        self.tag = new_tag()
+        self.env = {**confined_env(scratch, cwd), TAG_VARIABLE: self.tag}
         self.live: list[asyncio.subprocess.Process] = []
+
+    async def env_for(self, program: Path) -> dict[str, str]:
+        """The environment of one process; a git also gets the repository's program-running
+        keys switched off (`tools.shell.gitconfig`)."""
+        if program.name != "git":
+            return self.env
+        wrap = functools.partial(self.confinement.launcher_argv, scratch=self.scratch)
+        keys = await program_keys(self.cwd, self.env, wrap)
+        return {**self.env, **git_config_env((*GIT_CONFINED, *keys))}
 
     async def pipeline(self, pipeline: Pipeline) -> int:
         processes: list[asyncio.subprocess.Process] = []
         stdin: int = asyncio.subprocess.DEVNULL
         try:
             for index, command in enumerate(pipeline.commands):
-                argv = expand_words(command.words, self.cwd, self.env)
+                argv = expand_words(command.words, self.cwd, self.env, self.visible)
                 program = resolve_program(argv[0])
                 if program is None:
                     raise ScriptRefused(f"{argv[0]} is not a program of this system")
@@ -91,10 +115,11 @@ class _Run:
                 argv = git_safe_argv([str(program), *argv[1:]])
                 launch = self.confinement.launcher_argv(argv, self.scratch,
                                                         redirects)  # fmt: skip
+                env = await self.env_for(program)
                 try:
                     process = await asyncio.create_subprocess_exec(
                         *launch, stdin=stdin, stdout=write_end, stderr=self.out_fd,
-                        cwd=self.cwd, env=self.env, start_new_session=True,
+                        cwd=self.cwd, env=env, start_new_session=True,
                     )  # fmt: skip
                 finally:
                     if stdin != asyncio.subprocess.DEVNULL:
@@ -122,6 +147,7 @@ async def run_script(
     timeout_s: float,
     output_cap: int,
     recheck: Recheck,
+    visible: Visible,
 ) -> ProcessResult:
     """Run `script` confined in `cwd`; its output merged and capped at `output_cap` bytes.
 
@@ -136,7 +162,7 @@ async def run_script(
     transport, _ = await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
     )
-    run = _Run(confinement, cwd, scratch, write_fd)
+    run = _Run(confinement, cwd, scratch, write_fd, visible)
     output = _Output(output_cap, lambda: _kill_groups(run.live))
     collected = asyncio.ensure_future(output.read(reader))
     status, timed_out = 0, False
@@ -153,6 +179,7 @@ async def run_script(
         timed_out = True
     finally:
         _kill_groups(run.live)
+        await asyncio.to_thread(kill_tagged, run.tag)  # also what left its group (setsid)
         os.close(write_fd)
         # a process that left its group may still hold the pipe: stop reading soon anyway
         with contextlib.suppress(TimeoutError):

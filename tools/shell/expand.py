@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from tools.shell.syntax import Word
@@ -75,9 +76,21 @@ def confined_env(home: Path, cwd: Path) -> dict[str, str]:
     return env
 
 
-def expand_word(word: Word, cwd: Path, env: dict[str, str]) -> list[str]:
-    """One word's expansion: plain variables, a leading `~`, then file-name globbing
-    (no match keeps the word as written, as bash does; hidden files need a leading dot)."""
+Visible = Callable[[str, Path], bool]
+"""Whether a name a glob matched (as written, from a working directory) may be shown: globs
+are expanded by opsbot outside the sandbox, so only names a confined command could list."""
+
+
+def _everything(_: str, __: Path) -> bool:
+    return True
+
+
+def expand_word(
+    word: Word, cwd: Path, env: dict[str, str], visible: Visible = _everything
+) -> list[str]:
+    """One word's expansion: plain variables, a leading `~`, then file-name globbing (only
+    `visible` names; no match keeps the word as written, as bash does; hidden files need a
+    leading dot)."""
     if word.tilde:
         first = word.segments[0]
         rest = "".join(
@@ -96,12 +109,14 @@ def expand_word(word: Word, cwd: Path, env: dict[str, str]) -> list[str]:
         matches = sorted(glob.glob(pattern))
     else:
         matches = sorted(glob.glob(pattern, root_dir=cwd))
-    return matches or [text]
+    return [m for m in matches if visible(m, cwd)] or [text]
 
 
-def expand_words(words: tuple[Word, ...], cwd: Path, env: dict[str, str]) -> list[str]:
+def expand_words(
+    words: tuple[Word, ...], cwd: Path, env: dict[str, str], visible: Visible = _everything
+) -> list[str]:
     """A command's argv after expansion."""
-    return [arg for word in words for arg in expand_word(word, cwd, env)]
+    return [arg for word in words for arg in expand_word(word, cwd, env, visible)]
 
 
 def resolve_program(name: str) -> Path | None:

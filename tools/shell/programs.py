@@ -191,14 +191,19 @@ def value_problem(kind: str, value: str, check_path: PathCheck) -> str | None:
             return None
         return "a sed script other than print, delete, quit and substitute"
     if kind == "awk_program":
-        return (
-            None
-            if not AWK_UNSAFE.search(value)
-            else "an awk program that runs commands or writes files"
-        )
+        code = AWK_STRING.sub('""', value)  # `print "a;" > f`: a string cannot end a statement
+        if AWK_UNSAFE.search(code):
+            return "an awk program that runs commands, writes files or reads others"
+        return None
     raise ValueError(f"programs.yaml: unknown value kind {kind!r}")
 
 
+# test and [: unary operators whose operand is a file (test -e tells whether a path exists)
+TEST_FILE_OPERATORS = frozenset(
+    {"-b", "-c", "-d", "-e", "-f", "-g", "-G", "-h", "-k", "-L", "-N", "-O", "-p", "-r", "-s",
+     "-S", "-t", "-u", "-w", "-x"}
+)  # fmt: skip
+AWK_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 # sed: addresses with p, d, q, =, or s/// with print-only flags; `;`-separated. No w, r, e, W.
 _SED_ADDR = r"(\d+|\$|/(\\.|[^/\\])*/)(,(\d+|\$|/(\\.|[^/\\])*/|\+\d+))?!?"
 _SED_SUB = r"s(?P<d>[/|#,:])((?!(?P=d)).|\\.)*(?P=d)((?!(?P=d)).|\\.)*(?P=d)[gpiIm0-9]*"
@@ -206,7 +211,9 @@ _SED_ONE = rf"\s*({_SED_ADDR})?\s*([pdq=]|{_SED_SUB})\s*"
 SED_COMMAND = re.compile(_SED_ONE)
 # awk: refuse system(), pipes, getline, output redirection inside print/printf, and dynamic code
 JQ_MODULES = re.compile(r"\b(import|include|modulemeta|get_search_list)\b")
-AWK_UNSAFE = re.compile(r"system|getline|\||close|fflush|@|print[f]?[^;}]*>|ENVIRON|PROCINFO")
+AWK_UNSAFE = re.compile(
+    r"system|getline|\||close|fflush|@|print[f]?[^;}]*>|ENVIRON|PROCINFO|ARGV|ARGC"
+)
 
 
 def _long(scan: _Scan, arg: str, rest: Iterator[str]) -> None:
@@ -328,6 +335,13 @@ def _operands(scan: _Scan) -> None:
     if kind in ("text", "names"):
         for operand in operands:
             scan.value("operand", "name" if kind == "names" else "text", operand)
+        return
+    if kind == "test_expression":  # test / [: the operand after a file test is a path
+        for index, operand in enumerate(operands[1:], start=1):
+            if operands[index - 1] in TEST_FILE_OPERATORS:
+                problem = scan.check_path(operand)
+                if problem:
+                    scan.refuse(f"{spec.name} {problem}")
         return
     first, _, script_kind = kind.partition("_then_")
     if script_kind:  # e.g. pattern_then_paths, sed_script_then_paths

@@ -3,6 +3,7 @@ shell; any other command runs only after a person approved its exact text."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
@@ -13,10 +14,12 @@ from pydantic import BaseModel, Field
 
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
+from tools.confine import secrets_scan
 from tools.policy import Decision, Verdict
 from tools.process import ProcessResult, run_process
 from tools.shell.executor import ScriptRefused, new_scratch, run_script
 from tools.shell.expand import GIT_NEVER_RUNS, confined_env, git_config_env
+from tools.shell.gitconfig import program_keys
 from tools.workspace import relative_name, resolve_inside
 
 NO_SANDBOX = "no kernel sandbox is active here, so every command needs approval"
@@ -79,7 +82,7 @@ async def _run_confined(args: ShellInput, ctx: ToolContext, cwd: Path) -> Proces
         return await run_script(
             decision.plan, cwd=cwd, confinement=ctx.confinement, scratch_root=ctx.scratch_root,
             timeout_s=_timeout(args, ctx), output_cap=ctx.output_cap,
-            recheck=classifier.plain_reasons,
+            recheck=classifier.plain_reasons, visible=classifier.may_list,
         )  # fmt: skip
     except ScriptRefused as refused:
         raise ToolError(f"stopped: the command no longer passes its checks ({refused})") from None
@@ -94,7 +97,11 @@ async def _run_approved(args: ShellInput, ctx: ToolContext, cwd: Path) -> Proces
     shell = shutil.which("bash", path="/usr/bin:/bin") or "/bin/sh"
     home = new_scratch(ctx.scratch_root, "approved-")
     env = confined_env(home, cwd)
-    env.update(git_config_env(GIT_NEVER_RUNS))  # an approved push may use ssh and credentials
+    confinement = ctx.confinement
+    wrap = functools.partial(confinement.launcher_argv, scratch=home) if confinement else None
+    keys = await program_keys(cwd, env, wrap)
+    # an approved push may use ssh and credentials; no repository key runs a program
+    env.update(git_config_env((*GIT_NEVER_RUNS, *keys)))
     env["PATH"] = os.environ.get("PATH", env["PATH"])
     try:
         return await run_process(
@@ -103,6 +110,8 @@ async def _run_approved(args: ShellInput, ctx: ToolContext, cwd: Path) -> Proces
         )  # fmt: skip
     except FileNotFoundError:
         raise ToolError(f"{shell} is not installed") from None
+    finally:
+        secrets_scan.forget(ctx.workspace)  # it may have made a .env or a hard link
 
 
 def _timeout(args: ShellInput, ctx: ToolContext) -> float:

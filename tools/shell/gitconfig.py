@@ -1,0 +1,73 @@
+"""Repository git configuration that would run a program, found and switched off per call.
+
+git has no switch that ignores a repository's `.git/config`, and some keys that run programs
+are named by the repository itself (`filter.<driver>.clean`, `diff.<driver>.textconv`, chosen
+by `.gitattributes`). Before a git runs, `git config --list --name-only` (which only reads
+files) lists every key in force; each one that names a program gets a neutral value through
+`GIT_CONFIG_COUNT` (the precedence of `git -c`). Together with the fixed keys of
+`tools.shell.expand.GIT_NEVER_RUNS`, no configuration found in the workspace runs anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+# key pattern -> neutral value ("cat" passes content through unchanged; "" turns a hook off)
+_PROGRAM_KEYS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), value)
+    for pattern, value in (
+        (r"filter\..+\.(clean|smudge)", "cat"),
+        (r"filter\..+\.process", ""),
+        (r"diff\..+\.textconv", "cat"),
+        (r"pager\..+", "cat"),
+        (r"gpg\..+\.program", "false"),
+        (r"credential\..+\.helper", ""),
+        (r"remote\..+\.(uploadpack|receivepack|proxy)", "false"),
+        (r"core\.(gitproxy|askpass|sshcommand)", "false"),
+        (r"(merge\..+\.driver|(diff|merge)tool\..+\.cmd|man\..+\.cmd)", "false"),
+    )
+)
+
+
+def neutral_value(key: str) -> str | None:
+    """The value that switches `key` off, or None when `key` runs no program."""
+    for pattern, value in _PROGRAM_KEYS:
+        if pattern.fullmatch(key):
+            return value
+    return None
+
+
+Wrap = Callable[[list[str]], list[str]]
+
+
+async def program_keys(
+    cwd: Path, env: dict[str, str], wrap: Wrap | None = None
+) -> tuple[tuple[str, str], ...]:
+    """(key, neutral value) for every key in force in `cwd`'s repository that runs a program;
+    empty outside a repository or when git cannot tell within 5 seconds. `wrap` runs the
+    look-up itself confined (an `include.path` may name any file)."""
+    argv = [shutil.which("git") or "/usr/bin/git", "config", "--list", "--name-only"]
+    argv = wrap(argv) if wrap is not None else argv
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv, cwd=cwd, env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+    except OSError:
+        return ()
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), 5)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        return ()
+    keys = dict.fromkeys(output.decode("utf-8", errors="replace").split())
+    found = ((key, neutral_value(key)) for key in keys)
+    return tuple((key, value) for key, value in found if value is not None)
