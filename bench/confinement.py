@@ -73,7 +73,8 @@ async def _measure(rounds: int) -> list[dict[str, Any]]:
                 started = time.perf_counter()
                 await run_script(decision.plan, cwd=workspace, confinement=confinement,
                                  scratch_root=root / "scratch", timeout_s=30, output_cap=65536,
-                                 recheck=classifier.plain_reasons)  # fmt: skip
+                                 recheck=classifier.plain_reasons,
+                                 visible=classifier.may_list)  # fmt: skip
                 confined.append((time.perf_counter() - started) * 1000)
                 started = time.perf_counter()
                 await asyncio.to_thread(_direct, command, workspace)
