@@ -63,6 +63,8 @@ class RunView:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     flusher: asyncio.Task[None] | None = None
+    redactor: Redactor = field(default_factory=Redactor)
+    """The run's own redactor: what it remembers of one run's secrets stays with that run."""
 
 
 class SlackPublisher:
@@ -119,7 +121,7 @@ class SlackPublisher:
         if run_id in self.views:
             return self.views[run_id]
         view = RunView(run_id=run_id, team=team, channel=channel, thread_ts=thread_ts,
-                       requester=requester)  # fmt: skip
+                       requester=requester, redactor=self.redactor.for_run())  # fmt: skip
         view.flusher = asyncio.ensure_future(self._flush_forever(view))
         self.views[run_id] = view
         return view
@@ -135,7 +137,7 @@ class SlackPublisher:
         return view
 
     def _add(self, view: RunView, text: str) -> None:
-        view.pending += self.redactor.redact(text)
+        view.pending += view.redactor.redact(text)
         view.wake.set()
 
     def _tool_finished(self, view: RunView, event: ToolFinished) -> None:
@@ -270,14 +272,14 @@ class SlackPublisher:
         self, view: RunView, text: str, blocks: list[dict[str, Any]] | None = None
     ) -> str:
         arguments: dict[str, Any] = {"channel": view.channel, "thread_ts": view.thread_ts,
-                                     "text": self.redactor.redact(text)}  # fmt: skip
+                                     "text": view.redactor.redact(text)}  # fmt: skip
         if blocks is not None:
             arguments["blocks"] = blocks
         posted = await self.writer.call("chat.postMessage", **arguments)
         return str(posted["ts"])
 
     async def _post_card(self, view: RunView, event: ApprovalRequested) -> None:
-        redacted = event.model_copy(update=card_texts(self.redactor, event))
+        redacted = event.model_copy(update=card_texts(view.redactor or self.redactor, event))
         if await queries.card_of(event.approval_id) is not None:
             # Announced again by a step re-run after a restart: the card is already there.
             view.cards.setdefault(event.approval_id, approval_card(redacted))
