@@ -95,3 +95,4 @@ def test_image_and_compose_require_the_kernel_sandbox() -> None:
     assert "OPSBOT_SANDBOX=required" in env
     service = compose()["services"]["opsbot"]["environment"]
     assert service["OPSBOT_SANDBOX"] == "${OPSBOT_SANDBOX:-required}"
+    assert compose()["services"]["opsbot"]["pids_limit"] <= 1024
