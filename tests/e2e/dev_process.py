@@ -84,7 +84,7 @@ async def running_dev(directory: Path, env: dict[str, str] | None = None) -> Asy
         sys.executable, "-m", "bot.cli", "dev", "--dir", str(directory),
         "--slack-port", str(ports[0]), "--model-port", str(ports[1]), "--bot-port", str(ports[2]),
         cwd=ROOT, env=environment, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        stderr=asyncio.subprocess.STDOUT, limit=16 * 1024 * 1024,  # a long log line is no error
     )  # fmt: skip
     assert process.stdout is not None
     output: list[str] = []
