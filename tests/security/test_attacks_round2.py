@@ -29,7 +29,12 @@ from bot.card_delivery import card_texts
 from bot.safe_text import safe_arguments
 from core.redact import Redactor
 from tests.security.harness import World, result_text
-from tests.security.test_attacks_executed import assert_harmless, run_attack, run_tool
+from tests.security.test_attacks_executed import (
+    assert_harmless,
+    plant_git_config,
+    run_attack,
+    run_tool,
+)
 from tools.confine import secrets_scan
 from tools.shell.tool import SHELL_TOOL
 
@@ -556,5 +561,31 @@ HELD = [
 
 @pytest.mark.parametrize("command", HELD, ids=_ids(HELD))
 async def test_r9_new_inputs_have_no_effect(world: World, command: str) -> None:
+    outcome, found = await run_attack(world, command)
+    assert_harmless(outcome, found)
+
+
+# ---------------------------------------------------------------- R10: git's global options
+# `git_safe_argv` adds `--no-ext-diff --no-textconv` only when argv[1] is the subcommand, but
+# the allow-list accepts git's global `-P`, `--no-pager`, `--no-optional-locks` and
+# `--literal-pathspecs` before it: `git --no-pager diff` runs the repository's diff driver.
+GLOBAL_OPTION_CALLS = [
+    "git -P diff",
+    "git --no-pager diff",
+    "git --no-pager diff HEAD~1",
+    "git --no-optional-locks diff",
+    "git --literal-pathspecs diff",
+    "git -P log -p -1",
+    "git --no-pager show HEAD",
+    "git -P diff --stat",
+]
+
+
+@pytest.mark.parametrize("where", [".gitconfig", ".git/config"])
+@pytest.mark.parametrize("command", GLOBAL_OPTION_CALLS, ids=_ids(GLOBAL_OPTION_CALLS))
+async def test_r10_git_global_options_do_not_skip_the_diff_guards(
+    world: World, where: str, command: str
+) -> None:
+    plant_git_config(world, where)
     outcome, found = await run_attack(world, command)
     assert_harmless(outcome, found)
