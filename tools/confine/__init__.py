@@ -18,10 +18,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.confine import launch
+from tools.confine import kernel, wire
 from tools.confine.secrets_scan import hidden_in
 
-LAUNCHER = Path(launch.__file__)
+LAUNCHER = Path(kernel.__file__).with_name("launch.py")
 EXEC_ROOTS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf",
              "localtime", "timezone", "hosts", "host.conf", "resolv.conf", "gai.conf", "ssl",
@@ -100,8 +100,15 @@ class Confinement:
         self, argv: list[str], scratch: Path, redirects: list[list[object]] | None = None
     ) -> list[str]:
         """`argv` wrapped in the launcher, which confines it before it execs."""
-        spec = launch.encode_spec(self.spec(scratch, redirects or []))
+        spec = wire.encode_spec(self.spec(scratch, redirects or []))
         return [sys.executable, "-I", "-S", str(LAUNCHER), spec, "--", *argv]
+
+    def script_argv(self, steps: list[tuple[str, list[tuple[list[str], list[list[object]]]]]],
+                    scratch: Path) -> list[str]:  # fmt: skip
+        """A whole plain script for the launcher's script mode: one confined interpreter
+        forks every program of it. `steps`: [(connector, [(argv, redirects), ...]), ...]."""
+        spec = wire.encode_spec({**self.spec(scratch, []), "steps": steps})
+        return [sys.executable, "-I", "-S", str(LAUNCHER), spec, "--script"]
 
 
 def readable_except(root: Path, hidden: tuple[Path, ...]) -> list[tuple[str, str]]:
@@ -136,10 +143,10 @@ class Status:
 def probe() -> Status:
     """Run the launcher twice on this machine: a program must run, and a file outside its
     rules must be unreadable. Cached for the process."""
-    abi = launch.landlock_abi()
+    abi = kernel.landlock_abi()
     if abi < 1:
         return Status(False, "no kernel sandbox: Landlock is not available in this kernel")
-    if platform.machine() not in launch.ARCHES:
+    if platform.machine() not in kernel.ARCHES:
         return Status(False, f"no kernel sandbox: no seccomp filter for {platform.machine()}")
     with tempfile.TemporaryDirectory(prefix="opsbot-probe-") as temp:
         base = Path(temp)

@@ -1,18 +1,19 @@
-"""Runs a plain script itself, without `/bin/sh`: every process kernel-confined.
+"""Runs a plain script itself, without `/bin/sh`, kernel-confined.
 
-The pipelines and lists of a `Script` are wired with pipes here; each program starts through
-the confinement launcher (Landlock + seccomp + limits), in its own process group that is
-killed when its pipeline ends, so nothing it started keeps running. Standard error of every
-process and standard output of the last are merged into one capped output.
-Before each command runs, its words are expanded and checked again (`recheck`): a file that
+The script's words are expanded here (variables, `~`, globs showing only names a confined
+command could list) and checked once more right before the run (`recheck`): a file that
 became a symlink between the check and the run stops the script instead of running it.
+Then one confinement launcher in script mode (Landlock + seccomp + limits applied once)
+forks every program of every pipeline with pipes between them; standard error of every
+program and standard output of the last are merged into one capped output. The launcher's
+process group is killed at the end, and so is every process carrying the command's tag
+(`tools.confine.reap`), so nothing it started keeps running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import shutil
 import signal
@@ -35,9 +36,10 @@ from tools.shell.expand import (
     resolve_program,
 )
 from tools.shell.gitconfig import program_keys
-from tools.shell.syntax import Pipeline, Script
+from tools.shell.syntax import Script
 
 Recheck = Callable[[Script, Path], list[str]]
+Steps = list[tuple[str, list[tuple[list[str], list[list[object]]]]]]
 
 
 def new_scratch(root: Path, prefix: str) -> Path:
@@ -47,7 +49,7 @@ def new_scratch(root: Path, prefix: str) -> Path:
 
 
 class ScriptRefused(Exception):
-    """The script no longer passes its checks at run time; nothing further of it ran."""
+    """The script no longer passes its checks at run time; nothing of it ran."""
 
 
 class _Output:
@@ -70,72 +72,39 @@ class _Output:
                 self.on_overflow()
 
 
-def _kill_groups(processes: list[asyncio.subprocess.Process]) -> None:
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+def script_steps(script: Script, cwd: Path, env: dict[str, str], visible: Visible) -> Steps:
+    """Every command with its words expanded and its program resolved to a system binary;
+    raises `ScriptRefused` for a program that is not one."""
+    steps: Steps = []
+    for connector, pipeline in script.steps:
+        commands: list[tuple[list[str], list[list[object]]]] = []
+        for command in pipeline.commands:
+            argv = expand_words(command.words, cwd, env, visible)
+            program = resolve_program(argv[0])
+            if program is None:
+                raise ScriptRefused(f"{argv[0]} is not a program of this system")
+            redirects: list[list[object]] = [
+                [r.fd, r.op, r.target.expand(env)] for r in command.redirects
+            ]
+            commands.append((git_safe_argv([str(program), *argv[1:]]), redirects))
+        steps.append((connector, commands))
+    return steps
 
 
-class _Run:
-    def __init__(
-        self, confinement: Confinement, cwd: Path, scratch: Path, out_fd: int, visible: Visible
-    ) -> None:
-        self.visible = visible
-        self.confinement = confinement
-        self.cwd = cwd
-        self.scratch = scratch
-        self.out_fd = out_fd
-        self.tag = new_tag()
-        self.env = {**confined_env(scratch, cwd), TAG_VARIABLE: self.tag}
-        self.live: list[asyncio.subprocess.Process] = []
+def _kill_group(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
-    async def env_for(self, program: Path) -> dict[str, str]:
-        """The environment of one process; a git also gets the repository's program-running
-        keys switched off (`tools.shell.gitconfig`)."""
-        if program.name != "git":
-            return self.env
-        wrap = functools.partial(self.confinement.launcher_argv, scratch=self.scratch)
-        keys = await program_keys(self.cwd, self.env, wrap)
-        return {**self.env, **git_config_env((*GIT_CONFINED, *keys))}
 
-    async def pipeline(self, pipeline: Pipeline) -> int:
-        processes: list[asyncio.subprocess.Process] = []
-        stdin: int = asyncio.subprocess.DEVNULL
-        try:
-            for index, command in enumerate(pipeline.commands):
-                argv = expand_words(command.words, self.cwd, self.env, self.visible)
-                program = resolve_program(argv[0])
-                if program is None:
-                    raise ScriptRefused(f"{argv[0]} is not a program of this system")
-                last = index == len(pipeline.commands) - 1
-                read_end, write_end = (-1, self.out_fd) if last else os.pipe()
-                redirects: list[list[object]] = [
-                    [r.fd, r.op, r.target.expand(self.env)] for r in command.redirects
-                ]
-                argv = git_safe_argv([str(program), *argv[1:]])
-                launch = self.confinement.launcher_argv(argv, self.scratch,
-                                                        redirects)  # fmt: skip
-                env = await self.env_for(program)
-                try:
-                    process = await asyncio.create_subprocess_exec(
-                        *launch, stdin=stdin, stdout=write_end, stderr=self.out_fd,
-                        cwd=self.cwd, env=env, start_new_session=True,
-                    )  # fmt: skip
-                finally:
-                    if stdin != asyncio.subprocess.DEVNULL:
-                        os.close(stdin)
-                    if not last:
-                        os.close(write_end)
-                processes.append(process)
-                self.live.append(process)
-                stdin = read_end if not last else asyncio.subprocess.DEVNULL
-            faults.point("during_shell")
-            codes = [await process.wait() for process in processes]
-        finally:
-            if stdin not in (asyncio.subprocess.DEVNULL, -1):
-                os.close(stdin)
-            _kill_groups(processes)
-        return codes[-1] if codes else 0
+async def _environment(steps: Steps, scratch: Path, cwd: Path) -> tuple[dict[str, str], str]:
+    """The script's environment and its processes' tag; with a git in it, the repository's
+    program-running keys switched off (`tools.shell.gitconfig`)."""
+    tag = new_tag()
+    env = {**confined_env(scratch, cwd), TAG_VARIABLE: tag}
+    if any(Path(argv[0]).name == "git" for _, commands in steps for argv, _ in commands):
+        keys = await program_keys(cwd, env)
+        env.update(git_config_env((*GIT_CONFINED, *keys)))
+    return env, tag
 
 
 async def run_script(
@@ -151,43 +120,59 @@ async def run_script(
 ) -> ProcessResult:
     """Run `script` confined in `cwd`; its output merged and capped at `output_cap` bytes.
 
-    Raises `ScriptRefused` (with what already ran discarded) when a re-check fails before a
-    pipeline starts. A script past `timeout_s` seconds is killed and marked timed out.
+    Raises `ScriptRefused` when the re-check fails (nothing ran). A script past `timeout_s`
+    seconds is killed and marked timed out.
     """
     started = time.monotonic()
+    problems = recheck(script, cwd)
+    if problems:
+        raise ScriptRefused("; ".join(problems))
     scratch = new_scratch(scratch_root, "cmd-")
+    try:
+        steps = script_steps(script, cwd, confined_env(scratch, cwd), visible)
+        env, tag = await _environment(steps, scratch, cwd)
+        return await _run(confinement.script_argv(steps, scratch), cwd, env, tag, timeout_s,
+                          output_cap, started)  # fmt: skip
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+async def _run(
+    argv: list[str], cwd: Path, env: dict[str, str], tag: str, timeout_s: float,
+    output_cap: int, started: float,
+) -> ProcessResult:  # fmt: skip
     read_fd, write_fd = os.pipe()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
+            cwd=cwd, env=env, start_new_session=True,
+        )  # fmt: skip
+    finally:
+        os.close(write_fd)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     transport, _ = await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
     )
-    run = _Run(confinement, cwd, scratch, write_fd, visible)
-    output = _Output(output_cap, lambda: _kill_groups(run.live))
+    output = _Output(output_cap, lambda: _kill_group(process))
     collected = asyncio.ensure_future(output.read(reader))
-    status, timed_out = 0, False
+    faults.point("during_shell")
+    timed_out = False
     try:
-        async with asyncio.timeout(timeout_s):
-            for connector, pipeline in script.steps:
-                if (connector == "&&" and status != 0) or (connector == "||" and status == 0):
-                    continue
-                problems = recheck(Script(((";", pipeline),)), cwd)
-                if problems:
-                    raise ScriptRefused("; ".join(problems))
-                status = await run.pipeline(pipeline)
+        await asyncio.wait_for(process.wait(), timeout_s)
     except TimeoutError:
         timed_out = True
     finally:
-        _kill_groups(run.live)
-        await asyncio.to_thread(kill_tagged, run.tag)  # also what left its group (setsid)
-        os.close(write_fd)
-        # a process that left its group may still hold the pipe: stop reading soon anyway
+        _kill_group(process)
+        await process.wait()
+        await asyncio.to_thread(kill_tagged, tag)  # also what left the group (setsid)
+        # a process that escaped both may still hold the pipe: stop reading soon anyway
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(collected, 2.0)
+            await asyncio.wait_for(asyncio.shield(collected), 2.0)
+        collected.cancel()
         transport.close()
-        shutil.rmtree(scratch, ignore_errors=True)
     return ProcessResult(
-        exit_code=None if timed_out else status,
+        exit_code=None if timed_out else process.returncode,
         output=output.kept.decode("utf-8", errors="replace"),
         timed_out=timed_out,
         truncated=output.truncated,
