@@ -35,7 +35,7 @@ async def _git(ctx: ToolContext, *args: str) -> str:
     argv = [shutil.which("git") or "/usr/bin/git", *git_argv(*args)[1:]]
     confinement = ctx.confinement
     wrap = functools.partial(confinement.launcher_argv, scratch=home) if confinement else None
-    keys = await program_keys(ctx.workspace, env, wrap)
+    keys = await program_keys(ctx.workspace, env)
     env.update(git_config_env((*GIT_CONFINED, *keys)))
     try:
         result = await run_process(

@@ -26,7 +26,7 @@ import yaml
 
 from tools.command_parts import Part, program_of, tree_parts, unwrap, written_paths
 from tools.confine import Confinement
-from tools.shell.expand import confined_env, expand_words, resolve_program
+from tools.shell.expand import GlobTooBroad, confined_env, expand_words, resolve_program
 from tools.shell.programs import ProgramSpec, check_arguments, load_programs, programs_from
 from tools.shell.syntax import NotPlain, Script, SimpleCommand, parse_tree, plain_script
 
@@ -224,7 +224,10 @@ class Classifier:
                 reasons.append(f"writes {target}")
             elif redirect.op == "dup" and target not in ("1", "2"):
                 reasons.append(f"redirects to file descriptor {target}")
-        argv = expand_words(command.words, cwd, env, self.may_list)
+        try:
+            argv = expand_words(command.words, cwd, env, self.may_list)
+        except GlobTooBroad as broad:
+            return [*reasons, str(broad)]
         name, args = argv[0], argv[1:]
         spec = self.policy.programs.get(name if "/" not in name else os.path.basename(name))
         if spec is None:

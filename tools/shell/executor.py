@@ -28,6 +28,7 @@ from tools.confine.reap import TAG_VARIABLE, kill_tagged, new_tag
 from tools.process import ProcessResult
 from tools.shell.expand import (
     GIT_CONFINED,
+    GlobTooBroad,
     Visible,
     confined_env,
     expand_words,
@@ -79,7 +80,10 @@ def script_steps(script: Script, cwd: Path, env: dict[str, str], visible: Visibl
     for connector, pipeline in script.steps:
         commands: list[tuple[list[str], list[list[object]]]] = []
         for command in pipeline.commands:
-            argv = expand_words(command.words, cwd, env, visible)
+            try:
+                argv = expand_words(command.words, cwd, env, visible)
+            except GlobTooBroad as broad:
+                raise ScriptRefused(str(broad)) from None
             program = resolve_program(argv[0])
             if program is None:
                 raise ScriptRefused(f"{argv[0]} is not a program of this system")

@@ -4,12 +4,13 @@ by opsbot itself (never by a shell), and the program looked up on the system's o
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.shell.syntax import Word
+from tools.shell.syntax import GLOB_CHARS, Word
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Repository configuration that would run a program: forced off for every git, confined or
@@ -85,6 +86,14 @@ def _everything(_: str, __: Path) -> bool:
     return True
 
 
+MAX_GLOB_LEVELS = 3
+MAX_GLOB_MATCHES = 10_000
+
+
+class GlobTooBroad(ValueError):
+    """A glob that opsbot will not expand unasked (too deep, climbing with .., too many)."""
+
+
 def expand_word(
     word: Word, cwd: Path, env: dict[str, str], visible: Visible = _everything
 ) -> list[str]:
@@ -105,11 +114,16 @@ def expand_word(
         glob.escape(env.get(s.variable, "") if s.variable else s.text) if s.quoted else s.text
         for s in word.segments
     )
-    if os.path.isabs(pattern):
-        matches = sorted(glob.glob(pattern))
-    else:
-        matches = sorted(glob.glob(pattern, root_dir=cwd))
-    return [m for m in matches if visible(m, cwd)] or [text]
+    parts = pattern.split("/")
+    wild = [i for i, part in enumerate(parts) if set(part) & GLOB_CHARS]
+    if len(wild) > MAX_GLOB_LEVELS or any(p == ".." for p in parts[wild[0] :]):
+        limit = f"at most {MAX_GLOB_LEVELS} levels with a wildcard, no .. after one"
+        raise GlobTooBroad(f"the glob {text!r} walks too many directories ({limit})")
+    found = glob.iglob(pattern) if os.path.isabs(pattern) else glob.iglob(pattern, root_dir=cwd)
+    matches = list(itertools.islice(found, MAX_GLOB_MATCHES + 1))
+    if len(matches) > MAX_GLOB_MATCHES:
+        raise GlobTooBroad(f"the glob {text!r} matches more than {MAX_GLOB_MATCHES} names")
+    return [m for m in sorted(matches) if visible(m, cwd)] or [text]
 
 
 def expand_words(

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import re
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 # key pattern -> neutral value ("cat" passes content through unchanged; "" turns a hook off)
@@ -42,17 +41,15 @@ def neutral_value(key: str) -> str | None:
     return None
 
 
-Wrap = Callable[[list[str]], list[str]]
-
-
-async def program_keys(
-    cwd: Path, env: dict[str, str], wrap: Wrap | None = None
-) -> tuple[tuple[str, str], ...]:
+async def program_keys(cwd: Path, env: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """(key, neutral value) for every key in force in `cwd`'s repository that runs a program;
-    empty outside a repository or when git cannot tell within 5 seconds. `wrap` runs the
-    look-up itself confined (an `include.path` may name any file)."""
+    empty outside a repository or when git cannot tell within 5 seconds.
+
+    The look-up runs unconfined (a confined start costs ~20 ms): `git config` runs no program,
+    and the key names it prints (an `include.path` may name any file) only choose overrides,
+    they never reach the model or Slack.
+    """
     argv = [shutil.which("git") or "/usr/bin/git", "config", "--list", "--name-only"]
-    argv = wrap(argv) if wrap is not None else argv
     try:
         process = await asyncio.create_subprocess_exec(
             *argv, cwd=cwd, env=env,

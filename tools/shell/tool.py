@@ -3,7 +3,6 @@ shell; any other command runs only after a person approved its exact text."""
 
 from __future__ import annotations
 
-import functools
 import os
 import shlex
 import shutil
@@ -97,9 +96,7 @@ async def _run_approved(args: ShellInput, ctx: ToolContext, cwd: Path) -> Proces
     shell = shutil.which("bash", path="/usr/bin:/bin") or "/bin/sh"
     home = new_scratch(ctx.scratch_root, "approved-")
     env = confined_env(home, cwd)
-    confinement = ctx.confinement
-    wrap = functools.partial(confinement.launcher_argv, scratch=home) if confinement else None
-    keys = await program_keys(cwd, env, wrap)
+    keys = await program_keys(cwd, env)
     # an approved push may use ssh and credentials; no repository key runs a program
     env.update(git_config_env((*GIT_NEVER_RUNS, *keys)))
     env["PATH"] = os.environ.get("PATH", env["PATH"])
