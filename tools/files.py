@@ -87,16 +87,17 @@ def _decode(raw: bytes, shown: str) -> str:
 
 
 def holds_credentials(parts: tuple[str, ...] | list[str]) -> bool:
-    """A `.env` file, `.env.*`, or anything in a `.env*` directory: credentials by convention,
-    never read by a tool (the kernel sandbox hides them from commands the same way)."""
-    return any(part == ".env" or part.startswith(".env.") for part in parts)
+    """A path through a name that holds credentials by convention (`.env*`, `.netrc`,
+    Terraform state, ...: `secrets_scan.holds_credentials`): never read by a tool, as the
+    kernel sandbox hides them from commands."""
+    return any(secrets_scan.holds_credentials(part) for part in parts)
 
 
 def _read_workspace_file(ctx: ToolContext, path: str) -> tuple[str, str]:
     """(workspace-relative name, text) of a regular file, read through the no-symlink walk."""
     parts = workspace_parts(ctx.workspace, path)
     if holds_credentials(parts):
-        raise ToolError(f"{path!r} is a .env file: it holds credentials and is never read")
+        raise ToolError(f"{path!r} holds credentials (a .env-style file): it is never read")
     name = "/".join(parts) or "."
     with parent_dir(ctx.workspace, path) as (parent, final):
         if final == ".":

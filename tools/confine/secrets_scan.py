@@ -1,10 +1,12 @@
 """Which files inside the workspace no confined command may read, found by one walk.
 
-A `.env` file (or `.env.*`, or anything under a `.env*` directory) holds credentials by
-convention wherever it lies; a regular file with more than one hard link may be the same file
-as one outside the workspace (Landlock allows by the path walked, so a hard link would carry
-an outside file in). Both are hidden. `.git/objects` is skipped: a local clone hard-links its
-objects, and they only hold the repository's own content.
+Files that hold credentials by convention, wherever they lie: any name starting with `.env`
+(`.env`, `.env.production`, `.envrc`, a `.envs/` directory and all below it), `.netrc`,
+`.pgpass`, `.git-credentials` and Terraform state; and every regular file with more than one
+hard link, which may be the same file as one outside the workspace (Landlock allows by the
+path walked, so a hard link would carry an outside file in). All are hidden. The repository's
+own `.git/objects` is not walked: a local clone hard-links its objects, and they only hold the
+repository's content.
 
 The walk is cached per workspace for `TTL_S` seconds; a confined command cannot create
 files there, and `forget()` drops the cache after an approved command or write could have.
@@ -19,28 +21,33 @@ import time
 from pathlib import Path
 
 TTL_S = 30.0
-MAX_ENTRIES = 200_000  # a walk that finds more stops, and what it found so far is hidden
-_SKIPPED = {".git/objects", "node_modules", ".venv"}
+MAX_ENTRIES = 200_000  # a walk that finds more files stops and hides the whole workspace
+
 _lock = threading.Lock()
 _cache: dict[Path, tuple[float, tuple[Path, ...]]] = {}
 
 
-def _dotenv(name: str) -> bool:
-    return name == ".env" or name.startswith(".env.")
+CREDENTIAL_FILES = frozenset({".netrc", "_netrc", ".pgpass", ".git-credentials"})
+
+
+def holds_credentials(name: str) -> bool:
+    """A file or directory name that holds credentials by convention."""
+    return (name.startswith(".env") or name in CREDENTIAL_FILES
+            or name.endswith((".tfstate", ".tfstate.backup")))  # fmt: skip
 
 
 def _walk(root: Path) -> tuple[Path, ...]:
     hidden: list[Path] = []
     seen = 0
+    objects = root / ".git" / "objects"
     for directory, dirnames, filenames in os.walk(root):
         here = Path(directory)
-        relative = here.relative_to(root).as_posix()
         kept = []
         for name in dirnames:
             path = here / name
-            if _dotenv(name) and not path.is_symlink():
+            if holds_credentials(name) and not path.is_symlink():
                 hidden.append(path)
-            elif f"{relative}/{name}".lstrip("./") not in _SKIPPED and name not in _SKIPPED:
+            elif path != objects:
                 kept.append(name)
         dirnames[:] = kept
         for name in filenames:
@@ -51,10 +58,10 @@ def _walk(root: Path) -> tuple[Path, ...]:
             except OSError:
                 continue
             regular = stat.S_ISREG(info.st_mode)
-            if regular and (_dotenv(name) or info.st_nlink > 1):
+            if regular and (holds_credentials(name) or info.st_nlink > 1):
                 hidden.append(path)
         if seen > MAX_ENTRIES:
-            break
+            return (root,)  # too large to know: the whole workspace is hidden (fail closed)
     return tuple(hidden)
 
 

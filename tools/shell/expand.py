@@ -20,13 +20,16 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 GIT_NEVER_RUNS = (("core.fsmonitor", "false"), ("core.hooksPath", "/dev/null"),
                   ("core.pager", "cat"), ("gpg.program", "false"),
                   ("core.alternateRefsCommand", ""), ("core.editor", "false"),
-                  ("sequence.editor", "false"))  # fmt: skip
+                  ("sequence.editor", "false"),
+                  ("protocol.ext.allow", "never"))  # fmt: skip  # ext:: runs a command
 # Confined git also never reaches elsewhere or asks for credentials.
 GIT_CONFINED = (*GIT_NEVER_RUNS, ("core.sshCommand", "false"), ("credential.helper", ""),
                 ("protocol.allow", "never"))  # fmt: skip
 
 
 GIT_DIFF_FLAGS = ("--no-ext-diff", "--no-textconv")
+GIT_VALUE_OPTIONS = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace",
+                               "--exec-path", "--config-env", "--super-prefix"})  # fmt: skip
 GIT_DIFFING = frozenset({"diff", "log", "show", "whatchanged", "format-patch"})
 
 
@@ -34,9 +37,14 @@ def git_safe_argv(argv: list[str]) -> list[str]:
     """A git command with `--no-ext-diff --no-textconv` after a subcommand that diffs (the
     repository's diff programs never run); any other argv unchanged."""
     name = os.path.basename(argv[0]) if argv else ""
-    if name != "git" or len(argv) < 2 or argv[1] not in GIT_DIFFING:
+    if name != "git":
         return argv
-    return [argv[0], argv[1], *GIT_DIFF_FLAGS, *argv[2:]]
+    index = 1
+    while index < len(argv) and argv[index].startswith("-"):  # git's own options: -P, -C dir
+        index += 2 if argv[index] in GIT_VALUE_OPTIONS else 1
+    if index >= len(argv) or argv[index] not in GIT_DIFFING:
+        return argv
+    return [*argv[: index + 1], *GIT_DIFF_FLAGS, *argv[index + 1 :]]
 
 
 def git_config_env(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:

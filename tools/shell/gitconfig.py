@@ -25,7 +25,7 @@ _PROGRAM_KEYS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"diff\..+\.textconv", "cat"),
         (r"pager\..+", "cat"),
         (r"gpg\..+\.program", "false"),
-        (r"credential\..+\.helper", ""),
+        (r"credential\.(.+\.)?helper", ""),
         (r"remote\..+\.(uploadpack|receivepack|proxy)", "false"),
         (r"core\.(gitproxy|askpass|sshcommand)", "false"),
         (r"(merge\..+\.driver|(diff|merge)tool\..+\.cmd|man\..+\.cmd)", "false"),
@@ -49,7 +49,7 @@ async def program_keys(cwd: Path, env: dict[str, str]) -> tuple[tuple[str, str],
     and the key names it prints (an `include.path` may name any file) only choose overrides,
     they never reach the model or Slack.
     """
-    argv = [shutil.which("git") or "/usr/bin/git", "config", "--list", "--name-only"]
+    argv = [shutil.which("git") or "/usr/bin/git", "config", "--list", "--name-only", "-z"]
     try:
         process = await asyncio.create_subprocess_exec(
             *argv, cwd=cwd, env=env,
@@ -65,6 +65,8 @@ async def program_keys(cwd: Path, env: dict[str, str]) -> tuple[tuple[str, str],
             process.kill()
         await process.wait()
         return ()
-    keys = dict.fromkeys(output.decode("utf-8", errors="replace").split())
+    # NUL-separated and decoded like os.environ (surrogateescape), so a driver named with any
+    # byte (a no-break space, invalid UTF-8) reaches git's environment exactly as it wrote it
+    keys = dict.fromkeys(k for k in output.decode("utf-8", "surrogateescape").split("\0") if k)
     found = ((key, neutral_value(key)) for key in keys)
     return tuple((key, value) for key, value in found if value is not None)
