@@ -9,18 +9,18 @@ from collections.abc import Iterator
 from core.redaction.hits import Hit
 from core.redaction.judge import placeholder
 
-_NL = r"(?:\r?\n|\\r?\\n)"
+_NL = r"(?:\r?\n|\\(?:r\\)?n)"  # a line break, or one escaped in JSON (\n, \r\n)
 _BODY_LINE = (
     r"[ \t]*(?:[A-Za-z0-9+/]+={0,2}|=[A-Za-z0-9+/]{4}"
     r"|(?:Proc-Type|DEK-Info|Version|Comment|Hash|Charset):[^\r\n\\]*|)"
-    r"(?=\r?\n|\\r?\\n|[\"',]|$)"
+    r"(?=\r?\n|\\(?:r\\)?n|[\"',]|$)"
 )
 _PEM = re.compile(
     rf"-----BEGIN (?P<label>[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----"
     rf"(?:(?P<body>(?:{_NL}{_BODY_LINE})*?){_NL}[ \t]*-----END (?P=label)-----"
     rf"|(?P<open>(?:{_NL}{_BODY_LINE})*))"
 )
-_TRAILING = re.compile(r"(?:\r?\n|\\r?\\n|[ \t])+$")
+_TRAILING = re.compile(r"(?:\r?\n|\\(?:r\\)?n|[ \t])+$")
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}")
 _PUTTY = re.compile(r"(?m)^Private-Lines: \d+\r?\n(?:[A-Za-z0-9+/=]+(?:\r?\n|$))+")
 _JWT = re.compile(

@@ -93,9 +93,34 @@ def _simple(pattern: re.Pattern[str], text: str, kind: str, preview: bool) -> It
             yield Hit(start, start + len(value), kind)
 
 
+_NETRC_HOST = re.compile(  # a host name with a dot (or localhost), then netrc's own tokens
+    r"\b(?:machine\s+(?:[\w-]+\.[\w.-]+|localhost)|default)\s+(?:login|password|account|port)\b"
+)
+_NETRC_SECRET = re.compile(r"\b(?:password|account)[ \t]+(?P<v>[^\s]+)")
+_SENSITIVE_OBJECT = re.compile(r'\{[^{}]*"sensitive"\s*:\s*true[^{}]*\}')
+_JSON_VALUE = re.compile(r'"value"\s*:\s*"(?P<v>(?:[^"\\\n]|\\.)*)"')
+
+
+def netrc_and_state_hits(text: str) -> Iterator[Hit]:
+    """`.netrc` passwords (`machine h login u password p`, on one line or several) and the
+    values Terraform state marks `"sensitive": true`."""
+    if _NETRC_HOST.search(text):
+        for match in _NETRC_SECRET.finditer(text):
+            if secret_value("password", match.group("v")):
+                yield Hit(match.start("v"), match.end("v"), "password")
+    if '"sensitive"' in text:
+        for block in _SENSITIVE_OBJECT.finditer(text):
+            for value in _JSON_VALUE.finditer(block.group(0)):
+                start = block.start() + value.start("v")
+                if value.group("v"):
+                    yield Hit(start, start + len(value.group("v")), "sensitive_value")
+
+
 def keyed_hits(text: str, preview: bool = False) -> Iterator[Hit]:
     """Values that their surroundings mark as credentials; `preview` keeps every active char."""
     yield from _pair_hits(text, preview)
+    if not preview:
+        yield from netrc_and_state_hits(text)
     for match in _AUTH.finditer(text):
         group = "token" if match.group("token") is not None else "rest"
         if not (preview and _ACTIVE.search(match.group(group))):

@@ -302,7 +302,9 @@ async def test_r6_credentials_in_workspace_files_are_redacted(
     else:
         outcome, found = await run_tool(world, "read_file", {"path": name})
     assert_harmless(outcome, found)
-    assert outcome.ran
+    # a name that holds credentials by convention (.netrc, Terraform state) is never read:
+    # a person is asked instead; any other file runs and its secret is redacted
+    assert outcome.ran or "never read" in outcome.reason, outcome.reason
     assert SECRET not in outcome.output, f"{name}: the secret reached the model"
 
 

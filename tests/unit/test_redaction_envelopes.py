@@ -36,3 +36,36 @@ def test_a_random_token_inside_an_envelope_is_still_redacted() -> None:
     text = json.dumps({"status": "ok", "data": {"session": token, "build": token + "x"}})
     redacted = Redactor().redact(text)
     assert token not in redacted
+
+
+SECRET = "Zq8vN3xR7tL2mK9pW4yB6cH1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"machine api.example.com\n  login deploy\n  password {SECRET}\n",
+        f"machine api.example.com login deploy password {SECRET}\n",
+        f"default login anonymous password {SECRET}",
+        '{"outputs": {"db_pass": {"value": "' + SECRET + '", "sensitive": true}}}',
+        '{"value": "' + SECRET + '", "type": "string", "sensitive": true}',
+        '{"key": "-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAABG5v'
+        + SECRET
+        + '\\n-----END OPENSSH PRIVATE KEY-----\\n"}',
+        '{"key": "-----BEGIN RSA PRIVATE KEY-----\\r\\nMIIEowIBAAKCAQEA' + SECRET + '\\r\\n"}',
+    ],
+)
+def test_netrc_terraform_state_and_escaped_keys_are_redacted(text: str) -> None:
+    assert SECRET not in Redactor().redact(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the machine room password rotation policy is weak",
+        '{"value": "3 replicas", "sensitive": false}',
+        "machine learning pipelines: login page latency",
+    ],
+)
+def test_prose_about_machines_and_values_stays(text: str) -> None:
+    assert Redactor().redact(text) == text
