@@ -7,6 +7,7 @@ written appears as itself, and nothing in it can format, mention or link.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from agents.events import ApprovalRequested
@@ -41,11 +42,28 @@ def _fit(escaped: str, limit: int) -> tuple[str, int]:
     return escaped[:cut], len(escaped) - cut
 
 
+def visible(text: str) -> str:
+    """`text` with every character a reader cannot see shown as `⟨U+XXXX⟩`: format
+    characters (bidi overrides that reorder a line, zero-width characters, soft hyphens),
+    controls other than newline and tab, and unassigned or private code points. bash runs
+    those bytes; the approver must see that they are there."""
+    return "".join(
+        f"\u27e8U+{ord(c):04X}\u27e9"
+        if unicodedata.category(c) in _INVISIBLE and c not in "\n\t"
+        else c
+        for c in text
+    )
+
+
+_INVISIBLE = frozenset({"Cf", "Cc", "Co", "Cn", "Cs", "Zl", "Zp"})
+
+
 def preview_pieces(preview: str, size: int = PREVIEW_PIECE) -> list[str]:
-    """The preview in pieces of at most `size` characters, cut after a newline where one is
-    near; joined again they are the preview, character for character."""
+    """The preview (invisible characters made `visible`) in pieces of at most `size`
+    characters, cut after a newline where one is near; joined again they are the shown
+    preview, character for character."""
     pieces: list[str] = []
-    rest = preview
+    rest = visible(preview)
     while len(rest) > size:
         cut = rest.rfind("\n", size - 400, size)
         cut = size if cut == -1 else cut + 1
@@ -132,10 +150,11 @@ def _confirm_text(request: ApprovalRequested) -> str:
     """What the Approve confirm dialog says will run (plain text: shown as typed)."""
     head = f"This runs {request.tool_name}:\n"
     room = CONFIRM_TEXT - len(head)
-    if len(request.preview) <= room:
-        return head + request.preview
+    preview = visible(request.preview)
+    if len(preview) <= room:
+        return head + preview
     tail = "\n… (the rest is on the card)"
-    return head + request.preview[: room - len(tail)] + tail
+    return head + preview[: room - len(tail)] + tail
 
 
 def _approval_buttons(request: ApprovalRequested) -> dict[str, Any]:

@@ -32,6 +32,13 @@ MARKDOWN_LINK = re.compile(
     r"(?:\s+\"[^\"]*\")?\s*\)",
     re.IGNORECASE,
 )
+# Whatever the link parser above missed (parentheses or brackets inside, titles, <...>
+# destinations): `](` never reaches Slack joined, so no Markdown link can be formed; nor can a
+# reference definition (`[ref]: url`).
+LINK_JOINT = re.compile(r"\]\(")
+REFERENCE_DEFINITION = re.compile(r"(?m)^(\s{0,3}\[[^\]\n]+\]):")
+USER_MENTION = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+MAX_USER_MENTIONS = 3  # the bot's own lines name a requester and approvers; more is a ping storm
 FULLWIDTH_AT = "\uff20"
 # Arguments that would turn a plain `@channel` into a broadcast in mrkdwn.
 LINKING_ARGUMENTS = ("link_names", "parse")
@@ -54,21 +61,32 @@ def _shown_link(url: str, label: str, shown: str | None = None) -> str:
     return shown if not label or label == url else f"{label} ({shown})"
 
 
+def _few_user_mentions(text: str) -> str:
+    """Text naming more than `MAX_USER_MENTIONS` people by mention shows them as text."""
+    if len({m["id"] for m in USER_MENTION.finditer(text)}) <= MAX_USER_MENTIONS:
+        return text
+    return USER_MENTION.sub(lambda m: f"&lt;@{m['id']}&gt;", text)
+
+
+def _unjoined_links(text: str) -> str:
+    return REFERENCE_DEFINITION.sub(r"\1 :", LINK_JOINT.sub("] (", text))
+
+
 def safe_mrkdwn(text: str) -> str:
     """mrkdwn that cannot broadcast and whose links show their URL (`label (<url>)`)."""
-    text = SPECIAL_MENTION.sub(_escaped_mention, text)
+    text = _few_user_mentions(SPECIAL_MENTION.sub(_escaped_mention, text))
     text = MASKED_LINK.sub(lambda m: _shown_link(m["url"], m["label"], f"<{m['url']}>"), text)
     # Not a link in mrkdwn, but the same text may be read as Markdown (a notification, a client).
     text = MARKDOWN_LINK.sub(lambda m: _shown_link(m["url"], m["label"], f"<{m['url']}>"), text)
-    return PLAIN_BROADCAST.sub(FULLWIDTH_AT, text)
+    return PLAIN_BROADCAST.sub(FULLWIDTH_AT, _unjoined_links(text))
 
 
 def safe_markdown(text: str) -> str:
     """Markdown that cannot broadcast and whose links show their URL (`label (url)`)."""
-    text = SPECIAL_MENTION.sub(_escaped_mention, text)
+    text = _few_user_mentions(SPECIAL_MENTION.sub(_escaped_mention, text))
     text = MASKED_LINK.sub(lambda m: _shown_link(m["url"], m["label"]), text)
     text = MARKDOWN_LINK.sub(lambda m: _shown_link(m["url"], m["label"]), text)
-    return PLAIN_BROADCAST.sub(FULLWIDTH_AT, text)
+    return PLAIN_BROADCAST.sub(FULLWIDTH_AT, _unjoined_links(text))
 
 
 def mrkdwn_escape(text: str) -> str:

@@ -7,6 +7,7 @@ to refuse the plainly destructive outright (and to say why), not to allow anythi
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from dataclasses import dataclass, field
@@ -31,12 +32,35 @@ class Part:
     piped: bool = False
 
 
+KNOWN_VARIABLES = {"PWD": ".", "HOME": "~"}  # what the deny checks know a variable to be
+
+
+def _ansi_c(body: str) -> str:
+    """The value of bash's `$'...'` string (escapes such as \\n, \\x2f, \\057 decoded)."""
+    try:
+        return codecs.decode(body.encode("latin-1", "backslashreplace"), "unicode_escape")
+    except (UnicodeDecodeError, ValueError):
+        return body
+
+
 def _static(node: Node) -> str:
-    """A word as the shell would most plausibly read it (quotes removed where static)."""
+    """A word as the shell would most plausibly read it (quotes removed, `$'...'` decoded,
+    `$PWD` and `$HOME` known), else its text as written."""
     text = (node.text or b"").decode("utf-8", errors="replace")
     if node.type == "raw_string":
         return text[1:-1]
-    if node.type == "string" and all(c.type in ('"', "string_content") for c in node.children):
+    if node.type == "ansi_c_string":
+        return _ansi_c(text[2:-1])
+    if node.type in ("simple_expansion", "expansion"):
+        names = [c for c in node.children if c.is_named]
+        if len(names) == 1 and names[0].type == "variable_name":
+            return KNOWN_VARIABLES.get((names[0].text or b"").decode(), text)
+        return text
+    if node.type == "string":
+        inner = [c for c in node.children if c.type != '"']
+        if all(c.type in ("string_content", "simple_expansion", "expansion") for c in inner):
+            return "".join(_static(c) if c.type != "string_content" else
+                           (c.text or b"").decode("utf-8", "replace") for c in inner)  # fmt: skip
         return text[1:-1]
     if node.type == "concatenation":
         return "".join(_static(c) for c in node.children)

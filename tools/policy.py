@@ -332,10 +332,29 @@ class Classifier:
         if program == "eval":
             self._deny_checks(" ".join(args), verdicts, depth + 1)
             return
+        if program == "find":
+            self._find_actions(args, verdicts, depth)
         if self._destructive(program, args, verdicts):
             return
         if program in policy.write_targets:
             self._writes(written_paths(policy.write_targets[program], args), verdicts)
+
+    def _find_actions(self, args: list[str], verdicts: _Verdicts, depth: int) -> None:
+        """`find START... -exec CMD {} ;` runs CMD on what it finds: each CMD is checked as
+        if run on every start point (`find / -exec rm -rf {} +` is `rm -rf /`)."""
+        first_test = next((i for i, a in enumerate(args) if a.startswith(("-", "(", "!"))),
+                          len(args))  # fmt: skip
+        starts = args[:first_test] or ["."]
+        index = first_test
+        while index < len(args):
+            if args[index] in ("-exec", "-execdir", "-ok", "-okdir"):
+                end = next((j for j in range(index + 1, len(args)) if args[j] in (";", "+")),
+                           len(args))  # fmt: skip
+                command = args[index + 1 : end]
+                for start in starts:
+                    self._wrapped([start if w == "{}" else w for w in command], verdicts, depth)
+                index = end
+            index += 1
 
     def _writes(self, targets: list[str], verdicts: _Verdicts) -> None:
         for target in targets:

@@ -13,7 +13,7 @@ from core.redaction.judge import credential_key, random_looking, secret_value
 
 # In previews a masked value never holds a character that makes a shell or a config do
 # something, so the masking can never hide code.
-_ACTIVE = re.compile(r"[$`;|&()<>\\\n{}]")
+_ACTIVE = re.compile(r"[$`;|&()<>\\\n{}@/]")  # and a host or a path: where it goes
 _PAIR = re.compile(
     r"""(?x)
     (?<![\w.])(?P<kq>\\*["']|)(?P<key>[A-Za-z_][\w.-]*)(?P=kq)
@@ -54,7 +54,8 @@ def _pair_hits(text: str, preview: bool) -> Iterator[Hit]:
         key, value = match.group("key"), match.group(group)
         end = match.end(group)
         code = group == "bare" and text[end : end + 1] in ("(", "[")
-        keep = not code and _judge(key, value, group != "bare")
+        url = group == "bare" and value.startswith("//")  # `https://host/...`: a scheme, no key
+        keep = not code and not url and _judge(key, value, group != "bare")
         if keep and not (preview and _ACTIVE.search(value)):
             yield Hit(match.start(group), end, "secret_value")
             pos = match.end()
