@@ -145,6 +145,7 @@ def load_confinement(settings: Settings) -> tuple[Confinement | None, str]:
         hidden=sqlite_files(settings.database_url),
         tcp_ports=ports,
         network=bool(ports),
+        kubeconfig=settings.kubeconfig,
     )
     network = f"TCP ports {', '.join(map(str, ports))}" if ports else "no network"
     return confinement, status.detail.replace("no network", network)
@@ -191,6 +192,7 @@ def build_engine(
             policy=policy,
             outputs=DatabaseOutputs(database),
             confinement=confinement,
+            kubeconfig=settings.kubeconfig,
         ),
         sandbox=sandbox_line,
     )

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     )
     """Kernel confinement of unapproved commands: auto (on where the kernel offers it; else
     every command needs approval), required (refuse to start without it), off (always ask)."""
+    kubeconfig: str | None = Field(default=None, validation_alias="KUBECONFIG")
+    """kubectl's standard variable: the kubeconfig file(s), `:`-separated, that commands use
+    (confined ones may read exactly these files); unset: kubectl has no cluster."""
     sandbox_tcp_ports: Annotated[list[int], NoDecode] = Field(
         default_factory=list, validation_alias="OPSBOT_SANDBOX_TCP_PORTS"
     )

@@ -86,6 +86,8 @@ class ToolContext:
     every command needs approval)."""
     scratch_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "opsbot")
     """Where each command gets its private HOME and TMPDIR (outside the workspace)."""
+    kubeconfig: str | None = None
+    """The operator's kubeconfig (`KUBECONFIG`) for kubectl, confined or approved."""
     approved: bool = False
     """True only for the run of a call a person approved (set by the approval gate)."""
 

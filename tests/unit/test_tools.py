@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import replace
@@ -275,3 +276,32 @@ async def test_repository_config_never_runs_a_program(
     assert result["status"] == "ok", result
     assert await asyncio.to_thread(ran, canary) == []
     assert shows in json.dumps(result), "git's own output"
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed here")
+async def test_confined_kubectl_reads_only_the_operators_kubeconfig(
+    ctx: ToolContext, tmp_path: Path
+) -> None:
+    """KUBECONFIG (the operator's) is what confined kubectl reads, though it lies outside the
+    workspace; a kubeconfig in the workspace is never picked up (HOME is a scratch dir)."""
+    operator = tmp_path / "operator-kubeconfig"
+    operator.write_text(KUBECONFIG.format(name="operator-context"))
+    (ctx.workspace / ".kube").mkdir()
+    (ctx.workspace / ".kube" / "config").write_text(KUBECONFIG.format(name="workspace-context"))
+    confined = replace(
+        ctx, kubeconfig=str(operator),
+        confinement=replace(ctx.confinement, kubeconfig=str(operator)),  # type: ignore[type-var]
+    )  # fmt: skip
+    result = await run("shell_execute", confined, command="kubectl config current-context")
+    assert "operator-context" in json.dumps(result), result
+    bare = await run("shell_execute", ctx, command="kubectl config current-context")
+    assert "workspace-context" not in json.dumps(bare)
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:6443"}}}}]
+users: [{{name: u, user: {{}}}}]
+contexts: [{{name: {name}, context: {{cluster: c, user: u}}}}]
+current-context: {name}
+"""

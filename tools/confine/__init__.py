@@ -58,6 +58,9 @@ class Confinement:
     hidden: tuple[Path, ...] = ()
     tcp_ports: tuple[int, ...] = ()
     network: bool = False
+    kubeconfig: str | None = None
+    """The operator's kubeconfig file(s) (`KUBECONFIG`, `:`-separated): readable, and what
+    confined kubectl uses."""
     limits: Limits = field(default_factory=Limits)
 
     def hidden_paths(self) -> tuple[Path, ...]:
@@ -82,6 +85,7 @@ class Confinement:
         hidden = self.hidden_paths()
         for root in (self.workspace, *self.read_roots):
             rules += readable_except(Path(os.path.realpath(root)), hidden)
+        rules += [(path, "ro") for path in (self.kubeconfig or "").split(":") if path]
         rules.append((str(scratch), "rw"))
         return rules
 

@@ -100,11 +100,13 @@ def _kill_group(process: asyncio.subprocess.Process) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-async def _environment(steps: Steps, scratch: Path, cwd: Path) -> tuple[dict[str, str], str]:
+async def _environment(
+    steps: Steps, scratch: Path, cwd: Path, kubeconfig: str | None
+) -> tuple[dict[str, str], str]:
     """The script's environment and its processes' tag; with a git in it, the repository's
     program-running keys switched off (`tools.shell.gitconfig`)."""
     tag = new_tag()
-    env = {**confined_env(scratch, cwd), TAG_VARIABLE: tag}
+    env = {**confined_env(scratch, cwd, kubeconfig), TAG_VARIABLE: tag}
     if any(Path(argv[0]).name == "git" for _, commands in steps for argv, _ in commands):
         keys = await program_keys(cwd, env)
         env.update(git_config_env((*GIT_CONFINED, *keys)))
@@ -134,7 +136,7 @@ async def run_script(
     scratch = new_scratch(scratch_root, "cmd-")
     try:
         steps = script_steps(script, cwd, confined_env(scratch, cwd), visible)
-        env, tag = await _environment(steps, scratch, cwd)
+        env, tag = await _environment(steps, scratch, cwd, confinement.kubeconfig)
         return await _run(confinement.script_argv(steps, scratch), cwd, env, tag, timeout_s,
                           output_cap, started)  # fmt: skip
     finally:

@@ -59,9 +59,10 @@ def git_config_env(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
 SYSTEM_PREFIXES = ("/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/opt/")
 
 
-def confined_env(home: Path, cwd: Path) -> dict[str, str]:
+def confined_env(home: Path, cwd: Path, kubeconfig: str | None = None) -> dict[str, str]:
     """The whole environment of a confined command: no token, key or setting of the bot's,
-    git and kubectl configuration from the workspace or the bot's home switched off."""
+    git configuration from the workspace or the bot's home switched off, and kubectl's only
+    kubeconfig the operator's (`kubeconfig`, `KUBECONFIG`'s form) or none."""
     env = {
         "PATH": SYSTEM_PATH,
         "HOME": str(home),
@@ -75,7 +76,7 @@ def confined_env(home: Path, cwd: Path) -> dict[str, str]:
         "GIT_CONFIG_GLOBAL": "/dev/null",
         "GIT_OPTIONAL_LOCKS": "0",
         "GIT_TERMINAL_PROMPT": "0",
-        "KUBECONFIG": str(home / ".kube" / "config"),
+        "KUBECONFIG": kubeconfig or str(home / ".kube" / "config"),
         "SYSTEMD_PAGER": "",
         "PYTHONDONTWRITEBYTECODE": "1",
         **git_config_env(GIT_CONFINED),

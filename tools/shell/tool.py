@@ -95,7 +95,7 @@ async def _run_approved(args: ShellInput, ctx: ToolContext, cwd: Path) -> Proces
         raise ToolError(f"refused by the command policy: {decision.summary}")
     shell = shutil.which("bash", path="/usr/bin:/bin") or "/bin/sh"
     home = new_scratch(ctx.scratch_root, "approved-")
-    env = confined_env(home, cwd)
+    env = confined_env(home, cwd, ctx.kubeconfig)
     keys = await program_keys(cwd, env)
     # an approved push may use ssh and credentials; no repository key runs a program
     env.update(git_config_env((*GIT_NEVER_RUNS, *keys)))
