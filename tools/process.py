@@ -37,8 +37,9 @@ async def _read_capped(stream: asyncio.StreamReader, cap: int, kept: bytearray) 
     return truncated
 
 
-def _kill_group(process: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
+def kill_group(process: asyncio.subprocess.Process) -> None:
+    """SIGKILL the process's whole group (it was started in a session of its own)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
 
 
@@ -66,10 +67,10 @@ async def run_process(
         await asyncio.wait_for(process.wait(), timeout_s)
     except TimeoutError:
         timed_out = True
-        _kill_group(process)
+        kill_group(process)
         await process.wait()
     except asyncio.CancelledError:
-        _kill_group(process)
+        kill_group(process)
         raise
     # A process that left the group may hold the pipe open: the output ends soon anyway.
     done, _ = await asyncio.wait({reader}, timeout=DRAIN_S)

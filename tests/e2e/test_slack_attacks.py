@@ -3,9 +3,7 @@ silent run; the side effects (a canary outside the workspace, a listener) stay a
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from sandbox.model.server import start_model_server
 from sandbox.slack.server import SlackSandbox
 from tests.e2e.test_slack_bot_edges import final_of
 from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
-from tests.support import scripted
+from tests.support import Listener, scripted
 from tools.confine import probe
 
 pytestmark = [
@@ -26,29 +24,10 @@ pytestmark = [
 
 
 @pytest.fixture
-def listener() -> Iterator[tuple[int, list[str]]]:
+def listener() -> Iterator[Listener]:
     """A TCP listener on loopback recording every connection (a stand-in for an attacker)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    seen: list[str] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            seen.append(conn.recv(200).decode("latin-1"))
-            conn.close()
-
-    worker = threading.Thread(target=accept, daemon=True)
-    worker.start()
-    yield server.getsockname()[1], seen
-    stop.set()
-    worker.join()
+    server = Listener()
+    yield server
     server.close()
 
 
@@ -115,9 +94,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 async def test_attacks_through_slack_get_a_card_or_a_refusal_and_do_nothing(
-    database_url: str, tmp_path: Path, listener: tuple[int, list[str]]
+    database_url: str, tmp_path: Path, listener: Listener
 ) -> None:
-    port, connections = listener
+    port, connections = listener.port, listener.connections
     workspace, outside = attacked_workspace(tmp_path)
     before = snapshot(outside)
     server = await start_model_server(scripted(attack_script(outside, port)))

@@ -13,9 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
-import socket
 import subprocess
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -23,46 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from core.types import Risk
+from tests.support import Listener
 from tools.base import Tool, ToolContext, ToolError
 from tools.confine import Confinement
 from tools.policy import CommandPolicy, Decision
 from tools.shell.tool import SHELL_TOOL
 
 Snapshot = dict[str, tuple[str, int, int, str]]
-
-
-class Listener:
-    """A TCP server on 127.0.0.1 (ephemeral port) that records every connection."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port: int = self.sock.getsockname()[1]
-        self.connections: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            with conn:
-                conn.settimeout(0.5)
-                data = b""
-                with contextlib.suppress(OSError):
-                    data = conn.recv(4096)
-                self.connections.append(data or b"<connected>")
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.sock.close()
 
 
 def _git(ws: Path, *args: str) -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import Listener
 from tools.confine import Confinement, Limits, probe
 
 ACTIVE = probe()
@@ -76,36 +75,15 @@ def test_other_processes_proc_entries_are_unreadable(tree: dict[str, Path]) -> N
 
 
 @pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            seen.append(conn.recv(100) or b"(connected)")
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], seen
-    stop.set()
-    thread.join()
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
     server.close()
 
 
 @pytest.mark.skipif(PYTHON is None, reason="needs the system python3 to open sockets")
-def test_no_network_unless_ports_are_listed(
-    tree: dict[str, Path], listener: tuple[int, list[bytes]]
-) -> None:
-    port, seen = listener
+def test_no_network_unless_ports_are_listed(tree: dict[str, Path], listener: Listener) -> None:
+    port, seen = listener.port, listener.connections
     script = textwrap.dedent(f"""
         import socket
         kinds = ((socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM),

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from pathlib import Path
 from core import faults
 from tools.confine import Confinement
 from tools.confine.reap import TAG_VARIABLE, kill_tagged, new_tag
-from tools.process import ProcessResult
+from tools.process import ProcessResult, kill_group
 from tools.shell.expand import (
     GIT_CONFINED,
     GlobTooBroad,
@@ -95,11 +94,6 @@ def script_steps(script: Script, cwd: Path, env: dict[str, str], visible: Visibl
     return steps
 
 
-def _kill_group(process: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 async def _environment(
     steps: Steps, scratch: Path, cwd: Path, kubeconfig: str | None
 ) -> tuple[dict[str, str], str]:
@@ -160,7 +154,7 @@ async def _run(
     transport, _ = await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
     )
-    output = _Output(output_cap, lambda: _kill_group(process))
+    output = _Output(output_cap, lambda: kill_group(process))
     collected = asyncio.ensure_future(output.read(reader))
     faults.point("during_shell")
     timed_out = False
@@ -169,7 +163,7 @@ async def _run(
     except TimeoutError:
         timed_out = True
     finally:
-        _kill_group(process)
+        kill_group(process)
         await process.wait()
         await asyncio.to_thread(kill_tagged, tag)  # also what left the group (setsid)
         # a process that escaped both may still hold the pipe: stop reading soon anyway
