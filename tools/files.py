@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.confine import secrets_scan
+from tools.shell import gitconfig
 from tools.workspace import (
     HARD_LINK_NOTE,
     MissingPath,
@@ -269,6 +270,7 @@ async def write_file(args: WriteFileInput, ctx: ToolContext) -> dict[str, Any]:
     diff = write_file_diff(args, ctx)
     await asyncio.to_thread(_write, ctx, args.path, args.content)
     secrets_scan.forget(ctx.workspace)  # it may be a new .env file the sandbox must hide
+    gitconfig.forget()  # or a repository's configuration
     return {"path": "/".join(workspace_parts(ctx.workspace, args.path)), "diff": diff}
 
 

@@ -15,7 +15,7 @@ from tools.confine.reap import TAG_VARIABLE, kill_tagged, new_tag
 from tools.process import run_process
 from tools.shell.executor import new_scratch
 from tools.shell.expand import GIT_CONFINED, confined_env, git_config_env, git_safe_argv
-from tools.shell.gitconfig import program_keys
+from tools.shell.gitconfig import GitConfigUnknown, program_keys
 from tools.workspace import relative_name, resolve_inside
 
 
@@ -35,7 +35,11 @@ async def _git(ctx: ToolContext, *args: str) -> str:
     argv = [shutil.which("git") or "/usr/bin/git", *git_argv(*args)[1:]]
     confinement = ctx.confinement
     wrap = functools.partial(confinement.launcher_argv, scratch=home) if confinement else None
-    keys = await program_keys(ctx.workspace, env)
+    try:
+        keys = await program_keys(ctx.workspace, env)
+    except GitConfigUnknown as unknown:
+        shutil.rmtree(home, ignore_errors=True)
+        raise ToolError(f"git {args[0]} did not run: {unknown}") from None
     env.update(git_config_env((*GIT_CONFINED, *keys)))
     try:
         result = await run_process(

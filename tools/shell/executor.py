@@ -35,7 +35,7 @@ from tools.shell.expand import (
     git_safe_argv,
     resolve_program,
 )
-from tools.shell.gitconfig import program_keys
+from tools.shell.gitconfig import GitConfigUnknown, program_keys
 from tools.shell.syntax import Script
 
 Recheck = Callable[[Script, Path], list[str]]
@@ -102,7 +102,10 @@ async def _environment(
     tag = new_tag()
     env = {**confined_env(scratch, cwd, kubeconfig), TAG_VARIABLE: tag}
     if any(Path(argv[0]).name == "git" for _, commands in steps for argv, _ in commands):
-        keys = await program_keys(cwd, env)
+        try:
+            keys = await program_keys(cwd, env)
+        except GitConfigUnknown as unknown:
+            raise ScriptRefused(str(unknown)) from None
         env.update(git_config_env((*GIT_CONFINED, *keys)))
     return env, tag
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import re
 import shutil
+import time
 from pathlib import Path
 
 # key pattern -> neutral value ("cat" passes content through unchanged; "" turns a hook off)
@@ -41,14 +42,38 @@ def neutral_value(key: str) -> str | None:
     return None
 
 
+TTL_S = 30.0
+_cache: dict[Path, tuple[float, tuple[tuple[str, str], ...]]] = {}
+
+
+class GitConfigUnknown(Exception):
+    """git did not say in time which keys are in force: no git may run (fail closed)."""
+
+
+def forget() -> None:
+    """Drop the cached look-ups (an approved command or write may have changed a config)."""
+    _cache.clear()
+
+
 async def program_keys(cwd: Path, env: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """(key, neutral value) for every key in force in `cwd`'s repository that runs a program;
-    empty outside a repository or when git cannot tell within 5 seconds.
+    empty outside a repository or without git. Cached for `TTL_S` seconds per directory
+    (`forget` drops it); raises `GitConfigUnknown` when git cannot tell within 5 seconds.
 
     The look-up runs unconfined (a confined start costs ~20 ms): `git config` runs no program,
     and the key names it prints (an `include.path` may name any file) only choose overrides,
     they never reach the model or Slack.
     """
+    place = cwd
+    cached = _cache.get(place)
+    if cached is not None and time.monotonic() - cached[0] < TTL_S:
+        return cached[1]
+    keys = await _look_up(cwd, env)
+    _cache[place] = (time.monotonic(), keys)
+    return keys
+
+
+async def _look_up(cwd: Path, env: dict[str, str]) -> tuple[tuple[str, str], ...]:
     argv = [shutil.which("git") or "/usr/bin/git", "config", "--list", "--name-only", "-z"]
     try:
         process = await asyncio.create_subprocess_exec(
@@ -64,7 +89,7 @@ async def program_keys(cwd: Path, env: dict[str, str]) -> tuple[tuple[str, str],
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await process.wait()
-        return ()
+        raise GitConfigUnknown("git did not list its configuration within 5 s") from None
     # NUL-separated and decoded like os.environ (surrogateescape), so a driver named with any
     # byte (a no-break space, invalid UTF-8) reaches git's environment exactly as it wrote it
     keys = dict.fromkeys(k for k in output.decode("utf-8", "surrogateescape").split("\0") if k)

@@ -16,9 +16,10 @@ from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.confine import secrets_scan
 from tools.policy import Decision, Verdict
 from tools.process import ProcessResult, run_process
+from tools.shell import gitconfig
 from tools.shell.executor import ScriptRefused, new_scratch, run_script
 from tools.shell.expand import GIT_NEVER_RUNS, confined_env, git_config_env
-from tools.shell.gitconfig import program_keys
+from tools.shell.gitconfig import GitConfigUnknown, program_keys
 from tools.workspace import relative_name, resolve_inside
 
 NO_SANDBOX = "no kernel sandbox is active here, so every command needs approval"
@@ -96,7 +97,10 @@ async def _run_approved(args: ShellInput, ctx: ToolContext, cwd: Path) -> Proces
     shell = shutil.which("bash", path="/usr/bin:/bin") or "/bin/sh"
     home = new_scratch(ctx.scratch_root, "approved-")
     env = confined_env(home, cwd, ctx.kubeconfig)
-    keys = await program_keys(cwd, env)
+    try:
+        keys = await program_keys(cwd, env)
+    except GitConfigUnknown as unknown:
+        raise ToolError(f"not run: {unknown}") from None
     # an approved push may use ssh and credentials; no repository key runs a program
     env.update(git_config_env((*GIT_NEVER_RUNS, *keys)))
     env["PATH"] = os.environ.get("PATH", env["PATH"])
@@ -109,6 +113,7 @@ async def _run_approved(args: ShellInput, ctx: ToolContext, cwd: Path) -> Proces
         raise ToolError(f"{shell} is not installed") from None
     finally:
         secrets_scan.forget(ctx.workspace)  # it may have made a .env or a hard link
+        gitconfig.forget()  # or changed a repository's configuration
 
 
 def _timeout(args: ShellInput, ctx: ToolContext) -> float:
