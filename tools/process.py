@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ async def _read_capped(stream: asyncio.StreamReader, cap: int, kept: bytearray) 
     return truncated
 
 
-def kill_group(process: asyncio.subprocess.Process) -> None:
+def kill_group(process: asyncio.subprocess.Process | subprocess.Popen[bytes]) -> None:
     """SIGKILL the process's whole group (it was started in a session of its own)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)

@@ -114,6 +114,19 @@ class Confinement:
         spec = wire.encode_spec({**self.spec(scratch, []), "steps": steps})
         return [sys.executable, "-I", "-S", str(LAUNCHER), spec, "--script"]
 
+    def script_spec(
+        self, steps: list[tuple[str, list[tuple[list[str], list[list[object]]]]]],
+        scratch: Path, cwd: Path, env: dict[str, str],
+    ) -> bytes:  # fmt: skip
+        """The same script as `script_argv`, with its directory and environment, for a
+        launcher started ahead with `WAITING_ARGV` (it reads this on standard input)."""
+        spec = {**self.spec(scratch, []), "steps": steps, "cwd": str(cwd), "env": env}
+        return wire.encode_spec(spec).encode("utf-8", "surrogateescape")
+
+
+WAITING_ARGV = (sys.executable, "-I", "-S", str(LAUNCHER), "--wait")
+"""A launcher started ahead of its command: it waits for the script on standard input."""
+
 
 def readable_except(root: Path, hidden: tuple[Path, ...]) -> list[tuple[str, str]]:
     """Rules that let `root` be read but for the `hidden` paths below it: directories on the

@@ -202,14 +202,20 @@ def apply_limits(limits: dict[str, int]) -> None:
 def main(argv: list[str]) -> int:
     """Confine, then exec the program (or run the script's pipelines); 126 and one line when
     confinement cannot be applied."""
-    script = len(argv) == 3 and argv[2] == "--script"
+    _libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    waiting = argv[1:] == ["--wait"]
+    script = waiting or (len(argv) == 3 and argv[2] == "--script")
     if not script and (len(argv) < 4 or argv[2] != "--"):
-        print("usage: launch.py SPEC -- PROGRAM [ARG...] | launch.py SPEC --script",
-              file=sys.stderr)  # fmt: skip
+        print("usage: launch.py SPEC -- PROGRAM [ARG...] | launch.py SPEC --script | "
+              "launch.py --wait (SPEC on standard input)", file=sys.stderr)  # fmt: skip
         return 2
-    spec = wire.parse_spec(argv[1])
+    text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape") if waiting else argv[1]
+    if waiting and not text:
+        return 0  # started ahead and never used: the bot went away or closed it
+    spec = wire.parse_spec(text)
     try:
-        _libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+        if spec.get("cwd"):
+            os.chdir(spec["cwd"])
         abi = landlock_abi()
         if abi < 1:
             raise ConfineError("Landlock is not available in this kernel")
@@ -223,7 +229,7 @@ def main(argv: list[str]) -> int:
         print(f"opsbot-confine: {error}", file=sys.stderr)
         return 126
     if script:
-        return runner.run_steps(spec["steps"])
+        return runner.run_steps(spec["steps"], spec["env"] or dict(os.environ))
     try:
         os.execv(argv[3], argv[3:])
     except OSError as error:

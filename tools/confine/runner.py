@@ -31,12 +31,14 @@ def apply_redirects(redirects: list[list[Any]]) -> None:
         os.close(opened)
 
 
-def _child(argv: list[str], stdin: int, stdout: int, redirects: list[list[Any]]) -> None:
+def _child(
+    argv: list[str], stdin: int, stdout: int, redirects: list[list[Any]], env: dict[str, str]
+) -> None:
     try:
         os.dup2(stdin, 0)
         os.dup2(stdout, 1)
         apply_redirects(redirects)
-        os.execv(argv[0], argv)
+        os.execve(argv[0], argv, env)
     except OSError as error:
         os.write(2, f"opsbot-confine: {argv[0]}: {error.strerror}\n".encode())
     os._exit(127)
@@ -47,7 +49,7 @@ def _exit_code(status: int) -> int:
     return code if code >= 0 else 128 - code  # killed by signal N: 128 + N, as shells say
 
 
-def run_pipeline(commands: list[list[Any]]) -> int:
+def run_pipeline(commands: list[list[Any]], env: dict[str, str]) -> int:
     """Fork each command of one pipeline; the exit code of the last (shell semantics)."""
     null = os.open("/dev/null", os.O_RDONLY)
     stdin, pids = null, []
@@ -58,7 +60,7 @@ def run_pipeline(commands: list[list[Any]]) -> int:
         if pid == 0:
             if not last:
                 os.close(read_end)
-            _child(argv, stdin, write_end, redirects)
+            _child(argv, stdin, write_end, redirects, env)
         pids.append(pid)
         if stdin != null:
             os.close(stdin)
@@ -70,11 +72,12 @@ def run_pipeline(commands: list[list[Any]]) -> int:
     return codes[-1]
 
 
-def run_steps(steps: list[list[Any]]) -> int:
-    """Run the pipelines in order, each after the first by its connector (`;`, `&&`, `||`)."""
+def run_steps(steps: list[list[Any]], env: dict[str, str]) -> int:
+    """Run the pipelines in order, each after the first by its connector (`;`, `&&`, `||`),
+    every program with the environment `env`."""
     status = 0
     for connector, commands in steps:
         if (connector == "&&" and status != 0) or (connector == "||" and status == 0):
             continue
-        status = run_pipeline(commands)
+        status = run_pipeline(commands, env)
     return status

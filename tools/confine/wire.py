@@ -6,7 +6,8 @@ Records: `R rights path` a Landlock rule; `S` the program may read its own /proc
 `P port` a TCP port it may connect to; `N` IP sockets allowed at all; `L name value` a
 resource limit; `T connector` a pipeline begins (script mode: `;`, `&&` or `||`);
 `X arg...` a command of that pipeline; `D fd op target` a redirection of the last command
-(or of the program, in program mode).
+(or of the program, in program mode); `C dir` the working directory and `E name value` an
+environment variable of the script's programs (a launcher started ahead learns them late).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def encode_spec(spec: dict[str, Any]) -> str:
     lines += ["N"] if spec.get("network") else []
     lines += [_record("L", name, value) for name, value in spec.get("rlimits", {}).items()]
     lines += [_record("D", *redirect) for redirect in spec.get("redirects", [])]
+    lines += [_record("C", spec["cwd"])] if spec.get("cwd") else []
+    lines += [_record("E", name, value) for name, value in spec.get("env", {}).items()]
     for connector, commands in spec.get("steps", []):
         lines.append(_record("T", connector))
         for argv, redirects in commands:
@@ -60,7 +63,7 @@ def encode_spec(spec: dict[str, Any]) -> str:
 def parse_spec(text: str) -> dict[str, Any]:
     """The specification dict `encode_spec` wrote (steps as lists)."""
     spec: dict[str, Any] = {"rules": [], "tcp_ports": [], "rlimits": {}, "redirects": [],
-                            "steps": []}  # fmt: skip
+                            "steps": [], "env": {}}  # fmt: skip
     redirects: list[list[Any]] = spec["redirects"]
     for line in text.split("\n"):
         kind, *raw = line.split("\t")
@@ -82,4 +85,8 @@ def parse_spec(text: str) -> dict[str, Any]:
             spec["steps"][-1][1].append([fields, redirects])
         elif kind == "D":
             redirects.append([int(fields[0]), fields[1], fields[2]])
+        elif kind == "C":
+            spec["cwd"] = fields[0]
+        elif kind == "E":
+            spec["env"][fields[0]] = fields[1]
     return spec

@@ -36,6 +36,7 @@ from tools.shell.expand import (
     resolve_program,
 )
 from tools.shell.gitconfig import GitConfigUnknown, program_keys
+from tools.shell.launchers import Launcher, keep_one_ready, take_launcher
 from tools.shell.syntax import Script
 
 Recheck = Callable[[Script, Path], list[str]]
@@ -134,24 +135,27 @@ async def run_script(
     try:
         steps = script_steps(script, cwd, confined_env(scratch, cwd), visible)
         env, tag = await _environment(steps, scratch, cwd, confinement.kubeconfig)
-        return await _run(confinement.script_argv(steps, scratch), cwd, env, tag, timeout_s,
-                          output_cap, started)  # fmt: skip
+        spec = confinement.script_spec(steps, scratch, cwd, env)
+        return await _run(spec, tag, timeout_s, output_cap, started)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _hand_over(launcher: Launcher, spec: bytes) -> None:
+    """Give the waiting launcher its script; a launcher that died says why in its output."""
+    assert launcher.popen.stdin is not None
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        launcher.popen.stdin.write(spec)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        launcher.popen.stdin.close()
+
+
 async def _run(
-    argv: list[str], cwd: Path, env: dict[str, str], tag: str, timeout_s: float,
-    output_cap: int, started: float,
-) -> ProcessResult:  # fmt: skip
-    read_fd, write_fd = os.pipe()
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
-            cwd=cwd, env=env, start_new_session=True,
-        )  # fmt: skip
-    finally:
-        os.close(write_fd)
+    spec: bytes, tag: str, timeout_s: float, output_cap: int, started: float
+) -> ProcessResult:
+    launcher = take_launcher()
+    process, read_fd = launcher.popen, launcher.output_fd
+    await asyncio.to_thread(_hand_over, launcher, spec)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     transport, _ = await loop.connect_read_pipe(
@@ -162,18 +166,19 @@ async def _run(
     faults.point("during_shell")
     timed_out = False
     try:
-        await asyncio.wait_for(process.wait(), timeout_s)
+        await asyncio.wait_for(asyncio.to_thread(process.wait), timeout_s)
     except TimeoutError:
         timed_out = True
     finally:
         kill_group(process)
-        await process.wait()
+        await asyncio.to_thread(process.wait)
         await asyncio.to_thread(kill_tagged, tag)  # also what left the group (setsid)
         # a process that escaped both may still hold the pipe: stop reading soon anyway
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(collected), 2.0)
         collected.cancel()
         transport.close()
+        await asyncio.to_thread(keep_one_ready)  # for the next command, in the idle time
     return ProcessResult(
         exit_code=None if timed_out else process.returncode,
         output=output.kept.decode("utf-8", errors="replace"),
