@@ -107,19 +107,13 @@ class Confinement:
         spec = wire.encode_spec(self.spec(scratch, redirects or []))
         return [sys.executable, "-I", "-S", str(LAUNCHER), spec, "--", *argv]
 
-    def script_argv(self, steps: list[tuple[str, list[tuple[list[str], list[list[object]]]]]],
-                    scratch: Path) -> list[str]:  # fmt: skip
-        """A whole plain script for the launcher's script mode: one confined interpreter
-        forks every program of it. `steps`: [(connector, [(argv, redirects), ...]), ...]."""
-        spec = wire.encode_spec({**self.spec(scratch, []), "steps": steps})
-        return [sys.executable, "-I", "-S", str(LAUNCHER), spec, "--script"]
-
     def script_spec(
         self, steps: list[tuple[str, list[tuple[list[str], list[list[object]]]]]],
         scratch: Path, cwd: Path, env: dict[str, str],
     ) -> bytes:  # fmt: skip
-        """The same script as `script_argv`, with its directory and environment, for a
-        launcher started ahead with `WAITING_ARGV` (it reads this on standard input)."""
+        """A whole plain script, its directory and environment, for a launcher started with
+        `WAITING_ARGV` (it reads this on standard input, confines itself and forks every
+        program). `steps`: [(connector, [(argv, redirects), ...]), ...]."""
         spec = {**self.spec(scratch, []), "steps": steps, "cwd": str(cwd), "env": env}
         return wire.encode_spec(spec).encode("utf-8", "surrogateescape")
 

@@ -1,12 +1,13 @@
 """Confine this process with Landlock and seccomp and apply limits, then exec the program
 (program mode) or run a plain script's pipelines (script mode, `runner.py`).
 
-Started through the stub `launch.py` as `python -I -S launch.py SPEC -- PROGRAM ARG...` or
-`python -I -S launch.py SPEC --script` (few standard modules, no json, re or typing, so the
-interpreter starts in about 15 ms);
-SPEC is the text `wire.encode_spec` writes (rules with rights list, ro, rx, rw, dev; ports;
-limits; redirections; the script's pipelines). Exit status 126 with one line on standard
-error when confinement cannot be applied: a command never runs unconfined by accident.
+Started through the stub `launch.py`: `python -I -S launch.py SPEC -- PROGRAM ARG...`, or
+`python -I -S launch.py --wait`, which waits for a script's SPEC on standard input (started
+ahead of its command). Few standard modules (no json, re or typing), so the interpreter starts
+in about 15 ms. SPEC is the text `wire.encode_spec` writes (rules with rights list, ro, rx,
+rw, dev; ports; limits; redirections; the script's pipelines, directory and environment).
+Exit status 126 with one line on standard error when confinement cannot be applied: a command
+never runs unconfined by accident.
 
 Sources: Landlock, https://docs.kernel.org/userspace-api/landlock.html (ABI 1 to 7);
 seccomp, https://docs.kernel.org/userspace-api/seccomp_filter.html and linux/filter.h.
@@ -203,14 +204,13 @@ def main(argv: list[str]) -> int:
     """Confine, then exec the program (or run the script's pipelines); 126 and one line when
     confinement cannot be applied."""
     _libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
-    waiting = argv[1:] == ["--wait"]
-    script = waiting or (len(argv) == 3 and argv[2] == "--script")
+    script = argv[1:] == ["--wait"]
     if not script and (len(argv) < 4 or argv[2] != "--"):
-        print("usage: launch.py SPEC -- PROGRAM [ARG...] | launch.py SPEC --script | "
-              "launch.py --wait (SPEC on standard input)", file=sys.stderr)  # fmt: skip
+        print("usage: launch.py SPEC -- PROGRAM [ARG...] | launch.py --wait (a script's SPEC "
+              "on standard input)", file=sys.stderr)  # fmt: skip
         return 2
-    text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape") if waiting else argv[1]
-    if waiting and not text:
+    text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape") if script else argv[1]
+    if script and not text:
         return 0  # started ahead and never used: the bot went away or closed it
     spec = wire.parse_spec(text)
     try:

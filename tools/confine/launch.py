@@ -1,5 +1,5 @@
 """The confinement launcher's entry point: `python -I -S launch.py SPEC -- PROGRAM ARG...` or
-`python -I -S launch.py SPEC --script` (see kernel.py). A stub, because a script run by path
+`python -I -S launch.py --wait` (see kernel.py). A stub, because a script run by path
 is compiled at every start while the modules it imports load from their cached bytecode."""
 
 import os
