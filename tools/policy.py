@@ -26,7 +26,8 @@ from tools.confine import Confinement
 from tools.deny import DenyChecks
 from tools.shell.expand import GlobTooBroad, confined_env, expand_words, resolve_program
 from tools.shell.programs import ProgramSpec, check_arguments, load_programs, programs_from
-from tools.shell.syntax import NotPlain, Script, SimpleCommand, plain_script
+from tools.shell.script import Script, SimpleCommand
+from tools.shell.syntax import NotPlain, plain_script
 from tools.verdicts import Decision, Verdict, Verdicts
 
 __all__ = ["Classifier", "CommandPolicy", "Decision", "Verdict"]

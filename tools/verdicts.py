@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from tools.shell.syntax import Script
+from tools.shell.script import Script
 
 
 class Verdict(IntEnum):

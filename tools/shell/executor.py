@@ -37,7 +37,7 @@ from tools.shell.expand import (
 )
 from tools.shell.gitconfig import GitConfigUnknown, program_keys
 from tools.shell.launchers import Launcher, keep_one_ready, take_launcher
-from tools.shell.syntax import Script
+from tools.shell.script import Script
 
 Recheck = Callable[[Script, Path], list[str]]
 Steps = list[tuple[str, list[tuple[list[str], list[list[object]]]]]]

@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.shell.syntax import GLOB_CHARS, Word
+from tools.shell.script import GLOB_CHARS, Word
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Repository configuration that would run a program: forced off for every git, confined or
