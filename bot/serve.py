@@ -15,7 +15,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agents import service
+from agents import service, tool_setup
 from agents.approval_rules import ApprovalRules
 from bot.app import build_app
 from bot.approvers import Approvers
@@ -77,7 +77,7 @@ async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     identity = await who_am_i(client)
     writer = SlackWriter(client, rate_scale=settings.slack_rate_scale)
-    redactor = service.load_redactor(settings)
+    redactor = tool_setup.load_redactor(settings)
     publisher = SlackPublisher(writer, redactor=redactor)
     engine = await service.launch(settings, publisher)
     writer.on_rate_limited = lambda method: engine.telemetry.metrics.slack_rate_limited.add(
