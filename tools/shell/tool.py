@@ -112,6 +112,7 @@ async def _run_approved(args: ShellInput, ctx: ToolContext, cwd: Path) -> Proces
     except FileNotFoundError:
         raise ToolError(f"{shell} is not installed") from None
     finally:
+        shutil.rmtree(home, ignore_errors=True)
         secrets_scan.forget(ctx.workspace)  # it may have made a .env or a hard link
         gitconfig.forget()  # or changed a repository's configuration
 
