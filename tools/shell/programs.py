@@ -169,12 +169,7 @@ def _long(scan: _Scan, arg: str, rest: Iterator[str]) -> None:
         if eq and len(kinds) > 1:
             scan.refuse(f"{spec.name} --{name} takes {len(kinds)} separate values")
             return
-        values = [inline] if eq else []
-        values += [v for v in (next(rest, None) for _ in kinds[len(values) :]) if v is not None]
-        if len(values) < len(kinds):
-            scan.refuse(f"{spec.name} --{name} needs {len(kinds)} value(s)")
-        for kind, value in zip(kinds, values, strict=False):
-            scan.value(f"--{name}", kind, value)
+        _take_values(scan, f"--{name}", kinds, inline if eq else None, rest)
         return
     if name in spec.optional_values:
         scan.seen_options.add(name)
@@ -189,6 +184,18 @@ def _long(scan: _Scan, arg: str, rest: Iterator[str]) -> None:
             scan.value(f"--{name}", spec.attached_values[name], inline)
         return
     scan.refuse(f"{spec.name} {arg.split('=', 1)[0]} is not an option it may take unasked")
+
+
+def _take_values(
+    scan: _Scan, option: str, kinds: list[str], attached: str | None, rest: Iterator[str]
+) -> None:
+    """An option's values (`attached` to it, then the next arguments), one per kind."""
+    values = [attached] if attached is not None else []
+    values += [v for v in (next(rest, None) for _ in kinds[len(values) :]) if v is not None]
+    if len(values) < len(kinds):
+        scan.refuse(f"{scan.spec.name} {option} needs {len(kinds)} value(s)")
+    for kind, value in zip(kinds, values, strict=False):
+        scan.value(option, kind, value)
 
 
 def _short(scan: _Scan, arg: str, rest: Iterator[str]) -> None:
@@ -208,13 +215,7 @@ def _short(scan: _Scan, arg: str, rest: Iterator[str]) -> None:
         if letter in spec.short_values:
             scan.seen_options.add(letter)
             kinds = spec.short_values[letter].split(" ")
-            attached = letters[index + 1 :]
-            values = [attached] if attached else []
-            values += [v for v in (next(rest, None) for _ in kinds[len(values) :]) if v is not None]
-            if len(values) < len(kinds):
-                scan.refuse(f"{spec.name} -{letter} needs {len(kinds)} value(s)")
-            for kind, value in zip(kinds, values, strict=False):
-                scan.value(f"-{letter}", kind, value)
+            _take_values(scan, f"-{letter}", kinds, letters[index + 1 :] or None, rest)
             return
         if letter in spec.optional_values:
             scan.seen_options.add(letter)
