@@ -30,7 +30,7 @@ lint: $(STAMP)  ## ruff, mypy --strict, import layers
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-eval: $(STAMP)  ## score the agents on evals/cases (offline); see README "Evaluating the agents"
+eval: $(STAMP)  ## score the agents on evals/cases (offline); see docs/operating.md "Evaluating the agents"
 	$(BIN)/opsbot eval
 
 bench: $(STAMP)  ## all benchmarks, ~15 min (+PostgreSQL ~1 h); see BENCHMARKS.md

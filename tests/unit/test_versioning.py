@@ -14,7 +14,7 @@ WORKFLOW = Path(versioning.__file__).with_name("workflow.py")
 def test_the_step_sequence_matches_the_pinned_version() -> None:
     assert versioning.step_sequence_signature() == versioning.SIGNATURES[versioning.APP_VERSION], (
         "agents/workflow.py changed its sequence of durable steps: bump APP_VERSION in "
-        "agents/versioning.py and record the new signature (see README, 'Deploying')"
+        "agents/versioning.py and record the new signature (see docs/operating.md, 'Deploying')"
     )
 
 
