@@ -3,10 +3,16 @@
 A request is placed without server-side state: the role comes from the system prompt
 ("You are opsbot's <role>"), the turn from the latest user text, the step from the number of
 assistant messages after it. So a retried or replayed request gets the same reply.
+
+A step whose tool call waits for approval may carry `if_rejected:`, the steps that follow when
+the call did not run (rejected or expired): the request's tool_result for it says so
+(`is_error` with status "rejected" or "expired", as agents/workflow.py writes it). The script
+then says what did not happen instead of carrying on as if it had.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +26,15 @@ _ROLE = re.compile(r"You are opsbot's (\w+)")
 
 @dataclass(frozen=True)
 class Reply:
-    """What the model says at one step: some text, then tool calls."""
+    """What the model says at one step: some text, then tool calls.
+
+    `if_rejected` holds the steps that follow when this step's tool call did not run.
+    """
 
     text: str = ""
     tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
+    if_rejected: tuple[Reply, ...] = ()
+    stop_reason: str | None = None  # None: tool_use when it calls tools, else end_turn
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,8 @@ def _reply(raw: dict[str, Any]) -> Reply:
     if "agent" in raw:  # a router entry
         return Reply(tool_calls=(("route_to", {"agent": raw["agent"], "reason": raw["reason"]}),))
     calls = tuple((c["name"], dict(c.get("input") or {})) for c in raw.get("tool_calls") or [])
-    return Reply(text=str(raw.get("text") or ""), tool_calls=calls)
+    branch = tuple(_reply(step) for step in raw.get("if_rejected") or [])
+    return Reply(text=str(raw.get("text") or ""), tool_calls=calls, if_rejected=branch)
 
 
 def parse_scenario(data: dict[str, Any], directory: Path | None = None) -> Scenario:
@@ -134,6 +146,7 @@ class Position:
     role: str
     user_text: str
     step: int
+    rejected_at: int | None = None  # the step whose tool call did not run, if any
 
 
 def locate(body: dict[str, Any]) -> Position:
@@ -150,13 +163,98 @@ def locate(body: dict[str, Any]) -> Position:
             last_user = index
     texts = _texts(messages[last_user].get("content")) if messages else []
     step = sum(1 for m in messages[last_user + 1 :] if m.get("role") == "assistant")
-    return Position(role=role, user_text=texts[-1] if texts else "", step=step)
+    return Position(role=role, user_text=texts[-1] if texts else "", step=step,
+                    rejected_at=_first_not_run(messages[last_user + 1 :]))  # fmt: skip
+
+
+NOT_RUN = ("rejected", "expired")
+
+
+def _did_not_run(block: Any) -> bool:
+    """Whether a tool_result block reports a call that was not run (rejected or expired)."""
+    if not isinstance(block, dict) or block.get("type") != "tool_result":
+        return False
+    if not block.get("is_error"):
+        return False
+    content = block.get("content")
+    text = content if isinstance(content, str) else " ".join(_texts(content))
+    try:
+        status = json.loads(text).get("status")
+    except (ValueError, AttributeError):
+        status = None
+    if isinstance(status, str):
+        return status in NOT_RUN
+    return any(word in text.lower() for word in NOT_RUN)
+
+
+def _first_not_run(messages: list[dict[str, Any]]) -> int | None:
+    """The step (assistant messages before it) whose tool call first came back not run."""
+    assistants = 0
+    for message in messages:
+        if message.get("role") == "assistant":
+            assistants += 1
+            continue
+        content = message.get("content")
+        if isinstance(content, list) and any(_did_not_run(block) for block in content):
+            return assistants - 1
+    return None
 
 
 def reply_for(scenario: Scenario, position: Position) -> Reply | None:
-    """The scripted reply at a position, or None when the script says nothing there."""
+    """The scripted reply at a position, or None when the script says nothing there.
+
+    After a call that did not run, the steps come from that step's `if_rejected` branch;
+    a step without one carries on with the script.
+    """
     for turn in scenario.turns:
         if turn.match.search(position.user_text):
             steps = turn.roles.get(position.role, ())
+            if position.rejected_at is not None and position.rejected_at < len(steps):
+                branch = steps[position.rejected_at].if_rejected
+                if branch:
+                    at = position.step - position.rejected_at - 1
+                    return branch[at] if 0 <= at < len(branch) else None
             return steps[position.step] if position.step < len(steps) else None
     return None
+
+
+NO_MATCH_REASON = "no bundled incident matches this message"
+
+
+def scenario_names(scenario: Scenario) -> list[str]:
+    """The incident names a scenario (or several served together) scripts."""
+    served = scenario.extras.get("scenarios")
+    if isinstance(served, list) and served:
+        return [str(item.get("name")) for item in served if isinstance(item, dict)]
+    return [scenario.name]
+
+
+def unscripted_sentence(scenario: Scenario) -> str:
+    """The one sentence a person gets for a message the script does not know."""
+    names = scenario_names(scenario)
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    kind = "incident is" if len(names) == 1 else "incidents are"
+    return (
+        f"Only the bundled {kind} scripted here ({listed}): pick one under "
+        "“Try an incident” on the page, or set ANTHROPIC_API_KEY to use a real model."
+    )
+
+
+def unscripted_reply(scenario: Scenario, position: Position, body: dict[str, Any]) -> Reply:
+    """The reply where the script says nothing.
+
+    The router (a forced `route_to` call) hands the message to the first agent it may, or
+    finishes with `done`; an agent declines with `unscripted_sentence` and the stop reason
+    `refusal` (https://docs.anthropic.com/en/api/handling-stop-reasons), so the run does not
+    read as an answer to the incident.
+    """
+    tool_choice = body.get("tool_choice") or {}
+    if tool_choice.get("type") == "tool":
+        tools: list[dict[str, Any]] = body.get("tools") or []
+        tool = next((t for t in tools if t.get("name") == tool_choice.get("name")), {})
+        choices = tool.get("input_schema", {}).get("properties", {}).get("agent", {}).get("enum")
+        if choices:
+            agent = "done" if "done" in choices else choices[0]
+            arguments = {"agent": agent, "reason": NO_MATCH_REASON}
+            return Reply(tool_calls=((str(tool_choice["name"]), arguments),))
+    return Reply(text=unscripted_sentence(scenario), stop_reason="refusal")

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.model.scenario import Position, Reply, Scenario, locate, reply_for
+from sandbox.model.scenario import Reply, Scenario, locate, reply_for, unscripted_reply
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -75,24 +75,11 @@ def _blocks(reply: Reply) -> list[dict[str, Any]]:
     return blocks
 
 
-def _fallback(position: Position, body: dict[str, Any]) -> Reply:
-    tool_choice = body.get("tool_choice") or {}
-    if tool_choice.get("type") == "tool":
-        tools: list[dict[str, Any]] = body.get("tools") or []
-        tool = next((t for t in tools if t["name"] == tool_choice["name"]), {})
-        choices = tool.get("input_schema", {}).get("properties", {}).get("agent", {}).get("enum")
-        if choices:
-            agent = "done" if "done" in choices else choices[0]
-            return Reply(
-                tool_calls=((tool_choice["name"], {"agent": agent, "reason": "unscripted"}),)
-            )
-    return Reply(
-        text=f"(scripted model: nothing scripted for {position.role} at step {position.step})"
-    )
-
-
-def _message(body: dict[str, Any], blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
+def _message(
+    body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: str | None = None
+) -> dict[str, Any]:
+    tool_use = any(b["type"] == "tool_use" for b in blocks)
+    stop = stop_reason or ("tool_use" if tool_use else "end_turn")
     output_tokens = sum(len(_words(json.dumps(b))) for b in blocks) or 1
     return {
         "id": f"msg_{uuid.uuid4().hex[:24]}",
@@ -184,8 +171,8 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     if scenario.latency_ms:
         await asyncio.sleep(scenario.latency_ms / 1000)
     position = locate(body)
-    reply = reply_for(scenario, position) or _fallback(position, body)
-    message = _message(body, _blocks(reply))
+    reply = reply_for(scenario, position) or unscripted_reply(scenario, position, body)
+    message = _message(body, _blocks(reply), reply.stop_reason)
     state.served += 1
     if not body.get("stream"):
         return web.json_response(message)
