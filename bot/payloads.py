@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from core.types import ThreadRef
+
 IGNORED_SUBTYPES = {
     "message_changed", "message_deleted", "channel_join", "channel_leave", "bot_message",
     "channel_topic", "channel_purpose", "channel_name", "pinned_item", "unpinned_item",
@@ -16,8 +18,21 @@ RUN_ID = re.compile(r"^[A-Z0-9]+:[A-Z0-9]+:\d+\.\d+$")
 THREAD_LINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
 
+def installation_team(body: dict[str, Any]) -> str:
+    """The workspace the app is installed in, which an event reaches: `authorizations[0]`,
+    else `context_team_id`, else the envelope's `team_id` (Events API "callback fields",
+    docs.slack.dev/apis/events-api). In a Slack Connect channel the poster's `team` is their
+    own organisation's, so it never keys a thread."""
+    authorizations = body.get("authorizations")
+    if isinstance(authorizations, list) and authorizations:
+        first = authorizations[0]
+        if isinstance(first, dict) and first.get("team_id"):
+            return str(first["team_id"])
+    return str(body.get("context_team_id") or body.get("team_id") or "")
+
+
 class SlackMessage(BaseModel):
-    """A message event from a person."""
+    """A message event from a person; `team` is the installation's, not the poster's."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -27,11 +42,23 @@ class SlackMessage(BaseModel):
     text: str
     ts: str
     thread_ts: str | None = None
+    blocks: list[dict[str, Any]] = []
+    attachments: list[dict[str, Any]] = []
 
     @property
     def root_ts(self) -> str:
         """The thread this message belongs to (itself when it starts one)."""
         return self.thread_ts or self.ts
+
+    def thread(self, fallback_team: str) -> ThreadRef:
+        """The thread this message belongs to: installation team, channel, thread start."""
+        return ThreadRef(team=self.team or fallback_team, channel=self.channel,
+                         thread_ts=self.root_ts)  # fmt: skip
+
+    def as_api(self) -> dict[str, Any]:
+        """The message in the shape `conversations.replies` returns (for rendering its text)."""
+        return {"ts": self.ts, "user": self.user, "text": self.text, "blocks": self.blocks,
+                "attachments": self.attachments}  # fmt: skip
 
 
 def person_message(
@@ -46,23 +73,23 @@ def person_message(
         return None
     try:
         return SlackMessage(
-            team=str(event.get("team") or body.get("team_id") or ""),
+            team=installation_team(body),
             channel=str(event["channel"]), user=str(event["user"]),
             text=str(event.get("text") or ""), ts=str(event["ts"]),
             thread_ts=str(event["thread_ts"]) if event.get("thread_ts") else None,
+            blocks=_dicts(event.get("blocks")), attachments=_dicts(event.get("attachments")),
         )  # fmt: skip
     except (KeyError, ValidationError):
         return None
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def mentions(text: str, bot_user: str) -> bool:
-    """Whether the text mentions the bot."""
-    return f"<@{bot_user}>" in text
-
-
-def without_mention(text: str, bot_user: str) -> str:
-    """The text with the bot's mention removed."""
-    return re.sub(rf"<@{re.escape(bot_user)}(\|[^>]*)?>", "", text).strip()
+    """Whether the text mentions the bot (`<@U123>` or `<@U123|name>`)."""
+    return re.search(rf"<@{re.escape(bot_user)}(?:\|[^<>]*)?>", text) is not None
 
 
 class Click(BaseModel):
@@ -95,11 +122,13 @@ def parse_click(body: dict[str, Any]) -> Click | None:
 
 
 def parse_status_target(text: str, team: str) -> tuple[str, str] | None:
-    """`/opsbot status <run id or thread link>` → ("run", id) or ("thread", thread key)."""
+    """`/opsbot status <run id or thread link>` → ("run", id) or ("thread", thread key);
+    `team` is the installation's, as in every thread key."""
     text = text.strip().strip("<>").split("|", 1)[0]
     if RUN_ID.match(text):
         return "run", text
     link = THREAD_LINK.search(text)
     if link:
-        return "thread", f"{team}:{link.group(1)}:{link.group(2)}.{link.group(3)}"
+        root = f"{link.group(2)}.{link.group(3)}"
+        return "thread", ThreadRef(team=team, channel=link.group(1), thread_ts=root).key
     return None

@@ -5,6 +5,11 @@ the ack loses no message. A database that does not answer within the ack's budge
 hold the ack: the enqueue goes on after it (DBOS retries its connection until the database is
 back), the thread is told after 30 s that the message waits for the database, and an enqueue
 that fails outright is retried, then reported in the thread.
+
+The run's input is the message as the person saw it (bot/thread_context.py): the thread's
+earlier messages, attachments and blocks as text, Slack's escapes decoded. Reading the thread
+is part of what the ack waits for (within the same budget); if Slack does not answer within
+`INPUT_BUDGET_S`, the run starts with the message alone and says so.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from slack_sdk.errors import SlackApiError
 
 from agents import queries, service
 from bot.deps import BotDeps
-from bot.payloads import SlackMessage, mentions, person_message, without_mention
+from bot.payloads import SlackMessage, mentions, person_message
+from bot.slack_markup import decode, strip_leading_mention
+from bot.slack_text import message_text
+from bot.thread_context import ThreadPlace, agent_input
 from core import faults
 from core.types import IncomingMessage, ThreadRef
 
@@ -31,16 +39,19 @@ ACK_BUDGET_S = 2.0  # of Slack's 3 s for the ack, what the enqueue may take befo
 SLOW_NOTE_AFTER_S = 30.0  # then the thread hears that the message waits for the database
 ENQUEUE_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # after an enqueue that failed
 RUN_KEY = "opsbot_run"  # the context entry the middleware leaves for the listener
+INPUT_BUDGET_S = 8.0  # for reading the thread and its names; then the message alone
 
 
-@dataclass(frozen=True)
+@dataclass
 class RunRequest:
-    """A person's message that starts or continues a run."""
+    """A person's message that starts or continues a run; `incoming` holds the run's input
+    once `prepare_input` has read the thread."""
 
     message: SlackMessage
     thread: ThreadRef
     incoming: IncomingMessage
     event_type: str
+    prepared: bool = False
 
 
 async def run_request(deps: BotDeps, body: dict[str, Any]) -> RunRequest | None:
@@ -52,22 +63,65 @@ async def run_request(deps: BotDeps, body: dict[str, Any]) -> RunRequest | None:
     message = person_message(body, event, deps.bot_user)
     if message is None:
         return None
+    thread = message.thread(fallback_team=deps.team)
     if kind == "message":
         if message.thread_ts is None or mentions(message.text, deps.bot_user):
             return None  # the app_mention delivery of the same post starts the run
-        thread_id = f"{message.team or deps.team}:{message.channel}:{message.thread_ts}"
-        if not await queries.thread_known(thread_id):
+        if not await queries.thread_known(thread.key):
             return None
-    thread = ThreadRef(team=message.team or deps.team, channel=message.channel,
-                       thread_ts=message.root_ts)  # fmt: skip
-    text = deps.redactor.redact(without_mention(message.text, deps.bot_user) or "(empty message)")
-    incoming = IncomingMessage(ts=message.ts, text=text, user=message.user)
+    incoming = IncomingMessage(ts=message.ts, text=_plain_input(deps, message), user=message.user)
     return RunRequest(message, thread, incoming, str(kind))
 
 
-async def enqueue_traced(request: RunRequest) -> str | None:
-    """Queue the run once, inside a `slack {event}` span the run's span links to; the error's
-    name when the database refused."""
+def _plain_input(deps: BotDeps, message: SlackMessage) -> str:
+    """The message alone, decoded without look-ups (ids stay ids), redacted."""
+    said = decode(strip_leading_mention(message_text(message.as_api()), deps.bot_user)).strip()
+    return deps.redactor.redact(said or "(empty message)")
+
+
+async def _since(thread: ThreadRef, before_ts: str) -> str | None:
+    """The message of the latest earlier run of this thread, if opsbot is in it."""
+    try:
+        runs = await queries.thread_runs(thread.key)
+    except Exception as error:  # the database's errors differ per driver; read all then
+        log.warning("could not read the runs of %s: %s", thread.key, error)
+        return None
+    starts = [r.run_id.split(":", 2)[2] for r in runs]
+    earlier = [ts for ts in starts if float(ts) < float(before_ts)]
+    return max(earlier, key=float) if earlier else None
+
+
+async def prepare_input(deps: BotDeps, request: RunRequest) -> None:
+    """Read the thread once and make the run's input (the message alone if Slack fails)."""
+    if request.prepared:
+        return
+    message = request.message
+    place = ThreadPlace(
+        channel=message.channel, thread_ts=message.root_ts, message_ts=message.ts,
+        bot_user=deps.bot_user, installation_team=request.thread.team,
+        since_ts=await _since(request.thread, message.ts),
+    )  # fmt: skip
+    try:
+        text = await asyncio.wait_for(
+            agent_input(deps.writer.call, place, message.as_api(), message.user), INPUT_BUDGET_S
+        )
+        request.incoming = request.incoming.model_copy(update={"text": deps.redactor.redact(text)})
+    except Exception as error:  # Slack's and the network's errors alike: the message alone
+        reason = (
+            str(error.response.get("error")) if isinstance(error, SlackApiError)
+            else "no answer in time" if isinstance(error, TimeoutError) else type(error).__name__
+        )  # fmt: skip
+        log.warning("could not read the thread of %s: %s", message.ts, reason)
+        note = f"(opsbot could not read this thread's earlier messages: {reason})"
+        request.incoming = request.incoming.model_copy(
+            update={"text": f"{request.incoming.text}\n\n{note}"}
+        )
+    request.prepared = True
+
+
+async def enqueue_traced(deps: BotDeps, request: RunRequest) -> str | None:
+    """Queue the run once (its input read first), inside a `slack {event}` span
+    the run's span links to; the error's name when the database refused."""
     attributes = {
         "messaging.system": "slack", "slack.event_type": request.event_type,
         "slack.team_id": request.thread.team, "slack.channel_id": request.thread.channel,
@@ -78,6 +132,7 @@ async def enqueue_traced(request: RunRequest) -> str | None:
         f"slack {request.event_type}", kind=SpanKind.CONSUMER, attributes=attributes
     ):
         try:
+            await prepare_input(deps, request)
             await service.start_turn(request.thread, request.incoming)  # idempotent
         except Exception as error:  # the driver's errors differ per database
             return type(error).__name__
@@ -104,7 +159,7 @@ async def follow_up(
             break
         log.warning("enqueue of %s failed (%s); retrying in %.1fs", run_id, failure, delay)
         await asyncio.sleep(delay)
-        failure = await enqueue_traced(request)
+        failure = await enqueue_traced(deps, request)
     message = request.message
     if failure is None:
         await _react(deps, message)
@@ -141,7 +196,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 log.warning("could not check the thread of an event: %s", error)
                 request = None
             if request is not None:
-                enqueue = asyncio.ensure_future(enqueue_traced(request))
+                enqueue = asyncio.ensure_future(enqueue_traced(deps, request))
                 await asyncio.wait({enqueue}, timeout=ACK_BUDGET_S)
                 context[RUN_KEY] = (request, enqueue)
         return await next()

@@ -4,7 +4,8 @@ Slack's rules: in mrkdwn (a message's `text`, `mrkdwn` text objects) `<!channel>
 `<!here>`, `<!everyone>` and `<!subteam^S…>` notify; the plain `@channel` word only when the
 message was sent with `link_names` (or `parse=full`). Markdown (`markdown` blocks, streamed
 `markdown_text`) is parsed for people, so the plain word counts there too. Rich text notifies
-only through its `broadcast` and `usergroup` elements; plain_text never does.
+only through its `broadcast` and `usergroup` elements; plain_text never does. A legacy
+attachment's `pretext`, `text` and field values are mrkdwn too.
 """
 
 from __future__ import annotations
@@ -56,4 +57,10 @@ def broadcasts(message: Message) -> list[str]:
         found += _plain(message.text)
     if message.stream_text:
         found += _special(message.stream_text) + _plain(message.stream_text)
+    for attachment in message.attachments or []:
+        for key in ("pretext", "text", "title"):
+            found += _special(str(attachment.get(key) or ""))
+        for item in attachment.get("fields") or []:
+            found += _special(str(item.get("value") or "")) if isinstance(item, dict) else []
+        found += _in_blocks(attachment.get("blocks") or [])
     return found + _in_blocks(message.blocks or [])

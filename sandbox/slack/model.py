@@ -1,4 +1,6 @@
-"""The workspace model: team, users, channels, messages, threads, reactions, the installed app."""
+"""The workspace model: team, users, channels, messages, threads, reactions, the installed app,
+other apps that post into channels, and Slack Connect partners (users of another organisation
+in a channel shared with it)."""
 
 from __future__ import annotations
 
@@ -18,20 +20,43 @@ class User:
     real_name: str
     is_bot: bool = False
     bot_id: str | None = None
+    team_id: str | None = None  # another organisation's, for a Slack Connect partner
+    display_name: str | None = None  # what Slack shows after @ (the name when unset)
 
     def info(self, team_id: str) -> dict[str, Any]:
-        """The `users.info` shape."""
+        """The `users.info` shape (`team_id`: the workspace's, unless the user is a partner's)."""
         return {
-            "id": self.id, "team_id": team_id, "name": self.name, "real_name": self.real_name,
+            "id": self.id, "team_id": self.team_id or team_id, "name": self.name,
+            "real_name": self.real_name,
             "deleted": False, "is_bot": self.is_bot, "is_admin": False, "tz": "UTC",
-            "profile": {"real_name": self.real_name, "display_name": self.name,
+            "profile": {"real_name": self.real_name, "display_name": self.display_name or self.name,
                         **({"bot_id": self.bot_id} if self.bot_id else {})},
         }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class OtherApp:
+    """Another app installed in the workspace that posts messages (Alertmanager, Datadog)."""
+
+    bot_id: str
+    app_id: str
+    name: str
+    user: str | None = None  # its bot user; None for an incoming webhook's posts
+    team_id: str | None = None
+
+    def profile(self, team_id: str) -> dict[str, Any]:
+        """The `bot_profile` Slack puts on the app's messages."""
+        return {"id": self.bot_id, "app_id": self.app_id, "name": self.name, "deleted": False,
+                "team_id": self.team_id or team_id}  # fmt: skip
+
+
 @dataclass
 class Message:
-    """A message as Slack stores it; streamed messages grow through `stream_text`."""
+    """A message as Slack stores it; streamed messages grow through `stream_text`.
+
+    Another app's message carries `bot_id`, `app_id`, `bot_profile` and often only
+    `attachments` (an incoming webhook's also `subtype: bot_message`, `username` and no user).
+    """
 
     ts: str
     channel: str
@@ -48,13 +73,25 @@ class Message:
     stream_last_append: float = 0.0
     reply_count: int = 0
     link_names: bool = False  # sent with `link_names` / `parse=full`: plain @channel notifies
+    attachments: list[dict[str, Any]] | None = None
+    subtype: str | None = None
+    username: str | None = None
+    app_id: str | None = None
+    bot_profile: dict[str, Any] | None = None
+    team: str | None = None  # the poster's organisation (a partner's in Slack Connect)
 
     def as_api(self) -> dict[str, Any]:
         """The shape `conversations.history` / `replies` return."""
-        body: dict[str, Any] = {"type": "message", "ts": self.ts, "user": self.user,
-                                "text": self.visible_text()}  # fmt: skip
+        body: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.visible_text()}
+        if self.user:
+            body["user"] = self.user
+        for name in ("subtype", "username", "app_id", "bot_profile", "team"):
+            if getattr(self, name):
+                body[name] = getattr(self, name)
         if self.blocks is not None:
             body["blocks"] = self.blocks
+        if self.attachments:
+            body["attachments"] = self.attachments
         if self.thread_ts:
             body["thread_ts"] = self.thread_ts
         if self.bot_id:
@@ -89,6 +126,8 @@ class Channel:
     name: str
     members: set[str] = field(default_factory=set)
     messages: dict[str, Message] = field(default_factory=dict)
+    shared_with: set[str] = field(default_factory=set)  # partner teams (Slack Connect)
+    host_team: str | None = None  # the organisation that owns it; None: this workspace
 
 
 @dataclass
@@ -120,7 +159,8 @@ class Workspace:
     )
     users: dict[str, User] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
-    usergroups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    usergroups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # handle, users
+    apps: dict[str, OtherApp] = field(default_factory=dict)  # other apps, by bot id
     ephemeral: list[Ephemeral] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
@@ -147,6 +187,19 @@ class Workspace:
         """A message by channel and ts."""
         found = self.channels.get(channel)
         return found.messages.get(ts) if found else None
+
+    def team_of(self, user: str) -> str:
+        """The organisation a user belongs to (a partner's, or this workspace's)."""
+        found = self.users.get(user)
+        return (found.team_id if found else None) or self.team_id
+
+    def add_partner(self, user: User, channel: str) -> None:
+        """Share `channel` with the user's organisation (Slack Connect) and add the user."""
+        if not user.team_id or user.team_id == self.team_id:
+            raise ValueError("a Slack Connect partner belongs to another team")
+        self.users[user.id] = user
+        self.channels[channel].shared_with.add(user.team_id)
+        self.channels[channel].members.add(user.id)
 
     def thread(self, channel: str, thread_ts: str) -> list[Message]:
         """The root message and its replies, in order."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Any
@@ -24,11 +25,20 @@ def _user(workspace: Workspace, user: User) -> dict[str, Any]:
 
 
 def event_callback(workspace: Workspace, event: dict[str, Any]) -> dict[str, Any]:
-    """An Events API `event_callback` envelope around one event."""
+    """An Events API `event_callback` envelope around one event, as Slack sends it.
+
+    `authorizations[0]` names the installation the event is delivered to (always this
+    workspace); `context_team_id` the organisation whose channel it happened in; `team_id`
+    may be the poster's organisation in a Slack Connect channel, which is why apps key on
+    the authorizations (Events API "callback fields", docs.slack.dev/apis/events-api).
+    """
+    channel = workspace.channels.get(str(event.get("channel") or ""))
+    host = (channel.host_team if channel else None) or workspace.team_id
+    poster = str(event.get("user_team") or event.get("team") or host)
     return {
         "token": "sandbox-verification-token",
-        "team_id": workspace.team_id,
-        "context_team_id": workspace.team_id,
+        "team_id": poster,
+        "context_team_id": host,
         "context_enterprise_id": None,
         "api_app_id": workspace.app_id,
         "event": event,
@@ -44,7 +54,7 @@ def event_callback(workspace: Workspace, event: dict[str, Any]) -> dict[str, Any
                 "is_enterprise_install": False,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": bool(channel and channel.shared_with),
         "event_context": "4-" + secrets.token_urlsafe(24),
     }
 
@@ -55,24 +65,38 @@ def _rich_text(text: str) -> list[dict[str, Any]]:
                            "elements": [{"type": "text", "text": text}]}]}]  # fmt: skip
 
 
+def _poster(workspace: Workspace, message: Message) -> dict[str, Any]:
+    """Who posted: a person (with their organisation) or an app (bot id, profile, username)."""
+    if not message.bot_id:
+        team = workspace.team_of(message.user)
+        fields: dict[str, Any] = {"user": message.user, "team": team,
+                                  "client_msg_id": secrets.token_hex(16),
+                                  "blocks": message.blocks or _rich_text(message.text)}  # fmt: skip
+        if team != workspace.team_id:
+            fields.update(user_team=team, source_team=team)
+        return fields
+    fields = {"bot_id": message.bot_id, "team": message.team or workspace.team_id}
+    if message.user:
+        fields["user"] = message.user
+    for name in ("subtype", "username", "app_id", "bot_profile", "blocks", "attachments"):
+        if getattr(message, name):
+            fields[name] = getattr(message, name)
+    return fields
+
+
 def message_events(workspace: Workspace, message: Message) -> list[dict[str, Any]]:
     """The events one post produces: `message`, plus `app_mention` when it mentions the bot."""
     base: dict[str, Any] = {
-        "user": message.user, "text": message.text, "ts": message.ts,
-        "channel": message.channel, "event_ts": message.ts, "team": workspace.team_id,
+        "text": message.text, "ts": message.ts, "channel": message.channel,
+        "event_ts": message.ts, **_poster(workspace, message),
     }  # fmt: skip
-    if message.bot_id:
-        base["bot_id"] = message.bot_id
-    else:
-        base["client_msg_id"] = secrets.token_hex(16)
-        base["blocks"] = _rich_text(message.text)
     if message.thread_ts:
         base["thread_ts"] = message.thread_ts
         root = workspace.find_message(message.channel, message.thread_ts)
-        if root is not None:
+        if root is not None and root.user:
             base["parent_user_id"] = root.user
     events = [{"type": "message", "channel_type": "channel", **base}]
-    if not message.bot_id and f"<@{workspace.bot.id}>" in message.text:
+    if not message.bot_id and re.search(rf"<@{workspace.bot.id}(\|[^<>]*)?>", message.text):
         events.append({"type": "app_mention", **base})
     return events
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.slack.blocks import MAX_VIEW_BLOCKS, validate_blocks
+from sandbox.slack.directory import directory_methods
 from sandbox.slack.model import Channel, Ephemeral, Message, Workspace
 
 MAX_TEXT = 40_000
@@ -299,6 +300,7 @@ class WebApi:
     def methods(self) -> dict[str, Callable[[Args], Awaitable[Args]]]:
         """Every bot-token method by its Slack name."""
         return {
+            **directory_methods(self.workspace, ApiError),
             "auth.test": self.auth_test,
             "chat.postMessage": self.chat_post_message,
             "chat.update": self.chat_update,
