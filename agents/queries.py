@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from dbos import DBOS
@@ -12,8 +13,13 @@ from sqlalchemy.orm import Session
 
 from agents import audit
 from agents.approvals import PENDING
+from agents.run_about import first_words as first_words
+from agents.run_about import requests_of
+from agents.run_steps import StepLine as StepLine  # re-exported: callers import them from here
+from agents.run_steps import step_lines as step_lines
+from agents.run_steps import waterfall as waterfall
 from agents.runtime import current_engine
-from core.models import ApprovalRow, RunRow, ThreadRow
+from core.models import ApprovalRow, MessageRow, RunRow, ThreadRow
 
 ACTIVE = ("running", "waiting_approval")
 
@@ -34,6 +40,8 @@ class RunSummary(BaseModel):
     cost_usd: float
     limit_reason: str | None
     resumed_count: int = 0
+    requester: str | None = None
+    about: str = ""  # the first words of the request that started it
 
     @property
     def channel(self) -> str:
@@ -61,6 +69,7 @@ class PendingApproval(BaseModel):
     expires_at: float
     card_channel: str | None
     card_ts: str | None
+    about: str = ""  # the first words of the request of its run
 
 
 class Overview(BaseModel):
@@ -74,31 +83,65 @@ class Overview(BaseModel):
     finished: list[RunSummary]
 
 
-class StepLine(BaseModel):
-    """One step of a run, for a text waterfall."""
+def _abouts(session: Session, run_ids: list[str]) -> dict[str, str]:
+    """Each run's request (the user message it answered), in a few words."""
+    if not run_ids:
+        return {}
+    rows = session.scalars(
+        select(MessageRow).where(MessageRow.run_id.in_(run_ids), MessageRow.role == "user")
+        .order_by(MessageRow.seq)
+    ).all()  # fmt: skip
+    found: dict[str, str] = {}
+    for row in rows:
+        found.setdefault(row.run_id, first_words(row.content))
+    return found
 
-    model_config = ConfigDict(frozen=True)
 
-    name: str
-    started_at: float | None
-    duration_ms: float | None
-    failed: bool
+async def _with_requests(overview: Overview) -> Overview:
+    """The overview with `about` filled in where the conversation is not stored yet."""
+    runs = [*overview.running, *overview.finished]
+    missing = {r.run_id for r in runs if not r.about} | {
+        a.run_id for a in overview.waiting if not a.about
+    }
+    found = await requests_of(sorted(missing))
+    if not found:
+        return overview
+
+    def run(summary: RunSummary) -> RunSummary:
+        about = summary.about or found.get(summary.run_id, "")
+        return summary.model_copy(update={"about": about})
+
+    def pending(approval: PendingApproval) -> PendingApproval:
+        about = approval.about or found.get(approval.run_id, "")
+        return approval.model_copy(update={"about": about})
+
+    return overview.model_copy(update={
+        "running": [run(r) for r in overview.running],
+        "finished": [run(r) for r in overview.finished],
+        "waiting": [pending(a) for a in overview.waiting],
+    })  # fmt: skip
 
 
-def _summary(row: RunRow) -> RunSummary:
+def _summary(row: RunRow, about: str = "") -> RunSummary:
     return RunSummary(
         run_id=row.id, thread_id=row.thread_id, status=row.status, agents=list(row.agents or []),
         started_at=row.started_at, finished_at=row.finished_at, input_tokens=row.input_tokens,
         output_tokens=row.output_tokens, cost_usd=row.cost_usd, limit_reason=row.limit_reason,
-        resumed_count=row.resumed_count or 0,
+        resumed_count=row.resumed_count or 0, requester=row.requester, about=about,
     )  # fmt: skip
 
 
-def _pending(row: ApprovalRow) -> PendingApproval:
+def _summaries(session: Session, rows: Sequence[RunRow]) -> list[RunSummary]:
+    abouts = _abouts(session, [row.id for row in rows])
+    return [_summary(row, abouts.get(row.id, "")) for row in rows]
+
+
+def _pending(row: ApprovalRow, about: str = "") -> PendingApproval:
     return PendingApproval(
         approval_id=row.id, run_id=row.run_id, tool_name=row.tool_name, risk=row.risk,
         preview=row.preview, requester=row.requester, created_at=row.created_at,
         expires_at=row.expires_at, card_channel=row.card_channel, card_ts=row.card_ts,
+        about=about,
     )  # fmt: skip
 
 
@@ -116,9 +159,11 @@ def _overview_rows(session: Session, prefix: str, finished_limit: int) -> Overvi
         select(ApprovalRow).where(ApprovalRow.thread_id.like(like), ApprovalRow.status == PENDING)
         .order_by(ApprovalRow.created_at)
     ).all()  # fmt: skip
+    abouts = _abouts(session, [a.run_id for a in waiting])
     return Overview(
-        running=[_summary(r) for r in active], waiting=[_pending(a) for a in waiting],
-        queued=[], finished=[_summary(r) for r in done],
+        running=_summaries(session, active),
+        waiting=[_pending(a, abouts.get(a.run_id, "")) for a in waiting],
+        queued=[], finished=_summaries(session, done),
     )  # fmt: skip
 
 
@@ -133,44 +178,39 @@ async def overview(team: str, channel: str | None = None, finished_limit: int = 
         load_input=False,
         load_output=False,
     )
+    result = await _with_requests(result)
     return result.model_copy(update={"queued": [w.workflow_id for w in queued]})
 
 
 async def run_summary(run_id: str) -> RunSummary | None:
     """One run, or None."""
-    row = await current_engine().db.run(lambda s: s.get(RunRow, run_id))
-    return _summary(row) if row is not None else None
+
+    def read(session: Session) -> RunSummary | None:
+        row = session.get(RunRow, run_id)
+        return _summaries(session, [row])[0] if row is not None else None
+
+    summary = await current_engine().db.run(read)
+    if summary is not None and not summary.about:
+        about = (await requests_of([run_id])).get(run_id, "")
+        summary = summary.model_copy(update={"about": about})
+    return summary
 
 
 async def thread_runs(thread_id: str) -> list[RunSummary]:
     """Every run of one thread, oldest first."""
-    rows = await current_engine().db.run(
-        lambda s: s.scalars(
+
+    def read(session: Session) -> list[RunSummary]:
+        rows = session.scalars(
             select(RunRow).where(RunRow.thread_id == thread_id).order_by(RunRow.started_at)
         ).all()
-    )
-    return [_summary(r) for r in rows]
+        return _summaries(session, rows)
+
+    return await current_engine().db.run(read)
 
 
 async def run_steps(run_id: str) -> list[StepLine]:
     """The run's durable steps in order, with their durations."""
     return step_lines(await DBOS.list_workflow_steps_async(run_id, load_output=False))
-
-
-def step_lines(steps: list[Any]) -> list[StepLine]:
-    """DBOS step records as waterfall lines."""
-    lines = []
-    for info in steps:
-        started, done = info["started_at_epoch_ms"], info["completed_at_epoch_ms"]
-        lines.append(
-            StepLine(
-                name=info["function_name"].rsplit(".", 1)[-1],
-                started_at=started / 1000 if started else None,
-                duration_ms=float(done - started) if started and done else None,
-                failed=info["error"] is not None,
-            )
-        )
-    return lines
 
 
 async def thread_known(thread_id: str) -> bool:
@@ -257,22 +297,3 @@ def trace_id_hex(run_id: str) -> str:
     from core.telemetry import trace_id_for
 
     return f"{trace_id_for(run_id):032x}"
-
-
-def waterfall(steps: list[StepLine]) -> str:
-    """Steps as a text waterfall: offset, name, duration, and a bar."""
-    starts = [s.started_at for s in steps if s.started_at]
-    if not starts:
-        return "no steps yet"
-    first = min(starts)
-    last = max((s.started_at or first) + (s.duration_ms or 0) / 1000 for s in steps)
-    scale = 40 / max(last - first, 0.001)
-    lines = []
-    for step in steps:
-        offset = (step.started_at or first) - first
-        took = (step.duration_ms or 0) / 1000
-        bar = " " * int(offset * scale) + "#" * max(1, int(took * scale))
-        label = f"{step.duration_ms:.0f} ms" if step.duration_ms is not None else "running"
-        mark = " FAILED" if step.failed else ""
-        lines.append(f"{offset * 1000:>9.0f} ms  {step.name:<18} {label:>10}{mark}  |{bar}")
-    return "\n".join(lines)

@@ -22,9 +22,23 @@ from bot.deps import BotDeps
 from bot.payloads import Click, parse_click
 
 
-async def tell(deps: BotDeps, channel: str, user: str, text: str) -> None:
-    """An ephemeral note to the person who clicked."""
-    await deps.writer.call("chat.postEphemeral", channel=channel, user=user, text=text)
+async def tell(
+    deps: BotDeps, channel: str, user: str, text: str, thread_ts: str | None = None
+) -> None:
+    """An ephemeral note to the person who clicked, in the card's thread when it has one.
+
+    https://api.slack.com/methods/chat.postEphemeral: `thread_ts` places it in the thread.
+    """
+    where = {"thread_ts": thread_ts} if thread_ts else {}
+    await deps.writer.call("chat.postEphemeral", channel=channel, user=user, text=text, **where)
+
+
+def card_thread(body: dict[str, Any]) -> str | None:
+    """The thread the clicked card is in (`container.thread_ts` of a block_actions payload)."""
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    thread = container.get("thread_ts") or message.get("thread_ts")
+    return str(thread) if thread else None
 
 
 async def refusal(deps: BotDeps, click: Click, approving: bool) -> tuple[str | None, int]:
@@ -42,8 +56,8 @@ async def refusal(deps: BotDeps, click: Click, approving: bool) -> tuple[str | N
         check = await deps.approvers.check(click.user, click.channel, record, approving)
         needed = check.approvals_needed
         if not check.allowed:
-            approvers = deps.approvers.describe(click.channel)
-            why = f"You can't decide this: {check.reason}. Approvers: {approvers}."
+            who = await deps.approvers.describe(click.channel, excluding=click.user)
+            why = f"You can't decide this: {check.reason}. {who}"
     if why is not None:
         await audit.record(action="approve" if approving else "reject", outcome="refused",
                            actor=click.user, approval_id=click.approval_id if record else None,
@@ -64,7 +78,7 @@ async def show_decision(
 
 async def decide(
     deps: BotDeps, click: Click, approved: bool, reason: str | None,
-    blocks: list[dict[str, Any]], needed: int = 1,
+    blocks: list[dict[str, Any]], needed: int = 1, thread_ts: str | None = None,
 ) -> None:  # fmt: skip
     """Submit the decision; report a refused one privately and change nothing."""
     result = await service.submit_decision(
@@ -76,7 +90,7 @@ async def decide(
     if result.outcome is DecisionOutcome.PARTIAL:
         await show_first_approval(deps, click, blocks)
         return
-    await tell(deps, click.channel, click.user, result.message)
+    await tell(deps, click.channel, click.user, result.message, thread_ts)
     if result.outcome is not DecisionOutcome.UNKNOWN and blocks:
         await show_decision(deps, click.channel, click.message_ts, blocks, result, None)
 
@@ -103,7 +117,7 @@ async def allowed_click(
         return None
     why, needed = await refusal(deps, click, approving)
     if why is not None:
-        await tell(deps, click.channel, click.user, why)
+        await tell(deps, click.channel, click.user, why, card_thread(body))
         return None
     return click, needed
 
@@ -116,7 +130,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         if (allowed := await allowed_click(deps, body, approving=True)) is not None:
             click, needed = allowed
-            await decide(deps, click, True, None, click.blocks, needed)
+            await decide(deps, click, True, None, click.blocks, needed, card_thread(body))
 
     @app.action(REJECT_ACTION)
     async def on_reject(ack: Any, body: dict[str, Any]) -> None:
@@ -130,7 +144,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                                    view=reject_modal(click.approval_id, click.channel,
                                                      click.message_ts))  # fmt: skip
         except SlackApiError:
-            await decide(deps, click, False, None, click.blocks)  # no modal: reject without reason
+            # no modal: reject without a reason
+            await decide(deps, click, False, None, click.blocks, thread_ts=card_thread(body))
 
     @app.view(REJECT_MODAL)
     async def on_reject_reason(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -140,22 +155,24 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         reason = (values.get("reason", {}).get("reason", {}).get("value") or "").strip() or None
         click = Click(user=body["user"]["id"], team=deps.team, approval_id=approval_id,
                       channel=channel, message_ts=card_ts, trigger_id="", blocks=[])  # fmt: skip
+        card = await card_message(deps, channel, card_ts)
+        thread = str(card["thread_ts"]) if card.get("thread_ts") else None
         why, _ = await refusal(deps, click, approving=False)
         if why is not None:
-            await tell(deps, channel, click.user, why)
+            await tell(deps, channel, click.user, why, thread)
             return
-        blocks = await card_blocks(deps, channel, card_ts)
-        await decide(deps, click, False, reason, blocks)
+        blocks = list(card.get("blocks") or [])
+        await decide(deps, click, False, reason, blocks, thread_ts=thread)
 
 
-async def card_blocks(deps: BotDeps, channel: str, ts: str) -> list[dict[str, Any]]:
-    """The card's current blocks, read back from Slack."""
+async def card_message(deps: BotDeps, channel: str, ts: str) -> dict[str, Any]:
+    """The card as Slack holds it now (its blocks and thread), or {} when it cannot be read."""
     try:
         replies = await deps.writer.call("conversations.replies", channel=channel, ts=ts,
                                          latest=ts, inclusive=True, limit=1)  # fmt: skip
     except SlackApiError:
-        return []
+        return {}
     for message in replies.get("messages") or []:
         if message.get("ts") == ts:
-            return list(message.get("blocks") or [])
-    return []
+            return dict(message)
+    return {}
