@@ -82,17 +82,27 @@ def permalink(domain: str | None, channel: str, ts: str) -> str:
     return f"{host}/archives/{channel}/p{ts.replace('.', '')}"
 
 
+def _about(about: str, channel: str | None, requester: str | None) -> str:
+    """What a run is about: its request's first words, where, and who asked."""
+    what = f"“{about}”" if about else "a request"
+    where = f" in <#{channel}>" if channel else ""
+    who = f" from <@{requester}>" if requester else ""
+    return f"{what}{where}{who}"
+
+
 def _run_line(run: RunSummary, domain: str | None) -> str:
     link = f"<{permalink(domain, run.channel, run.thread_ts)}|thread>"
     if run.resumed_count:
         link += f", resumed after restart ({run.resumed_count}x)"
     agent = run.agents[-1] if run.agents else "routing"
+    about = _about(run.about, run.channel, run.requester)
     if run.finished_at is None:
-        return f"• `{run.run_id}` {agent}, {elapsed(run.started_at)} ({link})"
+        return f"• {about}: {agent}, started {elapsed(run.started_at)} ago ({link}) `{run.run_id}`"
     tokens = run.input_tokens + run.output_tokens
     took = run.finished_at - run.started_at
-    return (f"• `{run.run_id}` {OUTCOME_ICON.get(run.status, '')} {run.status}, {took:.1f}s, "
-            f"{tokens:,} tokens, ${run.cost_usd:.4f} ({link})")  # fmt: skip
+    return (f"• {about}: {OUTCOME_ICON.get(run.status, '')} {run.status} "
+            f"{elapsed(run.finished_at)} ago, took {took:.1f}s, {tokens:,} tokens, "
+            f"${run.cost_usd:.4f} ({link}) `{run.run_id}`")  # fmt: skip
 
 
 def status_blocks(view: Overview, domain: str | None, scope: str) -> list[dict[str, Any]]:
@@ -108,9 +118,9 @@ def status_blocks(view: Overview, domain: str | None, scope: str) -> list[dict[s
             if a.card_ts and a.card_channel
             else ""
         )
-        waiting_lines.append(
-            f"• `{a.tool_name}` ({a.risk}) for `{a.run_id}`, waiting {elapsed(a.created_at)}{card}"
-        )
+        about = _about(a.about, a.card_channel, a.requester)
+        waiting_lines.append(f"• `{a.tool_name}` ({a.risk}) for {about}, waiting "
+                             f"{elapsed(a.created_at)}{card} `{a.run_id}`")  # fmt: skip
     blocks.append(_section("*Waiting for approval*\n" + ("\n".join(waiting_lines) or "nothing")))
     blocks.append(
         _section("*Queued*\n" + ("\n".join(f"• `{q}`" for q in view.queued) or "nothing"))
@@ -131,7 +141,8 @@ def run_blocks(
     ]
     resumed = f", resumed after restart ({run.resumed_count}x)" if run.resumed_count else ""
     return [
-        _section(f"*Run* `{run.run_id}`: {run.status}{resumed}, agents: "
+        _section(f"*Run* {_about(run.about, run.channel, run.requester)} `{run.run_id}`: "
+                 f"{run.status}{resumed}, agents: "
                  f"{', '.join(run.agents) or '-'}\ntrace `{trace_id_hex(run.run_id)}`"),
         _section(f"```{truncated(waterfall(steps), MAX_PREVIEW)}```"),
         _section("*Decisions* (full log: `opsbot audit --run " + run.run_id + "`)\n"
@@ -172,7 +183,10 @@ def reject_modal(approval_id: str, channel: str, card_ts: str) -> dict[str, Any]
 
 def home_view(mine: list[dict[str, Any]], view: Overview, domain: str | None) -> dict[str, Any]:
     """App Home: the user's pending approvals first, then the workspace overview."""
-    pending = "\n".join(f"• `{a['tool_name']}` for `{a['run_id']}`" for a in mine) or "none"
+    pending = "\n".join(
+        f"• `{a['tool_name']}` for {_about(a.get('about', ''), a.get('channel'), None)} "
+        f"`{a['run_id']}`" for a in mine
+    ) or "none"  # fmt: skip
     return {"type": "home",
             "blocks": [_section(f"*Waiting for your approval*\n{pending}"), {"type": "divider"},
                        *status_blocks(view, domain, "this workspace")]}  # fmt: skip
