@@ -37,6 +37,8 @@ async def run_json(run: queries.RunSummary) -> dict[str, Any]:
         "steps": [
             {
                 "name": s.name,
+                "label": s.label,
+                "waits": s.waits,
                 "failed": s.failed,
                 "duration_ms": s.duration_ms,
                 "offset_ms": round(((s.started_at or first) - first) * 1000, 1),
