@@ -134,10 +134,12 @@ def _squeezed(text: str) -> str:
 
 def message_text(message: dict[str, Any]) -> str:
     """Everything a message says, in escaped mrkdwn: its text and its blocks (once when one
-    repeats the other, as a person's rich text repeats the text), then each attachment."""
+    repeats the other; a person's rich text always repeats their text), then each
+    attachment."""
     text = str(message.get("text") or "").strip()
     blocks = blocks_text(message.get("blocks")).strip()
-    if not blocks or _squeezed(blocks) in _squeezed(text):
+    from_app = bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
+    if not blocks or _squeezed(blocks) in _squeezed(text) or (text and not from_app):
         parts = [text]
     elif not text or _squeezed(text) in _squeezed(blocks):
         parts = [blocks]

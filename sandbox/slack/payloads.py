@@ -59,10 +59,44 @@ def event_callback(workspace: Workspace, event: dict[str, Any]) -> dict[str, Any
     }
 
 
+_REFERENCE = re.compile(r"<([^<>]*)>")
+
+
+def _unescaped(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _rich_element(body: str) -> dict[str, Any]:
+    """One `<...>` reference of mrkdwn as the rich text element Slack's composer makes."""
+    target, _, label = body.partition("|")
+    if target.startswith("@"):
+        return {"type": "user", "user_id": target[1:]}
+    if target.startswith("#"):
+        return {"type": "channel", "channel_id": target[1:]}
+    if target.startswith("!subteam^"):
+        return {"type": "usergroup", "usergroup_id": target[len("!subteam^") :]}
+    if target.startswith("!"):
+        return {"type": "broadcast", "range": target[1:]}
+    link: dict[str, Any] = {"type": "link", "url": _unescaped(target)}
+    if label:
+        link["text"] = _unescaped(label)
+    return link
+
+
 def _rich_text(text: str) -> list[dict[str, Any]]:
+    """The `rich_text` block Slack's composer sends with a person's message: literal text
+    elements (unescaped) and one element per mention or link."""
+    elements: list[dict[str, Any]] = []
+    position = 0
+    for match in _REFERENCE.finditer(text):
+        if match.start() > position:
+            elements.append({"type": "text", "text": _unescaped(text[position : match.start()])})
+        elements.append(_rich_element(match.group(1)))
+        position = match.end()
+    if position < len(text):
+        elements.append({"type": "text", "text": _unescaped(text[position:])})
     return [{"type": "rich_text", "block_id": secrets.token_hex(3),
-             "elements": [{"type": "rich_text_section",
-                           "elements": [{"type": "text", "text": text}]}]}]  # fmt: skip
+             "elements": [{"type": "rich_text_section", "elements": elements}]}]  # fmt: skip
 
 
 def _poster(workspace: Workspace, message: Message) -> dict[str, Any]:

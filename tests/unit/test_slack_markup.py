@@ -173,10 +173,17 @@ def test_a_persons_rich_text_is_not_repeated_after_their_text() -> None:
     assert message_text(message) == "<@U0BOT> grep &amp;&amp; tail"
 
 
-def test_a_message_with_a_summary_text_and_detailed_blocks_keeps_both() -> None:
-    message = {"text": "Deploy failed", "blocks": BLOCKS[1:2]}
+def test_an_apps_message_with_a_summary_text_and_detailed_blocks_keeps_both() -> None:
+    message = {"text": "Deploy failed", "blocks": BLOCKS[1:2], "bot_id": "B0DEPLOY"}
     assert message_text(message).splitlines()[0] == "Deploy failed"
     assert "*Service:* checkout &amp; cart" in message_text(message)
+
+
+def test_a_persons_text_is_what_they_wrote_whatever_the_blocks_say() -> None:
+    message = {"text": "look at &lt;this&gt;", "user": "U1",
+               "blocks": [{"type": "rich_text", "elements": [{"type": "rich_text_section",
+                           "elements": [{"type": "text", "text": "look at <this>"}]}]}]}  # fmt: skip
+    assert decode(message_text(message)) == "look at <this>"
 
 
 def test_an_app_message_with_only_attachments() -> None:
