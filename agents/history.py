@@ -14,6 +14,8 @@ from agents.router import Hop
 from core.models import MessageRow, RunRow, ThreadRow, ThreadStateRow
 from core.types import IncomingMessage, ThreadRef
 
+NO_ANSWER = "I could not produce an answer."
+
 
 class HistoryEntry(BaseModel):
     """One message of the conversation."""
@@ -140,10 +142,14 @@ def finish_turn(
 
 
 def conversation(history: list[HistoryEntry], current: str) -> list[dict[str, Any]]:
-    """Messages for the model: past turns, then the current message, roles alternating."""
+    """Messages for the model: past turns, then the current message, roles alternating.
+
+    No message is blank: the Messages API refuses empty or whitespace-only text.
+    """
     messages: list[dict[str, Any]] = []
     for entry in [*history, HistoryEntry(role="user", content=current)]:
-        text = entry.content if entry.role == "user" else entry.content or "(no answer)"
+        blank = "(no answer)" if entry.role == "assistant" else "(empty message)"
+        text = entry.content if entry.content.strip() else blank
         if messages and messages[-1]["role"] == entry.role:
             messages[-1]["content"] += "\n\n" + text
         elif messages or entry.role == "user":

@@ -8,17 +8,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anthropic
-import httpx2
 from pydantic import BaseModel, ConfigDict
 
+from agents.model_errors import IncompleteStream, describe_error, is_retryable
 from agents.pricing import cost_usd
 from core.redact import Redactor, StreamRedactor
 
 RETRY_AFTER_CAP_S = 60.0
 
-
-class IncompleteStream(Exception):
-    """The model's stream ended before `message_stop`."""
+__all__ = ["IncompleteStream", "describe_error", "is_retryable"]  # agents/model_errors.py
 
 
 class ModelRequest(BaseModel):
@@ -103,11 +101,14 @@ def _reply_from(message: anthropic.types.Message, started: float, redactor: Reda
     content: list[dict[str, Any]] = []
     for block in message.content:
         if block.type == "text":
-            content.append({"type": "text", "text": redactor.redact(block.text)})
+            if block.text.strip():  # a blank text block is refused when sent back
+                content.append({"type": "text", "text": redactor.redact(block.text)})
         elif block.type == "tool_use":
             content.append(
                 {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
             )
+        else:  # thinking, server tool blocks: sent back as they came (pause_turn needs them)
+            content.append(block.model_dump(mode="json", exclude_none=True))
     return ModelReply(
         model=message.model,
         content=content,
@@ -154,13 +155,21 @@ def _scrub_block(block: Any, redactor: Redactor) -> Any:
     return block
 
 
+def is_blank_text(block: Any) -> bool:
+    """A text block with no visible text: the Messages API refuses it in a request (400
+    "messages: text content blocks must be non-empty")."""
+    return isinstance(block, dict) and block.get("type") == "text" and not str(
+        block.get("text") or "").strip()  # fmt: skip
+
+
 def scrubbed(request: ModelRequest, redactor: Redactor) -> ModelRequest:
-    """The request with every text a person or a tool wrote redacted (defence in depth)."""
+    """The request with every text a person or a tool wrote redacted (defence in depth), and
+    without blank text blocks (the API refuses them)."""
     messages = []
     for message in request.messages:
         content = message.get("content")
         if isinstance(content, list):
-            content = [_scrub_block(block, redactor) for block in content]
+            content = [_scrub_block(b, redactor) for b in content if not is_blank_text(b)]
         else:
             content = _scrub_block(content, redactor)
         messages.append({**message, "content": content})
@@ -239,16 +248,6 @@ class LlmClient:
         return _reply_from(message, started, redactor)
 
 
-def is_retryable(error: BaseException) -> bool:
-    """429, 529, 5xx, connection trouble and broken streams are retried; the rest is not."""
-    if isinstance(error, anthropic.APIStatusError):
-        return error.status_code in (408, 409, 429) or error.status_code >= 500
-    return isinstance(
-        error,
-        anthropic.APIConnectionError | IncompleteStream | httpx2.TransportError | TimeoutError,
-    )
-
-
 def retry_after_s(error: BaseException) -> float:
     """The server's `Retry-After` (seconds, capped), or 0 when it sent none."""
     if not isinstance(error, anthropic.APIStatusError):
@@ -264,10 +263,3 @@ async def honour_retry_after(error: BaseException) -> None:
     """Wait what the server asked for before the next attempt."""
     if delay := retry_after_s(error):
         await asyncio.sleep(delay)
-
-
-def describe_error(error: BaseException) -> str:
-    """One line that says what went wrong with a model call."""
-    if isinstance(error, anthropic.APIStatusError):
-        return f"HTTP {error.status_code} from the model API"
-    return f"{type(error).__name__}: {error}"[:300]

@@ -10,19 +10,27 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
 from dbos import DBOS, StepOptions
-from dbos import error as dbos_errors
 
 from agents.approvals import NeedsApproval
 from agents.budget import Budget, LoopGuard
+from agents.context_trim import trim_for_context
 from agents.engine import Engine
 from agents.events import approval_reason
-from agents.history import TurnStart, TurnSummary, conversation, history_tail
-from agents.llm import ModelReply, ModelRequest, ToolUse, describe_error, honour_retry_after
-from agents.llm import is_retryable as model_error_is_retryable
+from agents.history import NO_ANSWER, TurnStart, TurnSummary, conversation, history_tail
+from agents.llm import ModelReply, ModelRequest, ToolUse
+from agents.model_calls import model_failure, model_retry_options, step_failure, trimmed_to_fit
 from agents.router import DONE, Hop, RouteDecision, RouteInput, fallback_decision
 from agents.runtime import current_engine
 from agents.specs import AgentSpec
 from agents.state import AWAITING_KEY, NetworkState
+from agents.stop_reasons import (
+    MAX_PAUSES,
+    REFUSED_NOTE,
+    cut_call_result,
+    cut_tool_use,
+    limit_words,
+    next_move,
+)  # fmt: skip
 from core import faults
 from core.types import IncomingMessage, ThreadRef, fingerprint
 from tools.base import ToolResult, ToolStatus
@@ -38,38 +46,12 @@ async def step(
     return await DBOS.run_step_async(step_options, fn, *args)
 
 
-def _model_retry_options(engine: Engine, run_id: str, agent: str) -> dict[str, Any]:
-    """The one retry layer for model calls: DBOS step retries (the SDK's are off)."""
-    attempts = {"n": 0}
-
-    async def should_retry(error: BaseException) -> bool:
-        if not model_error_is_retryable(error):
-            return False
-        attempts["n"] += 1
-        await engine.announce_retry(run_id, agent, attempts["n"], error)
-        await honour_retry_after(error)
-        return True
-
-    return {
-        "retries_allowed": True,
-        "max_attempts": engine.settings.model_max_attempts,
-        "interval_seconds": engine.settings.model_retry_interval_s,
-        "backoff_rate": 2.0,
-        "should_retry": should_retry,
-    }
-
-
-def _step_failure(error: BaseException) -> str:
-    """What made a step fail, in words (the last underlying error of a retried step)."""
-    if isinstance(error, dbos_errors.DBOSMaxStepRetriesExceeded) and error.errors:
-        return f"{describe_error(error.errors[-1])}, after {len(error.errors)} attempts"
-    return describe_error(error)
-
-
 def _refusal(status: str, decided_by: str | None, reason: str | None) -> ToolResult:
     if status == "rejected":
         why = f": {reason}" if reason else ""
-        return ToolResult.failed(f"rejected by {decided_by}{why}", status=ToolStatus.REJECTED)
+        slack_user = decided_by is not None and decided_by.isalnum() and decided_by.isupper()
+        who = f" by <@{decided_by}>" if slack_user else f" by {decided_by}" if decided_by else ""
+        return ToolResult.failed(f"Rejected{who}{why}", status=ToolStatus.REJECTED)
     if status == "expired":
         return ToolResult.failed(
             "the approval request expired without a decision; nothing was run",
@@ -100,6 +82,7 @@ class Turn:
         self.tool_calls = 0
         self.limit: str | None = None
         self.failure: str | None = None
+        self.refused = False
         self.open_hop: Hop | None = None
 
     async def run(self) -> TurnSummary:
@@ -119,11 +102,11 @@ class Turn:
             message=self.message.text, history_tail=history_tail(self.start.history),
             state=self.state.snapshot(), hops=self.hops,
         )  # fmt: skip
-        options = _model_retry_options(self.engine, self.run_id, "router")
+        options = model_retry_options(self.engine, self.run_id, "router")
         try:
             decision = await step("route", self.engine.route, self.run_id, route, **options)
         except Exception as exc:
-            decision = fallback_decision(route, f"router unavailable ({_step_failure(exc)})")
+            decision = fallback_decision(route, f"router unavailable ({step_failure(exc)})")
         faults.point("after_route")
         self.budget.add(decision.usage, model_call=False)
         return decision
@@ -137,7 +120,7 @@ class Turn:
             model=spec.model, system=spec.prompt(self.state), messages=messages,
             tools=spec.tool_definitions(), max_tokens=spec.max_tokens,
         )  # fmt: skip
-        options = _model_retry_options(self.engine, self.run_id, spec.name)
+        options = model_retry_options(self.engine, self.run_id, spec.name)
         return await step(
             "llm_call", self.engine.call_model, self.run_id, spec.name, request, self._hop,
             **options,
@@ -146,6 +129,7 @@ class Turn:
     async def _run_agent(self, spec: AgentSpec) -> Hop:
         messages = conversation(self.start.history, self.message.text)
         best = ""
+        pauses = 0
         while True:
             if (limit := self.budget.exceeded()) is not None:
                 self.limit = limit
@@ -153,22 +137,36 @@ class Turn:
             try:
                 reply = await self._call_model(spec, messages)
             except Exception as exc:
-                self.failure = f"the model is unavailable ({_step_failure(exc)})"
+                if (shorter := trimmed_to_fit(exc, messages)) is not None:
+                    messages = shorter  # the same call again, with the oldest outputs trimmed
+                    continue
+                self.failure = model_failure(exc)
                 break
             self.budget.add(reply.usage)
-            best = reply.text.strip() or best
-            uses = reply.tool_uses
-            if not uses:
+            text = reply.text.strip()
+            best = f"{best}\n\n{text}" if pauses and text else text or best
+            move = next_move(reply)
+            pauses = pauses + 1 if move == "pause" else 0
+            if move == "pause":
+                if reply.content:  # the API goes on from its own paused turn
+                    messages.append({"role": "assistant", "content": reply.content})
+                if pauses >= MAX_PAUSES:
+                    self.limit = f"{MAX_PAUSES} paused turns in a row (pause_turn)"
+                    break
+                continue
+            if move == "refused":
+                self.refused = True
+                break
+            if move == "cut":
+                self.limit = limit_words(reply.stop_reason)
+                break
+            if move == "answered":
                 break
             messages.append({"role": "assistant", "content": reply.content})
-            results = []
-            for use in uses:
-                result = await self._handle_tool(spec, use, reply.text.strip())
-                results.append(
-                    {"type": "tool_result", "tool_use_id": use.id, "content": result.for_model(),
-                     "is_error": result.status is not ToolStatus.OK}
-                )  # fmt: skip
-            messages.append({"role": "user", "content": results})
+            messages.append({"role": "user", "content": await self._tool_results(spec, reply)})
+            if reply.stop_reason == "model_context_window_exceeded":
+                used = reply.usage.input_tokens
+                messages = trim_for_context(messages, used, used * 9 // 10) or messages
             if self.limit is not None:
                 break
         if best:
@@ -178,6 +176,23 @@ class Turn:
             "summary": best or "(no answer)",
             "needs_input": self.state.get(AWAITING_KEY) == spec.name,
         })  # fmt: skip
+
+    async def _tool_results(self, spec: AgentSpec, reply: ModelReply) -> list[dict[str, Any]]:
+        """One tool_result per tool_use of the reply; a call the limit cut is never run."""
+        cut = cut_tool_use(reply)
+        results = []
+        for use in reply.tool_uses:
+            if cut is not None and use.id == cut.id:
+                result = cut_call_result(use, reply.stop_reason)
+                await step("record_refusal", self.engine.record_refusal, self.run_id, spec.name,
+                           use, result, "read")  # fmt: skip
+            else:
+                result = await self._handle_tool(spec, use, reply.text.strip())
+            results.append(
+                {"type": "tool_result", "tool_use_id": use.id, "content": result.for_model(),
+                 "is_error": result.status is not ToolStatus.OK}
+            )  # fmt: skip
+        return results
 
     async def _handle_tool(self, spec: AgentSpec, use: ToolUse, reason: str) -> ToolResult:
         self.tool_calls += 1
@@ -230,10 +245,12 @@ class Turn:
         return result
 
     def _summary(self) -> TurnSummary:
-        answer = "\n\n".join(self.answers) or "I could not produce an answer."
-        outcome = "succeeded"
+        answer = "\n\n".join(self.answers) or NO_ANSWER
+        outcome = "succeeded" if self.answers else "no_answer"
         if self.failure is not None:
             outcome, answer = "failed", f"{answer}\n\n_The run stopped: {self.failure}._"
+        elif self.refused:
+            outcome, answer = "declined", f"{answer}\n\n{REFUSED_NOTE}"
         elif self.limit is not None:
             outcome, answer = "limited", f"{answer}\n\n_Stopped: reached the {self.limit} limit._"
         return TurnSummary(

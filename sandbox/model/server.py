@@ -13,26 +13,20 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.model.faults import (
+    CUT_OFF,
+    ERROR_TYPES,
+    Fault,
+    cut_events,
+    error_event,
+    max_input_tokens_from_env,
+    message_problem,
+    prompt_tokens,
+    take_fault,
+)
 from sandbox.model.scenario import Reply, Scenario, locate, reply_for, unscripted_reply
 
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    429: "rate_limit_error",
-    500: "api_error",
-    529: "overloaded_error",
-}
-
-
-@dataclass
-class Fault:
-    """A failure to inject into the next requests: an HTTP error or a stream cut mid-way."""
-
-    kind: str  # "status" or "break"
-    count: int = 1
-    status: int = 529
-    retry_after: float | None = None
-    after_events: int = 4
+__all__ = ["Fault", "ModelServerState", "RunningModelServer", "make_app", "start_model_server"]
 
 
 @dataclass
@@ -44,16 +38,12 @@ class ModelServerState:
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: int = 0
     emitted: list[tuple[float, str]] = field(default_factory=list)  # (when, text delta) streamed
+    max_input_tokens: int | None = field(default_factory=max_input_tokens_from_env)
+    """The context window enforced on every request (400 "prompt is too long"), or None."""
 
-    def next_fault(self, streaming: bool) -> Fault | None:
-        """Take one use of the first pending fault (a stream cut waits for a streamed call)."""
-        if not self.faults or (self.faults[0].kind == "break" and not streaming):
-            return None
-        fault = self.faults[0]
-        fault.count -= 1
-        if fault.count <= 0:
-            self.faults.popleft()
-        return fault
+    def next_fault(self, streaming: bool, role: str = "") -> Fault | None:
+        """Take one use of the first pending fault (stream faults wait for a streamed call)."""
+        return take_fault(self.faults, streaming, role)
 
 
 STATE: web.AppKey[ModelServerState] = web.AppKey("state", ModelServerState)
@@ -90,7 +80,7 @@ def _message(
         "stop_reason": stop,
         "stop_sequence": None,
         "usage": {
-            "input_tokens": max(1, len(json.dumps(body)) // 4),
+            "input_tokens": prompt_tokens(body),
             "output_tokens": output_tokens,
         },
     }
@@ -146,9 +136,11 @@ def _invalid(body: Any) -> str | None:
     return None
 
 
-def _error(status: int, message: str, retry_after: float | None = None) -> web.Response:
+def _error(
+    status: int, message: str, retry_after: float | None = None, kind: str = ""
+) -> web.Response:
     headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
-    body = {"type": "error", "error": {"type": _ERROR_TYPES.get(status, "api_error"),
+    body = {"type": "error", "error": {"type": kind or ERROR_TYPES.get(status, "api_error"),
                                        "message": message}}  # fmt: skip
     return web.json_response(body, status=status, headers=headers)
 
@@ -164,26 +156,64 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     if problem := _invalid(body):
         return _error(400, problem)
     state.requests.append(body)
-    fault = state.next_fault(bool(body.get("stream")))
+    if problem := message_problem(body["messages"]):
+        return _error(400, problem)
+    tokens = prompt_tokens(body)
+    if state.max_input_tokens is not None and tokens > state.max_input_tokens:
+        limit = state.max_input_tokens
+        return _error(400, f"prompt is too long: {tokens} tokens > {limit} maximum")
+    position = locate(body)
+    fault = state.next_fault(bool(body.get("stream")), position.role)
     if fault is not None and fault.kind == "status":
-        return _error(fault.status, "injected failure", fault.retry_after)
+        return _error(fault.status, fault.message, fault.retry_after, fault.error_type)
     scenario = state.scenario
     if scenario.latency_ms:
         await asyncio.sleep(scenario.latency_ms / 1000)
-    position = locate(body)
-    reply = reply_for(scenario, position) or unscripted_reply(scenario, position, body)
-    message = _message(body, _blocks(reply), reply.stop_reason)
+    if fault is not None and fault.kind == "reply":
+        message = _message(body, _raw_blocks(fault.content or []), fault.stop_reason)
+    else:
+        reply = reply_for(scenario, position) or unscripted_reply(scenario, position, body)
+        message = _message(body, _blocks(reply), reply.stop_reason)
     state.served += 1
     if not body.get("stream"):
         return web.json_response(message)
+    return await _stream(request, state, message, fault)
+
+
+def _raw_blocks(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A fault's blocks as given, each tool_use with an id."""
+    return [
+        {**block, "id": block.get("id") or f"toolu_{uuid.uuid4().hex[:20]}"}
+        if block.get("type") == "tool_use" else dict(block)
+        for block in content
+    ]  # fmt: skip
+
+
+async def _stream(
+    request: web.Request, state: ModelServerState, message: dict[str, Any], fault: Fault | None
+) -> web.StreamResponse:
+    """Send the message as SSE events, paced, with the fault's failure (if any) on the way."""
     response = web.StreamResponse(headers={"content-type": "text/event-stream"})
     await response.prepare(request)
+    scenario = state.scenario
     pace = 1 / scenario.tokens_per_second if scenario.tokens_per_second else 0.0
-    for sent, (event, is_token) in enumerate(_stream_events(message)):
-        if fault is not None and fault.kind == "break" and sent >= fault.after_events:
-            assert request.transport is not None
-            request.transport.abort()  # the connection drops mid-stream, as a network fault would
-            return response
+    events = _stream_events(message)
+    kind = fault.kind if fault is not None else ""
+    if fault is not None and kind == "reply" and fault.stop_reason in CUT_OFF:
+        events = cut_events(events, fault)
+    for sent, (event, is_token) in enumerate(events):
+        if fault is not None and sent >= fault.after_events:
+            if kind == "break":
+                assert request.transport is not None
+                request.transport.abort()  # the connection drops mid-stream (a network fault)
+                return response
+            if kind == "stream_error":
+                await response.write(error_event(fault))
+                break
+        if kind == "no_stop" and event["type"] == "message_stop":
+            break
+        if fault is not None and kind == "no_stop" and sent >= fault.after_events:
+            break
         await response.write(_sse(event))
         if is_token:
             state.emitted.append((time.time(), event["delta"]["text"]))
@@ -201,6 +231,15 @@ async def _add_faults(request: web.Request) -> web.Response:
     return web.json_response({"pending": len(state.faults)})
 
 
+async def _set_limits(request: web.Request) -> web.Response:
+    """`POST /_sandbox/limits {"max_input_tokens": N | null}`: the enforced context window."""
+    state: ModelServerState = request.app[STATE]
+    raw = await request.json()
+    value = raw.get("max_input_tokens") if isinstance(raw, dict) else None
+    state.max_input_tokens = int(value) if isinstance(value, int) and value > 0 else None
+    return web.json_response({"max_input_tokens": state.max_input_tokens})
+
+
 async def _requests(request: web.Request) -> web.Response:
     state: ModelServerState = request.app[STATE]
     return web.json_response({"requests": state.requests, "served": state.served})
@@ -212,6 +251,7 @@ def make_app(scenario: Scenario) -> web.Application:
     app[STATE] = ModelServerState(scenario)
     app.router.add_post("/v1/messages", _messages)
     app.router.add_post("/_sandbox/faults", _add_faults)
+    app.router.add_post("/_sandbox/limits", _set_limits)
     app.router.add_get("/_sandbox/requests", _requests)
     return app
 

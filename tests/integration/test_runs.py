@@ -108,8 +108,8 @@ async def test_overload_rate_limit_and_a_broken_stream_are_retried(
     retries = publisher.of(ModelRetry)
     assert len(retries) == 4
     assert [r.error for r in retries[:2]] == [
-        "HTTP 529 from the model API",
-        "HTTP 429 from the model API",
+        "the model API is overloaded (HTTP 529 overloaded_error: injected failure)",
+        "the model API rate-limited opsbot (HTTP 429 rate_limit_error: injected failure)",
     ]
     assert model_server.state.served == 11 + 1  # the broken stream was served, then again
     assert publisher.of(RunFinished)[0].answer.count("Root cause found") == 1
@@ -127,7 +127,10 @@ async def test_a_model_that_stays_down_ends_the_run_with_a_clear_reason(
 
     assert outcome == "failed"
     finished = publisher.of(RunFinished)[0]
-    assert "model is unavailable (HTTP 529 from the model API, after 2 attempts)" in finished.answer
+    assert (
+        "the model did not answer: the model API is overloaded (HTTP 529 overloaded_error: "
+        "injected failure), after 2 attempts" in finished.answer
+    )
 
 
 TOOL_ERRORS_TURN: dict[str, Any] = {

@@ -1,0 +1,78 @@
+"""Making a conversation fit the model's context window again, oldest tool results first.
+
+The Messages API refuses a request whose prompt is over the model's window with a 400
+"prompt is too long: N tokens > M maximum" (https://docs.anthropic.com/en/api/errors).
+Trimming replaces the content of the oldest tool results (then the text of earlier turns)
+with a short marker: no block is removed, so every `tool_use` keeps its `tool_result` and
+the roles keep alternating.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+TRIMMED = "[output trimmed to fit the context window]"
+CHARS_PER_TOKEN = 4  # a rough count; the API's own tokenizer decides
+MIN_SHARE = 20  # trim at least 1/20 of the prompt each time, so a retry makes progress
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, str) else len(json.dumps(value, ensure_ascii=False))
+
+
+def _current_turn_start(messages: list[dict[str, Any]]) -> int:
+    """Index of the message holding the person's current text (never trimmed)."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index]["role"] == "user" and isinstance(messages[index]["content"], str):
+            return index
+    return 0
+
+
+def _places(messages: list[dict[str, Any]]) -> list[tuple[int, int | None]]:
+    """Trimmable places, oldest first: every tool result, then earlier turns' texts."""
+    results: list[tuple[int, int | None]] = [
+        (m, b)
+        for m, message in enumerate(messages)
+        if isinstance(message["content"], list)
+        for b, block in enumerate(message["content"])
+        if isinstance(block, dict) and block.get("type") == "tool_result"
+        and block.get("content") != TRIMMED
+    ]  # fmt: skip
+    current = _current_turn_start(messages)
+    earlier: list[tuple[int, int | None]] = [
+        (m, None)
+        for m, message in enumerate(messages[:current])
+        if isinstance(message["content"], str) and message["content"] != TRIMMED
+    ]
+    return results + earlier
+
+
+def trim_for_context(
+    messages: list[dict[str, Any]], prompt_tokens: int, max_tokens: int
+) -> list[dict[str, Any]] | None:
+    """A copy of `messages` trimmed by about `prompt_tokens - max_tokens` tokens (at least a
+    twentieth of the prompt), oldest tool results first; None when nothing is left to trim.
+
+    The input list is not changed.
+    """
+    need = max(prompt_tokens - max_tokens, prompt_tokens // MIN_SHARE, 1) * CHARS_PER_TOKEN
+    places = _places(messages)
+    if not places:
+        return None
+    trimmed = [
+        {**m, "content": list(m["content"]) if isinstance(m["content"], list) else m["content"]}
+        for m in messages
+    ]
+    saved = 0
+    for m, b in places:
+        if saved >= need:
+            break
+        if b is None:
+            saved += _size(trimmed[m]["content"]) - len(TRIMMED)
+            trimmed[m]["content"] = TRIMMED
+        else:
+            block = trimmed[m]["content"][b]
+            saved += _size(block.get("content", "")) - len(TRIMMED)
+            trimmed[m]["content"][b] = {**block, "content": TRIMMED}
+    return trimmed
