@@ -26,7 +26,10 @@ class _NoTokenUnusedNotice(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-logging.getLogger("slack_bolt.AsyncApp").addFilter(_NoTokenUnusedNotice())
+BOLT_LOG = logging.getLogger("slack_bolt.AsyncApp")
+"""Bolt's app logger, given to Bolt so its level follows `slack_bolt`'s (Bolt would otherwise
+copy the root logger's level, and log every Socket Mode session change at INFO)."""
+BOLT_LOG.addFilter(_NoTokenUnusedNotice())
 
 
 def startup_authorization(deps: BotDeps, token: str, bot_id: str) -> Authorize:
@@ -64,6 +67,7 @@ def build_app(deps: BotDeps, client: AsyncWebClient, bot_id: str) -> AsyncApp:
         authorize=_as_bolt_authorize(startup_authorization(deps, token, bot_id)),
         signing_secret=deps.settings.slack_signing_secret or "unused-in-socket-mode",
         request_verification_enabled=bool(deps.settings.slack_signing_secret),
+        logger=BOLT_LOG,
     )
     for module in (messages, approvals, commands, home):
         module.register(app, deps)

@@ -1,18 +1,23 @@
-"""`opsbot serve`: settings, engine, Bolt app, then Socket Mode or HTTP until stopped."""
+"""`opsbot serve`: settings, engine, Bolt app, then Socket Mode or HTTP until stopped.
+
+Exit codes: 0 stopped by a signal; 2 could not start (one line on stderr: a setting missing,
+malformed or refused by Slack, or the Slack API unreachable); 1 stopping took longer than
+`SHUTDOWN_DEADLINE_S` (runs resume at the next start).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import sys
-from dataclasses import dataclass
+import threading
 from typing import Any
-from urllib.parse import urlparse
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents import service, tool_setup
@@ -22,130 +27,145 @@ from bot.approvers import Approvers
 from bot.deps import BotDeps
 from bot.leftovers import finish_leftovers
 from bot.renderer import SlackPublisher
+from bot.request_guard import reject_malformed_bodies
+from bot.startup_checks import check_config, open_socket_url, who_am_i
 from bot.status_http import add_status_routes
 from bot.writer import SlackWriter
-from core.errors import ConfigError
+from core.errors import ConfigError, StartupError
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Identity:
-    """Who the bot is, from `auth.test`."""
-
-    team: str
-    team_name: str
-    bot_user: str
-    bot_id: str
-    bot_name: str
-    domain: str | None
+SHUTDOWN_DEADLINE_S = 8.0
+"""From the first SIGTERM/SIGINT/SIGHUP to exit at the latest: `docker stop` waits 10 s."""
+SOCKET_CONNECT_TIMEOUT_S = 30.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def check_config(settings: Settings) -> None:
-    """Refuse a start that cannot work, naming the variable."""
-    if not settings.slack_bot_token:
-        raise ConfigError("SLACK_BOT_TOKEN", "is required (xoxb-...)")
-    if not settings.slack_app_token and not settings.slack_signing_secret:
-        raise ConfigError("SLACK_SIGNING_SECRET", "is required in HTTP mode (no SLACK_APP_TOKEN)")
-    if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
-        raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token (xapp-...)")
-    if not settings.anthropic_api_key:
-        raise ConfigError("ANTHROPIC_API_KEY", "is required: the agents need a model")
+async def run_until_stopped(
+    settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None
+) -> None:
+    """Start everything, set `ready`, wait for `stop`, shut down in order.
 
-
-async def who_am_i(client: AsyncWebClient) -> Identity:
-    """`auth.test`, as one clear error when the token or URL is wrong."""
-    try:
-        auth = await client.auth_test()
-    except SlackApiError as error:
-        raise ConfigError(
-            "SLACK_BOT_TOKEN", f"Slack refused it ({error.response['error']})"
-        ) from None
-    except OSError as error:
-        raise ConfigError("OPSBOT_SLACK_API_URL", f"cannot reach Slack ({error})") from None
-    host = urlparse(str(auth.get("url") or "")).hostname or ""
-    domain = host.split(".")[0] if host.endswith("slack.com") else None
-    return Identity(team=str(auth["team_id"]), team_name=str(auth.get("team") or ""),
-                    bot_user=str(auth["user_id"]), bot_id=str(auth.get("bot_id") or ""),
-                    bot_name=str(auth.get("user") or ""), domain=domain)  # fmt: skip
-
-
-async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
-    """Start everything, wait for `stop`, shut down in order."""
+    Raises `ConfigError` or `StartupError` (one line each) when the start cannot work; what
+    was started by then is stopped again.
+    """
     check_config(settings)
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    identity = await who_am_i(client)
-    writer = SlackWriter(client, rate_scale=settings.slack_rate_scale)
-    redactor = tool_setup.load_redactor(settings)
-    publisher = SlackPublisher(writer, redactor=redactor)
-    engine = await service.launch(settings, publisher)
-    writer.on_rate_limited = lambda method: engine.telemetry.metrics.slack_rate_limited.add(
-        1, {"method": method}
-    )
-    if finished := await finish_leftovers(writer):
-        log.info("finished %d message(s) a previous process left streaming", finished)
-    approvers = Approvers(writer, ApprovalRules.from_settings(settings))
-    deps = BotDeps(
-        settings=settings,
-        writer=writer,
-        approvers=approvers,
-        bot_user=identity.bot_user,
-        team=identity.team,
-        domain=identity.domain,
-        redactor=redactor,
-    )
-    app = build_app(deps, client, identity.bot_id)
-    mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.http_port}"
-    print(f"opsbot is @{identity.bot_name} ({identity.bot_user}) in {identity.team_name} "
-          f"({identity.team}), {mode}", flush=True)  # fmt: skip
-    print(f"commands: {engine.sandbox}", flush=True)
-    handler: AsyncSocketModeHandler | None = None
-    runners: list[web.AppRunner] = []
-    try:
+    async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.push_async_callback(_close_session, client)
+        identity = await who_am_i(client)
+        writer = SlackWriter(client, rate_scale=settings.slack_rate_scale)
+        redactor = tool_setup.load_redactor(settings)
+        publisher = SlackPublisher(writer, redactor=redactor)
+        cleanup.push_async_callback(service.stop)  # after the publisher's close (LIFO)
+        cleanup.push_async_callback(publisher.close)
+        engine = await service.launch(settings, publisher)
+        writer.on_rate_limited = lambda method: engine.telemetry.metrics.slack_rate_limited.add(
+            1, {"method": method}
+        )
+        if finished := await finish_leftovers(writer):
+            log.info("finished %d message(s) a previous process left streaming", finished)
+        approvers = Approvers(writer, ApprovalRules.from_settings(settings))
+        deps = BotDeps(settings=settings, writer=writer, approvers=approvers,
+                       bot_user=identity.bot_user, team=identity.team, domain=identity.domain,
+                       redactor=redactor)  # fmt: skip
+        app = build_app(deps, client, identity.bot_id)
         if settings.slack_app_token:
             handler = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=client)
-            await handler.connect_async()  # type: ignore[no-untyped-call]
+            cleanup.push_async_callback(handler.close_async)
+            await open_socket_url(handler.client)
+            await _connect(handler, settings.slack_api_url)
+            mode = "Socket Mode"
         else:
             web_app = app.web_app(path="/slack/events", port=settings.http_port)
-            add_status_routes(web_app, settings, engine.sandbox)
-            runners.append(await _serve_http(web_app, settings.http_port))
+            reject_malformed_bodies(web_app, settings.slack_signing_secret or "")
+            add_status_routes(web_app, engine.sandbox, with_runs=False)
+            cleanup.push_async_callback((await _serve_http(web_app, settings.http_port)).cleanup)
+            mode = f"HTTP on port {settings.http_port}"
         if settings.health_port is not None and (
             settings.slack_app_token or settings.health_port != settings.http_port
         ):
             status_app = web.Application()
-            add_status_routes(status_app, settings, engine.sandbox)
-            runners.append(await _serve_http(status_app, settings.health_port))
+            add_status_routes(status_app, engine.sandbox, with_runs=settings.runs_api)
+            host = "127.0.0.1" if settings.runs_api else "0.0.0.0"  # /runs has no auth
+            runner = await _serve_http(status_app, settings.health_port, host)
+            cleanup.push_async_callback(runner.cleanup)
+        print(f"opsbot is @{identity.bot_name} ({identity.bot_user}) in {identity.team_name} "
+              f"({identity.team}), {mode}", flush=True)  # fmt: skip
+        print(f"commands: {engine.sandbox}", flush=True)
+        if ready is not None:
+            ready.set()
         await stop.wait()
-    finally:
-        if handler is not None:
-            await handler.close_async()  # type: ignore[no-untyped-call]
-        for runner in runners:
-            await runner.cleanup()
-        await publisher.close()
-        await service.stop()
-        if client.session is not None:
-            await client.session.close()
 
 
-async def _serve_http(app: web.Application, port: int) -> web.AppRunner:
+async def _connect(handler: AsyncSocketModeHandler, api_url: str) -> None:
+    try:
+        await asyncio.wait_for(handler.client.connect(), SOCKET_CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
+    except TimeoutError:
+        raise StartupError(
+            f"the Socket Mode connection that {api_url}apps.connections.open gave did not "
+            f"open within {SOCKET_CONNECT_TIMEOUT_S:.0f} s"
+        ) from None
+
+
+async def _close_session(client: AsyncWebClient) -> None:
+    if client.session is not None:
+        await client.session.close()
+
+
+async def _serve_http(app: web.Application, port: int, host: str = "0.0.0.0") -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise StartupError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     return runner
 
 
+def _exit_after(seconds: float) -> None:
+    """A last resort: end the process `seconds` from now even if something still waits."""
+
+    def overdue() -> None:
+        print(f"opsbot serve: stopping took over {seconds:.0f} s; exiting now (runs resume at "
+              "the next start)", file=sys.stderr, flush=True)  # fmt: skip
+        os._exit(1)
+
+    timer = threading.Timer(seconds, overdue)
+    timer.daemon = True
+    timer.start()
+
+
 async def serve(settings: Settings) -> int:
-    """Run until SIGINT or SIGTERM; returns the exit code."""
-    stop = asyncio.Event()
+    """Run until SIGINT, SIGTERM or SIGHUP; returns the exit code (see the module docstring).
+
+    A signal during start cancels the start; a second signal exits at once.
+    """
+    stop, ready = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    work = asyncio.create_task(run_until_stopped(settings, stop, ready))
+
+    def on_signal(number: int) -> None:
+        if stop.is_set():
+            os._exit(128 + number)
+        stop.set()
+        _exit_after(SHUTDOWN_DEADLINE_S)
+        if not ready.is_set():
+            work.cancel()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
     try:
-        await run_until_stopped(settings, stop)
-    except ConfigError as error:
+        await work
+    except (ConfigError, StartupError) as error:
         print(error, file=sys.stderr)
         return 2
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
+        print("opsbot serve: stopped before it was ready", file=sys.stderr)
     return 0
 
 

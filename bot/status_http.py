@@ -1,7 +1,7 @@
 """The bot's own HTTP endpoints: `/healthz`, and `/runs` (run steps as JSON) when enabled.
 
 `/runs` has no authentication: it is for the local page (`make dev`), off unless
-OPSBOT_RUNS_API is set.
+OPSBOT_RUNS_API is set, and then the status port listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 from aiohttp import web
 
 from agents import queries
-from core.settings import Settings
 
 
 def healthz(sandbox: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -57,8 +56,8 @@ async def runs(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "runs": found})
 
 
-def add_status_routes(app: web.Application, settings: Settings, sandbox: str) -> None:
-    """Mount `/healthz`, and `/runs` when OPSBOT_RUNS_API is on."""
+def add_status_routes(app: web.Application, sandbox: str, *, with_runs: bool) -> None:
+    """Mount `/healthz`, and `/runs` when `with_runs` (OPSBOT_RUNS_API; serve it on 127.0.0.1)."""
     app.router.add_get("/healthz", healthz(sandbox))
-    if settings.runs_api:
+    if with_runs:
         app.router.add_get("/runs", runs)

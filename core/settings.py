@@ -162,11 +162,13 @@ def _variable_for(field_name: str) -> str:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings; on a bad value raise `ConfigError` naming the variable, in one line."""
+    """Read settings; bad values raise one `ConfigError` naming every bad variable (one line)."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "settings"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(_variable_for(name), message) from None
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "settings"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append((_variable_for(name), message))
+        raise ConfigError.of_all(problems) from None

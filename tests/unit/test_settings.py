@@ -78,3 +78,16 @@ def test_cli_without_a_key_exits_2_and_points_at_the_demo(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert "ANTHROPIC_API_KEY is not set" in result.stderr
     assert "opsbot ask --demo" in result.stderr
+
+
+def test_every_bad_value_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPSBOT_HTTP_PORT", "eighty")
+    monkeypatch.setenv("OPSBOT_DATABASE_URL", "mysql://x")
+    monkeypatch.setenv("OPSBOT_MAX_ITERATIONS", "0")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_env_file=None)
+    assert set(raised.value.variables) == {
+        "OPSBOT_HTTP_PORT", "OPSBOT_DATABASE_URL", "OPSBOT_MAX_ITERATIONS"
+    }  # fmt: skip
+    assert "\n" not in str(raised.value)
+    assert str(raised.value).count("; ") == 2
