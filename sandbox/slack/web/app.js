@@ -6,10 +6,12 @@ const EMOJI = {
   hourglass: "⌛", hourglass_flowing_sand: "⏳", mag: "🔍", no_entry: "⛔", no_entry_sign: "🚫",
   rotating_light: "🚨", arrows_counterclockwise: "🔄", grey_question: "❔", one: "1️⃣",
   lock: "🔒", wrench: "🔧", memo: "📝", zap: "⚡", fire: "🔥", tada: "🎉", channel: "#️⃣",
+  pencil2: "✏️", speech_balloon: "💬",
 };
 const view = {
   user: localStorage.getItem("opsbot.user") || "U0ONCALL",
   channel: "C0INCIDENTS", thread: null, triggers: new Set(), closed: new Set(), data: null,
+  home: false, tour: localStorage.getItem("opsbot.tour") !== "hidden",
 };
 const $ = (sel) => document.querySelector(sel);
 
@@ -146,7 +148,16 @@ function render(d) {
   $("#channels").innerHTML = d.channels.map((c) => `<li data-channel="${c.id}" class="${c.id === d.channel ? "active" : ""}"># ${esc(c.name)}</li>`).join("");
   $("#scenarios").innerHTML = (d.scenarios || []).map((s) => `<li data-prompt="${esc(s.prompt)}" title="${esc(s.description)}">${esc(s.name)}</li>`).join("");
   const channel = d.channels.find((c) => c.id === d.channel);
-  $("#channel-name").textContent = `# ${channel ? channel.name : d.channel}`;
+  $("#channel-name").textContent = view.home ? "opsbot · Home" : `# ${channel ? channel.name : d.channel}`;
+  document.querySelectorAll("#sidebar li[data-channel]").forEach((li) => li.classList.toggle("active", !view.home && li.dataset.channel === d.channel));
+  $("#apps li").classList.toggle("active", view.home);
+  $("#tour").hidden = !view.tour;
+  $("#messages").hidden = view.home;
+  $("#composer").hidden = view.home;
+  $("#home").hidden = !view.home;
+  if (view.home) {
+    $("#home").innerHTML = d.home ? (d.home.blocks || []).map((b) => block(b, {})).join("") : "<p>Opening opsbot's Home tab…</p>";
+  }
   const mine = d.ephemeral.filter((e) => !e.thread_ts);
   keepScroll($("#messages"), d.messages.map((m) => messageHtml(m, { inThread: false })).join("") + mine.map(ephemeralHtml).join(""));
   $("#thread").hidden = !view.thread;
@@ -217,16 +228,60 @@ async function fillRuns() {
   const data = await answer.json().catch(() => ({ ok: false }));
   if (!data.ok || !data.runs.length) { box.hidden = true; return; }
   box.hidden = false;
-  $("#runs-body").innerHTML = data.runs.map((r) => {
-    const end = Math.max(1, ...r.steps.map((s) => s.offset_ms + (s.duration_ms || 0)));
-    const steps = r.steps.map((s) => `<div class="step${s.failed ? " failed" : ""}"><span class="name">${esc(s.name)}</span>
-      <span class="track"><span class="bar" style="left:${(100 * s.offset_ms) / end}%;width:${(100 * (s.duration_ms || 0)) / end}%"></span></span>
-      <span class="ms">${s.duration_ms == null ? "running" : `${Math.round(s.duration_ms)} ms`}</span></div>`).join("");
-    const waiting = r.waiting.length ? ` · waiting for approval of ${r.waiting.map(esc).join(", ")}` : "";
-    const usage = r.finished_at ? ` · ${r.input_tokens + r.output_tokens} tokens · $${r.cost_usd.toFixed(4)}` : "";
-    return `<div class="run"><div class="line"><b>${esc(r.status)}</b> · ${r.agents.map(esc).join(" → ") || "routing"}${usage}${waiting}
-      <br>trace <code>${r.trace_id}</code></div>${steps}</div>`;
+  $("#runs-body").innerHTML = data.runs.map(runHtml).join("");
+}
+
+// A wait for a person can last hours while every other step takes milliseconds: each wait is
+// drawn at a fixed share of the track (hatched, with its real length as text), the other steps
+// on one common scale.
+const WAIT_SHARE = 0.15;
+
+function timeline(steps) {
+  const end = Math.max(1, ...steps.map((s) => s.offset_ms + (s.duration_ms || 0)));
+  const waits = steps.filter((s) => s.waits).map((s) => [s.offset_ms, s.offset_ms + (s.duration_ms || 0)]);
+  const waited = waits.reduce((sum, [a, b]) => sum + (b - a), 0);
+  const busy = Math.max(1, end - waited);
+  const width = waits.length ? (busy * WAIT_SHARE) / (1 - WAIT_SHARE * Math.min(waits.length, 3)) : 0;
+  const total = busy + width * waits.length;
+  const at = (t) => {
+    let shift = 0;
+    for (const [a, b] of waits) {
+      if (t > a && t >= b) shift += (b - a) - width;
+      else if (t > a) shift += (t - a) - ((t - a) / (b - a)) * width;
+    }
+    return (100 * (t - shift)) / total;
+  };
+  return (s) => {
+    const left = at(s.offset_ms);
+    if (s.waits) return { left, width: (100 * width) / total };
+    return { left, width: Math.max(0, at(s.offset_ms + (s.duration_ms || 0)) - left) };
+  };
+}
+
+function took(ms) {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = Math.round(ms / 1000);
+  return seconds < 90 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, "0")} s`;
+}
+
+function runHtml(r) {
+  // DBOS records a step when it completes: the wait still going is drawn from the run's state
+  const end = Math.max(0, ...r.steps.map((s) => s.offset_ms + (s.duration_ms || 0)));
+  const going = r.waiting.length ? [{ name: "recv", label: "waiting for approval", waits: true, offset_ms: end, duration_ms: null, failed: false }] : [];
+  const all = [...r.steps, ...going];
+  const place = timeline(all);
+  const steps = all.map((s) => {
+    const { left, width } = place(s);
+    const label = s.label || s.name;
+    const time = s.duration_ms == null ? (s.waits ? "waiting…" : "running") : (s.waits ? `waited ${took(s.duration_ms)}` : took(s.duration_ms));
+    return `<div class="step${s.failed ? " failed" : ""}${s.waits ? " wait" : ""}" title="${esc(s.name)}"><span class="name">${esc(label)}</span>
+      <span class="track"><span class="bar" style="left:${left}%;width:${width}%"></span></span>
+      <span class="ms">${time}</span></div>`;
   }).join("");
+  const waiting = r.waiting.length ? ` · waiting for approval of ${r.waiting.map(esc).join(", ")}` : "";
+  const usage = r.finished_at ? ` · ${r.input_tokens + r.output_tokens} tokens · $${r.cost_usd.toFixed(4)}` : "";
+  return `<div class="run"><div class="line"><b>${esc(r.status)}</b> · ${r.agents.map(esc).join(" → ") || "routing"}${usage}${waiting}
+    <br>trace <code>${r.trace_id}</code></div>${steps}</div>`;
 }
 
 let busy = false;
@@ -252,7 +307,7 @@ function withMentions(text) {
   });
 }
 
-function composer(form, threadTs) {
+function composer(form, threadTs, inThread) {
   const area = form.querySelector("textarea");
   const suggest = form.querySelector(".suggest");
   let choices = [];
@@ -290,6 +345,7 @@ function composer(form, threadTs) {
     ev.preventDefault();
     const text = area.value.trim();
     if (!text) return;
+    if (inThread && !threadTs()) { alert("No thread is open: open one to reply in it."); return; }
     area.value = "";
     close();
     const command = text.match(/^(\/[a-z0-9_-]+)\s*(.*)$/is);
@@ -305,11 +361,14 @@ function composer(form, threadTs) {
 }
 
 document.addEventListener("click", async (ev) => {
-  const target = ev.target.closest("[data-action],[data-thread],[data-channel],[data-prompt]");
+  const target = ev.target.closest("[data-action],[data-thread],[data-channel],[data-prompt],[data-home],[data-tour]");
   if (!target || target.tagName === "TEXTAREA") return;
   if (target.dataset.thread) { view.thread = target.dataset.thread; refresh(); return; }
-  if (target.dataset.channel) { view.channel = target.dataset.channel; view.thread = null; refresh(); return; }
+  if (target.dataset.channel) { view.channel = target.dataset.channel; view.thread = null; view.home = false; refresh(); return; }
+  if (target.dataset.home) { view.home = true; view.thread = null; await openHome(); return; }
+  if (target.dataset.tour) { view.tour = true; localStorage.removeItem("opsbot.tour"); refresh(); return; }
   if (target.dataset.prompt !== undefined) {
+    if (view.home) { view.home = false; render(view.data); }
     const area = $("#composer textarea");
     area.value = `@opsbot ${target.dataset.prompt}`;
     area.focus();
@@ -322,14 +381,21 @@ document.addEventListener("click", async (ev) => {
   refresh();
 });
 
+// Opening the Home tab sends app_home_opened; the app answers with views.publish.
+async function openHome() {
+  await act("/_sandbox/open_home", { user: view.user });
+  refresh();
+}
+
 $("#user").addEventListener("change", (ev) => {
   view.user = ev.target.value;
   localStorage.setItem("opsbot.user", view.user);
-  refresh();
+  if (view.home) openHome(); else refresh();
 });
 $("#close-thread").addEventListener("click", () => { view.thread = null; refresh(); });
-composer($("#composer"), () => null);
-composer($("#thread-composer"), () => view.thread);
+composer($("#composer"), () => null, false);
+composer($("#thread-composer"), () => view.thread, true);
+$("#hide-tour").addEventListener("click", () => { view.tour = false; localStorage.setItem("opsbot.tour", "hidden"); refresh(); });
 
 const live = new EventSource("/_sandbox/live");
 live.onmessage = () => refresh();
