@@ -72,8 +72,10 @@ def _coding_prompt(state: NetworkState) -> str:
         context += "\nYour previous report in this thread:\n" + json.dumps(previous_fix, indent=2)
     return (
         "You are opsbot's coding agent, repairing the code behind a production incident.\n"
-        "Read the relevant code, make the smallest correct fix with write_file (the full new "
-        "content of the file), then run the project's tests with shell_execute. "
+        "Read the relevant code and make the smallest correct fix: change an existing file "
+        "with edit_file (old_string copied exactly from read_file without the line numbers, "
+        "unique in the file, and its new_string), one small replacement per call; use "
+        "write_file only for a new file. Then run the project's tests with shell_execute. "
         "Finish with report_fix and a short summary of the change and the check results."
         + context
         + "\n"
@@ -101,7 +103,7 @@ def log_analyzer_agent(tools: ToolRegistry, settings: Settings) -> AgentSpec:
 def coding_agent(tools: ToolRegistry, settings: Settings) -> AgentSpec:
     """The agent that inspects code, applies an approved fix and runs checks."""
     names = [
-        "read_file", "list_files", "search_code", "git_log", "git_diff", "write_file",
+        "read_file", "list_files", "search_code", "git_log", "git_diff", "edit_file", "write_file",
         "shell_execute", "read_output",
     ]  # fmt: skip
     return AgentSpec(

@@ -8,19 +8,27 @@ from typing import Any
 from agents.audit import AuditEntry
 from agents.events import RunFinished
 from agents.queries import Overview, RunSummary, StepLine, elapsed, trace_id_hex, waterfall
+from bot.text_split import SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, bounded_lines
 
 APPROVE_ACTION = "opsbot_approve"
 REJECT_ACTION = "opsbot_reject"
 REJECT_MODAL = "opsbot_reject_reason"
 MAX_PREVIEW = 2600
-MAX_MARKDOWN = 11_500
+MAX_REASON = 2000  # a decision line's reason: a context element holds 3,000 characters
 RISK_ICON = {"write": ":pencil2:", "critical": ":rotating_light:", "read": ":mag:"}
 OUTCOME_ICON = {"succeeded": ":white_check_mark:", "limited": ":warning:", "failed": ":x:",
+                "declined": ":no_entry:", "no_answer": ":x:",
                 "cancelled": ":no_entry_sign:"}  # fmt: skip
 
 
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _list_section(title: str, lines: list[str], empty: str) -> dict[str, Any]:
+    """A titled list within a section's 3,000 characters: lines that do not fit are counted."""
+    room = SECTION_TEXT_MAX - len(title) - 1
+    return _section(f"{title}\n{bounded_lines(lines, room) if lines else empty}")
 
 
 def _context(text: str) -> dict[str, Any]:
@@ -47,7 +55,8 @@ def decided_card(
     if status == "approved":
         line = f":white_check_mark: Approved by <@{by}> at {clock(at)}"
     elif status == "rejected":
-        line = f":no_entry: Rejected by <@{by}> at {clock(at)}" + (f": {reason}" if reason else "")
+        why = f": {truncated(reason, MAX_REASON)}" if reason else ""
+        line = f":no_entry: Rejected by <@{by}> at {clock(at)}{why}"
     elif status == "expired":
         line = ":hourglass: Expired without a decision; nothing ran"
     else:
@@ -70,10 +79,9 @@ def footer_text(event: RunFinished) -> str:
     )
 
 
-def final_message(event: RunFinished) -> list[dict[str, Any]]:
-    """The complete answer as Markdown (Slack renders model Markdown in it) and the footer."""
-    answer = truncated(event.answer or "(no answer)", MAX_MARKDOWN)
-    return [{"type": "markdown", "text": answer}, _context(footer_text(event))]
+def footer_block(event: RunFinished) -> dict[str, Any]:
+    """The footer as the last block of a run's final message."""
+    return _context(footer_text(event))
 
 
 def permalink(domain: str | None, channel: str, ts: str) -> str:
@@ -108,9 +116,8 @@ def _run_line(run: RunSummary, domain: str | None) -> str:
 def status_blocks(view: Overview, domain: str | None, scope: str) -> list[dict[str, Any]]:
     """Running, waiting, queued and recently finished runs."""
     blocks: list[dict[str, Any]] = [_section(f"*opsbot status* for {scope}")]
-    running = [r for r in view.running if r.status == "running"]
-    blocks.append(_section("*Running*\n" + ("\n".join(_run_line(r, domain) for r in running)
-                                           or "nothing")))  # fmt: skip
+    running = [_run_line(r, domain) for r in view.running if r.status == "running"]
+    blocks.append(_list_section("*Running*", running, "nothing"))
     waiting_lines = []
     for a in view.waiting:
         card = (
@@ -121,12 +128,10 @@ def status_blocks(view: Overview, domain: str | None, scope: str) -> list[dict[s
         about = _about(a.about, a.card_channel, a.requester)
         waiting_lines.append(f"• `{a.tool_name}` ({a.risk}) for {about}, waiting "
                              f"{elapsed(a.created_at)}{card} `{a.run_id}`")  # fmt: skip
-    blocks.append(_section("*Waiting for approval*\n" + ("\n".join(waiting_lines) or "nothing")))
-    blocks.append(
-        _section("*Queued*\n" + ("\n".join(f"• `{q}`" for q in view.queued) or "nothing"))
-    )
-    blocks.append(_section("*Finished*\n" + ("\n".join(_run_line(r, domain) for r in view.finished)
-                                            or "nothing yet")))  # fmt: skip
+    blocks.append(_list_section("*Waiting for approval*", waiting_lines, "nothing"))
+    blocks.append(_list_section("*Queued*", [f"• `{q}`" for q in view.queued], "nothing"))
+    finished = [_run_line(r, domain) for r in view.finished]
+    blocks.append(_list_section("*Finished*", finished, "nothing yet"))
     return blocks
 
 
@@ -145,8 +150,8 @@ def run_blocks(
                  f"{run.status}{resumed}, agents: "
                  f"{', '.join(run.agents) or '-'}\ntrace `{trace_id_hex(run.run_id)}`"),
         _section(f"```{truncated(waterfall(steps), MAX_PREVIEW)}```"),
-        _section("*Decisions* (full log: `opsbot audit --run " + run.run_id + "`)\n"
-                 + ("\n".join(audit_lines) or "none")),
+        _list_section(f"*Decisions* (full log: `opsbot audit --run {run.run_id}`)",
+                      audit_lines, "none"),
     ]  # fmt: skip
 
 
@@ -183,10 +188,8 @@ def reject_modal(approval_id: str, channel: str, card_ts: str) -> dict[str, Any]
 
 def home_view(mine: list[dict[str, Any]], view: Overview, domain: str | None) -> dict[str, Any]:
     """App Home: the user's pending approvals first, then the workspace overview."""
-    pending = "\n".join(
-        f"• `{a['tool_name']}` for {_about(a.get('about', ''), a.get('channel'), None)} "
-        f"`{a['run_id']}`" for a in mine
-    ) or "none"  # fmt: skip
-    return {"type": "home",
-            "blocks": [_section(f"*Waiting for your approval*\n{pending}"), {"type": "divider"},
-                       *status_blocks(view, domain, "this workspace")]}  # fmt: skip
+    pending = [f"• `{a['tool_name']}` for {_about(a.get('about', ''), a.get('channel'), None)} "
+               f"`{a['run_id']}`" for a in mine]  # fmt: skip
+    blocks = [_list_section("*Waiting for your approval*", pending, "none"), {"type": "divider"},
+              *status_blocks(view, domain, "this workspace")]  # fmt: skip
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS_MAX]}

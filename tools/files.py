@@ -1,4 +1,5 @@
-"""File tools: read_file, list_files, search_code (read) and write_file (write or critical).
+"""File tools: read_file, list_files, search_code (read) and write_file (write or critical);
+edit_file (tools/edit.py) writes through the same functions.
 
 Every path is walked from the workspace root one component at a time without following a
 symlink (tools/workspace.py), and the file is read or written through that walk's
@@ -218,7 +219,7 @@ class WriteFileInput(BaseModel):
     content: str = Field(description="The complete new content of the file")
 
 
-def _current_content(ctx: ToolContext, path: str) -> tuple[str, str]:
+def current_content(ctx: ToolContext, path: str) -> tuple[str, str]:
     """(workspace-relative name, current text or "" when the file does not exist yet)."""
     parts = workspace_parts(ctx.workspace, path)
     if not parts:
@@ -235,7 +236,7 @@ def _current_content(ctx: ToolContext, path: str) -> tuple[str, str]:
 
 def write_file_diff(args: WriteFileInput, ctx: ToolContext) -> str:
     """The unified diff this write would make: what the approver reviews."""
-    name, before = _current_content(ctx, args.path)
+    name, before = current_content(ctx, args.path)
     diff = difflib.unified_diff(
         before.splitlines(keepends=True),
         args.content.splitlines(keepends=True),
@@ -256,7 +257,9 @@ def assess_write(args: WriteFileInput, ctx: ToolContext) -> Assessment:
     return Assessment(risk=Risk.CRITICAL, reason=f"writes {'/'.join(parts)}: {why}")
 
 
-def _write(ctx: ToolContext, path: str, content: str) -> None:
+def write_text(ctx: ToolContext, path: str, content: str) -> None:
+    """Write a workspace file atomically through the no-symlink walk; `ToolError` when the
+    path is a link or not a regular file."""
     with parent_dir(ctx.workspace, path, create=True) as (parent, final):
         existing = entry_stat(parent, final)
         if existing is not None and not stat.S_ISREG(existing.st_mode):
@@ -268,7 +271,7 @@ def _write(ctx: ToolContext, path: str, content: str) -> None:
 async def write_file(args: WriteFileInput, ctx: ToolContext) -> dict[str, Any]:
     """Write the file atomically (through the no-symlink walk) and return the applied diff."""
     diff = write_file_diff(args, ctx)
-    await asyncio.to_thread(_write, ctx, args.path, args.content)
+    await asyncio.to_thread(write_text, ctx, args.path, args.content)
     secrets_scan.forget(ctx.workspace)  # it may be a new .env file the sandbox must hide
     gitconfig.forget()  # or a repository's configuration
     return {"path": "/".join(workspace_parts(ctx.workspace, args.path)), "diff": diff}

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tools.base import Tool
+from tools.edit import EDIT_FILE_TOOL
 from tools.files import FILE_TOOLS
 from tools.git import GIT_TOOLS
 from tools.logs import LOG_TOOLS
@@ -38,4 +39,6 @@ class ToolRegistry:
 
 def default_tools() -> ToolRegistry:
     """Every built-in tool."""
-    return ToolRegistry([*LOG_TOOLS, *FILE_TOOLS, *GIT_TOOLS, SHELL_TOOL, READ_OUTPUT_TOOL])
+    return ToolRegistry(
+        [*LOG_TOOLS, *FILE_TOOLS, EDIT_FILE_TOOL, *GIT_TOOLS, SHELL_TOOL, READ_OUTPUT_TOOL]
+    )
