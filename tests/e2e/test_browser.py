@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.e2e.dev_process import ROOT, running_dev
+from tests.e2e.dev_process import running_dev
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOT = ROOT / "docs" / "local-page.png"
 
 
 async def saw_text_grow(page: Page, timeout_s: float = 30.0) -> bool:
@@ -54,9 +52,7 @@ async def test_an_incident_in_the_browser(tmp_path: Path) -> None:
             approve = thread.locator("button.primary", has_text="Approve")
             await expect(approve).to_have_count(1, timeout=60_000)
             await expect(page.locator("#runs .step").first).to_be_visible()
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            shot = SCREENSHOT if os.environ.get("OPSBOT_UPDATE_SCREENSHOT") else tmp_path / "p.png"
-            await page.screenshot(path=str(shot))
+            await page.screenshot(path=str(tmp_path / "p.png"))  # docs': test_page_tour.py
 
             await page.select_option("#user", "U0VIEWER")
             await approve.click()
