@@ -2,13 +2,16 @@
 
 Everything lives under one folder (default `.dev/`): the bot's SQLite database, the incident
 workspace it works in, and the page's messages, so running it again keeps the history.
-Ctrl-C (or SIGTERM) stops the bot first, then the model and the workspace.
+Ctrl-C, SIGTERM or a closed terminal (SIGHUP) stops the bot first, then the model and the
+workspace; if `opsbot dev` itself is killed, its parts get SIGTERM from the kernel. The ports
+are checked before anything starts, and the workspace accepts only this run's credentials.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -18,9 +21,10 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.child_process import Port, busy_port, spawn, stop_in_order
 from core.settings import DEFAULT_MODEL
 
-STOP_GRACE_S = 15.0
+STOP_GRACE_S = 12.0  # the bot exits within 8 s of SIGTERM (bot.serve)
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,6 @@ def prepare_workspace(root: Path) -> Path:
     return workspace
 
 
-async def _spawn(*command: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *command, env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True
-    )
-
-
 async def _wait_http(url: str, process: asyncio.subprocess.Process, what: str) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
@@ -78,51 +76,67 @@ async def _wait_http(url: str, process: asyncio.subprocess.Process, what: str) -
     raise RuntimeError(f"{what} did not answer at {url}")
 
 
-async def _credentials(slack_url: str) -> dict[str, str]:
+def new_credentials() -> dict[str, str]:
+    """Slack credentials of this run only: the workspace accepts them, and no other bot."""
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-dev-" + secrets.token_hex(12),
+        "SLACK_APP_TOKEN": "xapp-1-dev-" + secrets.token_hex(12),
+        "SLACK_SIGNING_SECRET": secrets.token_hex(16),
+    }
+
+
+async def check_own_workspace(slack_url: str, credentials: dict[str, str]) -> None:
+    """Raise `RuntimeError` unless the workspace at `slack_url` is the one started with
+    `credentials` (another checkout's `opsbot dev` may answer on the same port)."""
     async with aiohttp.ClientSession() as session, session.get(
         f"{slack_url}/_sandbox/credentials"
     ) as answer:  # fmt: skip
         body = await answer.json()
-    return dict(body["credentials"])
+    if body.get("credentials", {}).get("SLACK_BOT_TOKEN") != credentials["SLACK_BOT_TOKEN"]:
+        raise RuntimeError(f"{slack_url} answers, but not as the workspace this run started")
 
 
-async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
-    for process in processes:  # in order: the bot first
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), STOP_GRACE_S)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+def dev_ports(ports: DevPorts, with_model: bool) -> list[Port]:
+    """What `opsbot dev` listens on, each with the flag that moves it."""
+    chosen = [Port(ports.slack, "the local Slack page", "--slack-port")]
+    if with_model:
+        chosen.append(Port(ports.model, "the scripted model", "--model-port"))
+    return [*chosen, Port(ports.bot, "the bot's /healthz and /runs", "--bot-port")]
 
 
 async def run_dev(root: Path, ports: DevPorts, stop: asyncio.Event) -> int:
-    """Start the three parts, print the URL, wait for `stop` or a part's death, stop them."""
-    workspace = await asyncio.to_thread(prepare_workspace, root)
+    """Check the ports, start the three parts, print the URL, wait for `stop` or a part's
+    death, stop them. Returns the exit code: 0 stopped, 1 a part failed, 2 a port is taken."""
     live_key = os.environ.get("ANTHROPIC_API_KEY")
+    if busy := busy_port(dev_ports(ports, with_model=not live_key)):
+        print(f"opsbot dev: {busy}", file=sys.stderr)
+        return 2
+    workspace = await asyncio.to_thread(prepare_workspace, root)
     slack_url, model_url = f"http://127.0.0.1:{ports.slack}", f"http://127.0.0.1:{ports.model}"
     model_name = os.environ.get("OPSBOT_MODEL", DEFAULT_MODEL)
     banner = f"live model: {model_name}" if live_key else "scripted model (no API key)"
     python = sys.executable
+    credentials = new_credentials()
     started: list[asyncio.subprocess.Process] = []
     try:
-        slack = await _spawn(
+        slack = await spawn(
             python, "-m", "sandbox.slack", "--port", str(ports.slack), "--scenarios", "all",
             "--state", str(root / "slack.json"), "--banner", banner,
             "--app-runs-url", f"http://127.0.0.1:{ports.bot}/runs",
+            env={**os.environ, **{f"SANDBOX_{k}": v for k, v in credentials.items()}},
         )  # fmt: skip
         started.append(slack)
         await _wait_http(f"{slack_url}/_sandbox/credentials", slack, "the local Slack")
+        await check_own_workspace(slack_url, credentials)
         if not live_key:
-            model = await _spawn(
+            model = await spawn(
                 python, "-m", "sandbox.model", "--port", str(ports.model), "--scenario", "all",
                 "--latency-ms", "300", "--tokens-per-second", "60",
             )  # fmt: skip
             started.insert(0, model)
             await _wait_http(f"{model_url}/_sandbox/requests", model, "the scripted model")
         env = {
-            **os.environ, **await _credentials(slack_url),
+            **os.environ, **credentials, "OPSBOT_SLACK_API_URL": f"{slack_url}/api/",
             "OPSBOT_DATABASE_URL": f"sqlite:///{root / 'opsbot.sqlite'}",
             "OPSBOT_WORKSPACE": str(workspace), "OPSBOT_LOG_SOURCES": "logs/*.log",
             "OPSBOT_APPROVERS": os.environ.get("OPSBOT_APPROVERS", "S0ONCALL"),
@@ -131,7 +145,7 @@ async def run_dev(root: Path, ports: DevPorts, stop: asyncio.Event) -> int:
         }  # fmt: skip
         if not live_key:
             env.update(ANTHROPIC_API_KEY="scripted-model", ANTHROPIC_BASE_URL=model_url)
-        bot = await _spawn(python, "-m", "bot.cli", "serve", env=env)
+        bot = await spawn(python, "-m", "bot.cli", "serve", env=env)
         started.insert(0, bot)
         await _wait_http(f"http://127.0.0.1:{ports.bot}/healthz", bot, "opsbot")
         print(f"\nopsbot is running. Open {slack_url} and mention @opsbot in #incidents."
@@ -150,13 +164,16 @@ async def run_dev(root: Path, ports: DevPorts, stop: asyncio.Event) -> int:
         print(f"opsbot dev: {error}", file=sys.stderr)
         return 1
     finally:
-        await _stop(started)
+        await stop_in_order(started, STOP_GRACE_S)
 
 
 async def dev(root: Path, ports: DevPorts) -> int:
-    """`opsbot dev` until SIGINT or SIGTERM."""
+    """`opsbot dev` until SIGINT, SIGTERM or SIGHUP (its terminal closed).
+
+    The parts end with it even when it is killed (see `bot.child_process`).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     return await run_dev(root, ports, stop)

@@ -1,10 +1,14 @@
-"""`python -m sandbox.model --port P --scenario NAME|a,b|all`: serve a scripted model."""
+"""`python -m sandbox.model --port P --scenario NAME|a,b|all`: serve a scripted model.
+
+SIGTERM, SIGINT and SIGHUP stop it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import dataclasses
+import signal
 import sys
 
 from sandbox.model.scenario import load_scenarios
@@ -22,8 +26,12 @@ async def _serve(args: argparse.Namespace) -> None:
     server = await start_model_server(scenario, args.host, args.port)
     print(f"scripted model {scenario.name!r} at {server.url}", flush=True)
     print(f"ANTHROPIC_BASE_URL={server.url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await server.stop()
 

@@ -1,9 +1,15 @@
-"""`python -m sandbox.slack --port 8765 --deliver socket|URL`: a local Slack workspace."""
+"""`python -m sandbox.slack --port 8765 --deliver socket|URL`: a local Slack workspace.
+
+The app's credentials are random unless SANDBOX_SLACK_BOT_TOKEN, SANDBOX_SLACK_APP_TOKEN and
+SANDBOX_SLACK_SIGNING_SECRET give them (so the process that starts it knows them, and a bot
+with other credentials is refused). SIGTERM, SIGINT and SIGHUP stop it, keeping `--state`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -26,10 +32,17 @@ def _scenarios(names: str | None) -> list[dict[str, str]]:
     return [{"name": one.name, "description": one.description, "prompt": one.prompt}]
 
 
+def _credentials_from_environment() -> dict[str, str]:
+    names = {"bot_token": "SANDBOX_SLACK_BOT_TOKEN", "app_token": "SANDBOX_SLACK_APP_TOKEN",
+             "signing_secret": "SANDBOX_SLACK_SIGNING_SECRET"}  # fmt: skip
+    return {field: os.environ[name] for field, name in names.items() if os.environ.get(name)}
+
+
 async def _serve(args: argparse.Namespace) -> None:
     config = SandboxConfig(
         deliver=args.deliver, rate_limits=not args.no_rate_limits, banner=args.banner,
         scenarios=_scenarios(args.scenarios), app_runs_url=args.app_runs_url,
+        credentials=_credentials_from_environment(),
     )  # fmt: skip
     running = await start_slack(config, args.host, args.port)
     state = Path(args.state) if args.state else None
@@ -40,7 +53,7 @@ async def _serve(args: argparse.Namespace) -> None:
         print(f"{name}={value}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()

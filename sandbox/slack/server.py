@@ -36,6 +36,9 @@ class SandboxConfig:
     banner: str = ""  # shown atop the page, e.g. which model answers
     scenarios: list[dict[str, str]] = field(default_factory=list)  # the page's incident picker
     app_runs_url: str = ""  # the app's run data (opsbot's /runs), for the page's run panel
+    credentials: dict[str, str] = field(default_factory=dict)
+    """The app's credentials, chosen by whoever starts the workspace (bot_token, app_token,
+    signing_secret); unset ones are random, so no other process can guess them."""
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:
@@ -89,6 +92,9 @@ class SlackSandbox:
     outages: list[Outage] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        for name in ("bot_token", "app_token", "signing_secret"):
+            if value := self.config.credentials.get(name):
+                setattr(self.workspace, name, value)
         self.limiter = RateLimiter(enabled=self.config.rate_limits,
                                    window_s=self.config.rate_window_s)  # fmt: skip
         self.api = WebApi(

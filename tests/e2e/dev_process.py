@@ -35,6 +35,8 @@ class Dev:
     output: list[str]
     bot_port: int
     model_port: int
+    ports: list[int]
+    reader: asyncio.Task[None]
 
     async def get(self, path: str, **params: str) -> Any:
         """GET a sandbox endpoint as JSON."""
@@ -71,13 +73,14 @@ async def _read(stream: asyncio.StreamReader, into: list[str], ready: asyncio.Ev
             ready.set()
 
 
-@asynccontextmanager
-async def running_dev(directory: Path, env: dict[str, str] | None = None) -> AsyncIterator[Dev]:
-    """Start `opsbot dev`, wait for its URL, and on exit stop it with SIGINT (like Ctrl-C).
+async def start_dev(
+    directory: Path, env: dict[str, str] | None = None, ports: list[int] | None = None
+) -> Dev:
+    """Start `opsbot dev` on free ports (or `ports`) and wait until it says it is running.
 
     The scripted model is used unless `env` gives an API key (the machine's own is ignored).
     """
-    ports = [free_port() for _ in range(3)]
+    ports = ports or [free_port() for _ in range(3)]
     model_keys = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPSBOT_MODEL")
     environment = {k: v for k, v in os.environ.items() if k not in model_keys} | (env or {})
     process = await asyncio.create_subprocess_exec(
@@ -90,18 +93,61 @@ async def running_dev(directory: Path, env: dict[str, str] | None = None) -> Asy
     output: list[str] = []
     ready = asyncio.Event()
     reader = asyncio.create_task(_read(process.stdout, output, ready))
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait([waiting, asyncio.create_task(process.wait())], timeout=60,
+                       return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+    dev = Dev(f"http://127.0.0.1:{ports[0]}", process, output, ports[2], ports[1], ports, reader)
+    if not ready.is_set():
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+        await reader
+        raise AssertionError("opsbot dev did not start:\n" + "".join(output))
+    return dev
+
+
+@asynccontextmanager
+async def running_dev(directory: Path, env: dict[str, str] | None = None) -> AsyncIterator[Dev]:
+    """Start `opsbot dev`, wait for its URL, and on exit stop it with SIGINT (like Ctrl-C)."""
+    dev = await start_dev(directory, env)
+    process = dev.process
     try:
-        waiting = asyncio.create_task(ready.wait())
-        await asyncio.wait([waiting, asyncio.create_task(process.wait())], timeout=60,
-                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-        assert ready.is_set(), "opsbot dev did not start:\n" + "".join(output)
-        yield Dev(f"http://127.0.0.1:{ports[0]}", process, output, ports[2], ports[1])
+        yield dev
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
         code = await asyncio.wait_for(process.wait(), 40)
-        await reader
-    assert code == 0, "opsbot dev did not stop cleanly:\n" + "".join(output[-40:])
-    for port in ports:
-        with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served"
+        await dev.reader
+    assert code == 0, "opsbot dev did not stop cleanly:\n" + "".join(dev.output[-40:])
+    for port in dev.ports:
+        assert not served(port), f"port {port} still served"
+
+
+def served(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) and stat[1] == str(pid):
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for its reaper does not)."""
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def _stat(pid: int) -> list[str] | None:
+    """State and parent pid of `pid`, or None when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw.rsplit(")", 1)[1].split()[:2]

@@ -1,0 +1,79 @@
+"""Child processes that never outlive their parent, and ports checked before anything starts.
+
+A child gets SIGTERM when the parent dies, however it dies (SIGKILL included): Linux's
+`prctl(PR_SET_PDEATHSIG)` (https://man7.org/linux/man-pages/man2/prctl.2.html), set between
+fork and exec. Each child runs in its own session, so a terminal's Ctrl-C or hang-up reaches
+only the parent, which stops the children in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import errno
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that asks the kernel for SIGTERM when this process dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, not in the child
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child
+
+
+async def spawn(*command: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+    """Start `command` in its own session, to be ended when this process ends."""
+    return await asyncio.create_subprocess_exec(
+        *command, env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=_die_with_parent(),
+    )  # fmt: skip
+
+
+async def stop_in_order(processes: list[asyncio.subprocess.Process], grace_s: float) -> None:
+    """SIGTERM each still running process in turn, SIGKILL one that outlasts `grace_s`."""
+    for process in processes:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), grace_s)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port a part listens on, what listens there, and how to pick another."""
+
+    number: int
+    what: str
+    change: str
+
+
+def busy_port(ports: list[Port], host: str = "127.0.0.1") -> str | None:
+    """The line to print for the first port of `ports` something else holds; None if all free."""
+    for port in ports:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port.number))
+            except OSError as error:
+                why = "is in use" if error.errno == errno.EADDRINUSE else f"is refused ({error})"
+                return (f"port {port.number} ({port.what}) {why}: stop what holds it "
+                        f"(an earlier `make dev`?) or pick another with {port.change}")  # fmt: skip
+    return None
