@@ -162,11 +162,12 @@ class Turn:
                 break
             if move == "answered":
                 break
-            messages.append({"role": "assistant", "content": reply.content})
-            messages.append({"role": "user", "content": await self._tool_results(spec, reply)})
-            if reply.stop_reason == "model_context_window_exceeded":
+            results = await self._tool_results(spec, reply)
+            if reply.stop_reason == "model_context_window_exceeded":  # make room, older first
                 used = reply.usage.input_tokens
                 messages = trim_for_context(messages, used, used * 9 // 10) or messages
+            messages.append({"role": "assistant", "content": reply.content})
+            messages.append({"role": "user", "content": results})
             if self.limit is not None:
                 break
         if best:
