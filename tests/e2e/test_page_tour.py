@@ -175,3 +175,39 @@ async def test_an_incident_of_ones_own_gets_one_sentence_in_the_page(tmp_path: P
             assert "stray" not in await page.locator("#messages").inner_text()
         finally:
             await browser.close()
+
+
+async def test_rejecting_the_delete_in_the_page_gets_an_answer_that_says_so(
+    tmp_path: Path,
+) -> None:
+    assert CHROMIUM, "the browser test needs Debian's chromium (apt-get install chromium)"
+    async with running_dev(tmp_path / "dev") as dev, async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await open_page(
+            await browser.new_page(viewport={"width": 1440, "height": 900}), dev.url
+        )
+        try:
+            await page.locator("#scenarios li", has_text="disk-full").click()
+            await page.locator("#composer textarea").press("Enter")
+            thread = page.locator("#thread-messages")
+            pending = thread.locator(".msg", has=page.locator("button.primary", has_text="Approve"))
+            await expect(pending).to_contain_text("ingest/logging.json", timeout=60_000)
+            await approve(page, pending.locator("button.primary", has_text="Approve"))
+            await expect(pending).to_contain_text("-delete", timeout=60_000)
+            await pending.locator("button.danger", has_text="Reject").click()
+            await page.locator("#overlay button[data-yes]").click()  # Reject's confirm dialog
+            modal = page.locator("#overlay .modal", has=page.locator("textarea"))
+            await modal.locator("textarea").fill("keep them until the postmortem")
+            await modal.locator("button[type=submit]").click()
+            await expect(thread).to_contain_text("Rejected by", timeout=15_000)
+            await expect(thread).to_contain_text("the disk is still full", timeout=60_000)
+            await expect(thread.locator(".text.streaming")).to_have_count(0, timeout=30_000)
+            shown = await thread.inner_text()
+            assert "not deleted" in shown
+            assert "move ingest/spool/ingest.debug.log.* to other storage" in shown
+            assert "rotated debug logs are deleted" not in shown
+            assert "config checks pass" not in shown
+            spool = tmp_path / "dev" / "workspace" / "ingest" / "spool"
+            assert sorted(p.name for p in spool.glob("ingest.debug.log.*")), "nothing deleted"
+        finally:
+            await browser.close()
