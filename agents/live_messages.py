@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from agents.runtime import current_engine
-from core.models import LiveMessageRow
+from core.models import LiveMessageRow, RunRow
 
 STARTING = "starting:"  # the ts of a stream being opened, until Slack has answered with its ts
 
@@ -87,3 +87,28 @@ async def live_leftovers() -> list[LiveLeftover]:
                LiveMessageRow.executor.is_(None))  # fmt: skip
     rows = await engine.db.run(lambda s: s.scalars(select(LiveMessageRow).where(mine)).all())
     return [LiveLeftover(r.channel, r.ts, r.streaming, r.thread_ts, r.created_at) for r in rows]
+
+
+@dataclass(frozen=True)
+class RunPlace:
+    """What a renderer needs of a run it did not start (it resumed after a restart)."""
+
+    thread_id: str
+    requester: str | None
+    status: str
+
+    @property
+    def waiting(self) -> bool:
+        """The run was only waiting for a person's decision, no work in progress."""
+        return self.status == "waiting_approval"
+
+
+async def run_place(run_id: str) -> RunPlace | None:
+    """The run's thread, the person who asked (a channel stream is addressed to them) and its
+    status, from the run's row; None for an unknown run."""
+
+    def read(session: Session) -> RunPlace | None:
+        row = session.get(RunRow, run_id)
+        return None if row is None else RunPlace(row.thread_id, row.requester, row.status)
+
+    return await current_engine().db.run(read)

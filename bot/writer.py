@@ -14,6 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import text_split
 from bot.safe_text import safe_arguments
 from core import faults
 
@@ -26,6 +27,7 @@ PER_MINUTE = {
 }  # fmt: skip
 POST_MESSAGE_PER_CHANNEL_S = 1.0
 MAX_ATTEMPTS = 8
+STREAM_METHODS = frozenset({"chat.startStream", "chat.appendStream", "chat.stopStream"})
 
 
 class _Bucket:
@@ -83,9 +85,35 @@ class SlackWriter:
         """Call a Web API method, paced; a 429 waits Retry-After and tries again.
 
         Every write is made safe here, the one place all of them pass: no broadcast mention,
-        links that show their URL, new messages that never unfurl (bot/safe_text.py).
+        links that show their URL, new messages that never unfurl (bot/safe_text.py). A
+        streaming call whose `markdown_text` grew past Slack's 12,000 characters on the way
+        (bot/text_split.py) goes out as several calls of one stream, never refused.
         """
         arguments = safe_arguments(method, arguments)
+        text = arguments.get("markdown_text")
+        if method in STREAM_METHODS and len(text or "") > text_split.STREAM_MARKDOWN_MAX:
+            return await self._stream_in_pieces(method, arguments, str(text))
+        return await self._paced(method, arguments)
+
+    async def _stream_in_pieces(
+        self, method: str, arguments: dict[str, Any], text: str
+    ) -> dict[str, Any]:
+        """One streaming call as several: the first (start or append) carries the first
+        piece, appends carry the middle ones, a stop carries the last."""
+        pieces = text_split.split(text, text_split.STREAM_MARKDOWN_MAX)
+        first = pieces.pop(0) if method != "chat.stopStream" else None
+        last = pieces.pop() if method == "chat.stopStream" else None
+        response: dict[str, Any] = {}
+        if first is not None:
+            response = await self._paced(method, {**arguments, "markdown_text": first})
+        target = {"channel": arguments["channel"], "ts": arguments.get("ts") or response["ts"]}
+        for piece in pieces:
+            await self._paced("chat.appendStream", {**target, "markdown_text": piece})
+        if last is not None:
+            response = await self._paced(method, {**arguments, "markdown_text": last})
+        return response
+
+    async def _paced(self, method: str, arguments: dict[str, Any]) -> dict[str, Any]:
         bucket = self._bucket(method, arguments.get("channel"))
         for attempt in range(1, MAX_ATTEMPTS + 1):
             async with bucket.lock if bucket is not None else contextlib.nullcontext():

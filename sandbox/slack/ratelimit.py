@@ -46,17 +46,26 @@ class RateLimiter:
     limited: list[dict[str, Any]] = field(default_factory=list)
     _calls: dict[str, deque[float]] = field(default_factory=dict)
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _refusals: dict[str, list[float]] = field(default_factory=dict)
+
+    def refuse_next(self, method: str, retry_after: float, times: int = 1) -> None:
+        """The next `times` calls of `method` get a 429 with this Retry-After, as a busy
+        workspace answers (whether or not limits are otherwise enabled)."""
+        self._refusals.setdefault(method, []).extend([retry_after] * times)
 
     def check(self, method: str, channel: str | None = None) -> float | None:
         """None if the call may proceed (and count it), else the Retry-After in seconds."""
-        if not self.enabled:
-            return None
         now = time.monotonic()
-        retry = (
-            self._post_message(channel or "-", now)
-            if method == POST_MESSAGE
-            else self._tier(method, now)
-        )
+        if refusals := self._refusals.get(method):
+            retry: float | None = refusals.pop(0)
+        elif not self.enabled:
+            return None
+        else:
+            retry = (
+                self._post_message(channel or "-", now)
+                if method == POST_MESSAGE
+                else self._tier(method, now)
+            )
         if retry is not None:
             self.limited.append({"method": method, "channel": channel, "retry_after": retry,
                                  "at": time.time()})  # fmt: skip

@@ -8,21 +8,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.slack.blocks import MAX_VIEW_BLOCKS, validate_blocks
+from sandbox.slack import limits
+from sandbox.slack.blocks import MAX_VIEW_BLOCKS
 from sandbox.slack.directory import directory_methods
+from sandbox.slack.limits import ApiError, Violations
 from sandbox.slack.model import Channel, Ephemeral, Message, Workspace
 
-MAX_TEXT = 40_000
-MAX_MARKDOWN = 12_000
-
-
-class ApiError(Exception):
-    """A Slack error answer: `{"ok": false, "error": code}` (plus extra fields)."""
-
-    def __init__(self, code: str, **extra: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.extra = extra
+__all__ = ["ApiError", "StreamLimits", "WebApi"]
 
 
 @dataclass
@@ -47,6 +39,13 @@ def _json_field(args: Args, name: str) -> Any:
     return value
 
 
+def _warned(warnings: list[str]) -> Args:
+    """Slack's way of saying a write was accepted but changed."""
+    if not warnings:
+        return {}
+    return {"warning": ",".join(warnings), "response_metadata": {"warnings": warnings}}
+
+
 def _link_names(args: Args) -> bool:
     """Whether Slack would turn plain `@channel` words of this write into mentions."""
     return args.get("link_names") in (True, 1, "1", "true") or args.get("parse") == "full"
@@ -62,6 +61,8 @@ class WebApi:
     stream_started: dict[str, float] = field(default_factory=dict)
     triggers: dict[str, float] = field(default_factory=dict)
     trigger_ttl_s: float = 3.0
+    violations: Violations = field(default_factory=Violations)
+    """Every write that met one of Slack's limits (sandbox/slack/limits.py)."""
 
     def channel(self, args: Args, key: str = "channel") -> Channel:
         """The channel named by id or #name, or `channel_not_found`."""
@@ -78,16 +79,18 @@ class WebApi:
             raise ApiError("message_not_found")
         return found
 
-    def _content(self, args: Args, *, required: bool = True) -> tuple[str, list[Any] | None]:
+    def _content(
+        self, method: str, args: Args, *, required: bool = True
+    ) -> tuple[str, list[Any] | None, list[str]]:
+        """(text as Slack keeps it, blocks, warnings), or Slack's refusal."""
         text = str(args.get("text") or "")
         blocks = _json_field(args, "blocks")
-        if blocks is not None and (errors := validate_blocks(blocks)):
-            raise ApiError("invalid_blocks", errors=errors)
+        if blocks is not None:
+            limits.check_blocks(method, blocks, self.violations)
         if required and not text and not blocks:
             raise ApiError("no_text")
-        if len(text) > MAX_TEXT:
-            raise ApiError("msg_too_long")
-        return text, blocks
+        text, warnings = limits.checked_text(method, text, self.violations)
+        return text, blocks, warnings
 
     async def _post(self, channel: Channel, message: Message) -> None:
         channel.messages[message.ts] = message
@@ -106,7 +109,7 @@ class WebApi:
 
     async def chat_post_message(self, args: Args) -> Args:
         channel = self.channel(args)
-        text, blocks = self._content(args)
+        text, blocks, warnings = self._content("chat.postMessage", args)
         bot = self.workspace.bot
         thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
         if thread_ts and thread_ts not in channel.messages:
@@ -116,14 +119,16 @@ class WebApi:
                           metadata=_json_field(args, "metadata"),
                           link_names=_link_names(args))  # fmt: skip
         await self._post(channel, message)
-        return {"channel": channel.id, "ts": message.ts, "message": message.as_api()}
+        return {"channel": channel.id, "ts": message.ts, "message": message.as_api(),
+                **_warned(warnings)}  # fmt: skip
 
     async def chat_update(self, args: Args) -> Args:
+        limits.require(args, "channel", "ts")
         channel = self.channel(args)
         message = self.message(channel, args.get("ts"))
         if message.user != self.workspace.bot.id:
             raise ApiError("cant_update_message")
-        text, blocks = self._content(args, required=False)
+        text, blocks, _ = self._content("chat.update", args, required=False)
         if not text and blocks is None and not message.stream_text:
             raise ApiError("no_text")
         message.text = text or message.text or message.stream_text
@@ -150,22 +155,22 @@ class WebApi:
             raise ApiError("user_not_found")
         if user not in channel.members:
             raise ApiError("user_not_in_channel")
-        text, blocks = self._content(args)
+        text, blocks, warnings = self._content("chat.postEphemeral", args)
         ts = self.workspace.new_ts()
         thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
         self.workspace.ephemeral.append(Ephemeral(channel.id, user, text, blocks, thread_ts, ts))
-        return {"message_ts": ts}
+        return {"message_ts": ts, **_warned(warnings)}
 
-    def _chunks_text(self, args: Args) -> str:
+    def _chunks_text(self, method: str, args: Args) -> str:
         text = str(args.get("markdown_text") or "")
         for chunk in _json_field(args, "chunks") or []:
             if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
                 text += str(chunk.get("text") or "")
-        if len(text) > MAX_MARKDOWN:
-            raise ApiError("msg_too_long")
+        limits.check_stream_markdown(method, text, self.violations)
         return text
 
     def _streaming(self, args: Args) -> tuple[Channel, Message]:
+        limits.require(args, "channel", "ts")
         channel = self.channel(args)
         message = self.message(channel, args.get("ts"))
         now = time.monotonic()
@@ -187,10 +192,11 @@ class WebApi:
             raise ApiError("invalid_arguments", detail="thread_ts is required")
         if thread_ts not in channel.messages:
             raise ApiError("thread_not_found")
+        limits.check_stream_recipient(channel.id, args, self.violations)
         bot = self.workspace.bot
         message = Message(ts=self.workspace.new_ts(), channel=channel.id, user=bot.id, text="",
                           thread_ts=thread_ts, bot_id=bot.bot_id, streaming=True,
-                          stream_text=self._chunks_text(args),
+                          stream_text=self._chunks_text("chat.startStream", args),
                           stream_last_append=time.monotonic())  # fmt: skip
         self.stream_started[message.ts] = time.monotonic()
         await self._post(channel, message)
@@ -198,17 +204,16 @@ class WebApi:
 
     async def chat_append_stream(self, args: Args) -> Args:
         channel, message = self._streaming(args)
-        message.stream_text += self._chunks_text(args)
+        message.stream_text += self._chunks_text("chat.appendStream", args)
         message.stream_last_append = time.monotonic()
         return {"channel": channel.id, "ts": message.ts}
 
     async def chat_stop_stream(self, args: Args) -> Args:
         channel, message = self._streaming(args)
-        message.stream_text += self._chunks_text(args)
+        message.stream_text += self._chunks_text("chat.stopStream", args)
         blocks = _json_field(args, "blocks")
         if blocks is not None:
-            if errors := validate_blocks(blocks):
-                raise ApiError("invalid_blocks", errors=errors)
+            limits.check_blocks("chat.stopStream", blocks, self.violations)
             message.blocks = blocks
         message.streaming = False
         message.text = message.stream_text
@@ -268,8 +273,8 @@ class WebApi:
         view = _json_field(args, "view")
         if not isinstance(view, dict) or view.get("type") not in ("home", "modal"):
             raise ApiError("invalid_arguments", detail="view.type must be home or modal")
-        if errors := validate_blocks(view.get("blocks") or [], limit=MAX_VIEW_BLOCKS):
-            raise ApiError("invalid_blocks", errors=errors)
+        limits.check_blocks("views", view.get("blocks") or [], self.violations,
+                            limit=MAX_VIEW_BLOCKS)  # fmt: skip
         return view
 
     async def views_publish(self, args: Args) -> Args:

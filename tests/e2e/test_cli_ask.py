@@ -42,7 +42,7 @@ def test_answering_no_at_the_prompt_rejects_and_nothing_is_written(tmp_path: Pat
     assert result.returncode == 0, out + result.stderr
     assert out.count("Approve? [y/N]") == 2
     assert "Recorded: rejected by terminal." in out
-    assert "write_file rejected (0 ms): rejected by terminal: not before the freeze ends" in out
+    assert "write_file rejected (0 ms): Rejected by terminal: not before the freeze ends" in out
     pricing = (tmp_path / "workspace/checkout/pricing.py").read_text()
     assert "DISCOUNTS[code.upper()]" in pricing
 

@@ -66,8 +66,9 @@ async def walk_through_the_incident(sandbox: SlackSandbox, workspace: Path) -> N
     assert (
         final is thread(sandbox, root.ts)[-1] or final["ts"] == thread(sandbox, root.ts)[-1]["ts"]
     )
-    assert "Root cause found" in final["text"]
-    assert "Fixed." in final["text"]
+    shown = "\n".join(m["text"] for m in thread(sandbox, root.ts))
+    assert shown.count("Root cause found") == 1, "the answer appears once (streamed)"
+    assert shown.count("**Fixed.**") == 1
     assert ":white_check_mark: succeeded" in str(final["blocks"])
     assert "DISCOUNTS.get(code.upper(), 0)" in (workspace / "checkout/pricing.py").read_text()
     assert not any(m["streaming"] for m in thread(sandbox, root.ts)), "no stream left open"

@@ -75,7 +75,7 @@ async def test_a_rejection_reason_from_the_modal_reaches_the_model(
     assert "Rejected by <@U0LEAD>" in str(decided["blocks"])
     assert "return a 400 instead" in str(decided["blocks"])
     told = json.dumps([r["messages"][-1] for r in model_server.state.requests])
-    assert "rejected by U0LEAD: return a 400 instead" in told
+    assert "Rejected by <@U0LEAD>: return a 400 instead" in told
     assert "DISCOUNTS[code.upper()]" in (workspace / "checkout/pricing.py").read_text()
 
 

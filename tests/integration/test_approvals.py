@@ -61,7 +61,7 @@ async def test_rejected_write_is_not_run_and_the_model_hears_why(
     assert statuses["shell_execute"] == "rejected"
     told = tool_results_sent(model_server, "coding")
     assert any(
-        "rejected by U_LEAD: return a 400 for unknown codes instead" in text for text in told
+        "Rejected by U_LEAD: return a 400 for unknown codes instead" in text for text in told
     )
     assert publisher.of(RunFinished)[0].outcome == "succeeded"
 

@@ -1,0 +1,203 @@
+"""A run's live messages: model text and tool lines streamed into the thread within Slack's limits.
+
+Text streams into one message per stretch of work (`chat.startStream` / `appendStream` /
+`stopStream`, or `chat.postMessage` + `chat.update` where streams are not available or the
+run has no person to stream to). No message grows past `MAX_LIVE_TEXT` and no call carries
+more than Slack's 12,000 characters: text that does not fit is cut at a sensible boundary
+(bot/text_split.py) and rolled into a new message. Text Slack did not take goes back to the
+front of the pending text, to be written again with the next flush, never dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from agents import live_messages
+from bot import text_split
+from bot.run_view import RunView
+from bot.safe_text import split_stream_tail
+from bot.writer import SlackWriter
+from core import faults
+
+log = logging.getLogger(__name__)
+NOT_STREAMING = "message_not_in_streaming_state"
+NO_STREAMS = {"unknown_method", "not_allowed", "method_deprecated", "feature_not_enabled"}
+# One live message holds at most this much: each streaming call stays under Slack's 12,000
+# characters with room for what bot/safe_text.py adds, and a chat.update of the whole
+# message stays far under its 40,000.
+MAX_LIVE_TEXT = 11_000
+MIN_FILL = 500  # less room than this left in a message: start the next one instead
+LINE_MARGIN = 2_000  # a line up to this long is never cut at the end of a message
+
+
+class LiveMessages:
+    """Writes the pending text of run views into their live messages."""
+
+    def __init__(self, writer: SlackWriter, use_streams: bool = True) -> None:
+        self.writer = writer
+        self.use_streams = use_streams
+
+    async def flush(self, view: RunView, final: bool = False) -> None:
+        """Write what is pending (all of it when `final`; otherwise a piece never ends inside
+        a mention or link the next piece could complete unseen). Caller holds `view.lock`."""
+        chunk, held = (view.pending, "") if final else split_stream_tail(view.pending)
+        if not final and len(view.live_text) + len(chunk) > MAX_LIVE_TEXT - LINE_MARGIN:
+            # Near the end of a message: a line still being written waits for its end, so
+            # it is not cut in two when the message fills up.
+            cut = chunk.rfind("\n") + 1
+            if cut and len(chunk) - cut <= LINE_MARGIN:
+                chunk, held = chunk[:cut], chunk[cut:] + held
+        view.pending = ""  # text arriving while this writes is added after what is left
+        left = await self._write(view, chunk)
+        view.pending = left + held + view.pending
+
+    async def _write(self, view: RunView, chunk: str) -> str:
+        """Write `chunk` in pieces that fit; returns what Slack did not take."""
+        try:
+            while chunk:
+                chunk = await self._write_some(view, chunk)
+        except SlackApiError as error:
+            log.warning("could not write to %s: %s", view.channel, error.response.get("error"))
+        return chunk
+
+    async def _write_some(self, view: RunView, chunk: str) -> str:
+        """Write the head of `chunk` that fits the live message; returns the rest."""
+        if view.live_ts is None:
+            chunk = chunk.lstrip("\n")
+            if not chunk:
+                return ""
+            chunk, view.reopen = view.reopen + chunk, ""
+        room = MAX_LIVE_TEXT - len(view.live_text)
+        if view.live_ts is not None and room < min(MIN_FILL, len(chunk)):
+            await self._roll_over(view)
+            return chunk
+        # Into a message that already shows text, only whole lines: a line that does not fit
+        # starts the next message instead of being cut in two.
+        piece, rest = text_split.take(chunk, room, lines_only=view.live_ts is not None,
+                                      in_code=text_split.opens_code(view.live_text))  # fmt: skip
+        if not piece:
+            await self._roll_over(view)
+            return chunk
+        await self._write_piece(view, piece)  # raising: nothing of the piece was taken
+        if rest:
+            await self._roll_over(view)  # the message is full: the rest opens the next one
+        return rest
+
+    async def _roll_over(self, view: RunView) -> None:
+        """Close a full live message; one Slack will not close is left as it stands (Slack
+        finalizes an idle stream; its row lets the next start finish it) and never blocks
+        the text after it. A code block left open is closed, and opened again in the next."""
+        try:
+            if view.live_ts is not None and text_split.opens_code(view.live_text):
+                await self._write_piece(view, "\n" + text_split.FENCE)
+                view.reopen = text_split.FENCE + "\n"
+            await self.stop(view)
+        except SlackApiError as error:
+            log.warning("could not close a full live message: %s", error.response.get("error"))
+            view.live_ts, view.live_text, view.call_start = None, "", 0
+
+    async def _write_piece(self, view: RunView, piece: str) -> None:
+        if view.live_ts is None:
+            await self._start(view, piece)
+        elif not view.streamed:
+            await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
+                                   text=view.live_text + piece)  # fmt: skip
+            view.live_text += piece
+        else:
+            try:
+                await self.writer.call("chat.appendStream", channel=view.channel,
+                                       ts=view.live_ts, markdown_text=piece)  # fmt: skip
+                view.live_text += piece
+            except SlackApiError as error:
+                if error.response.get("error") != NOT_STREAMING:
+                    raise
+                await self._finish_expired(view)
+                await self._start(view, piece)
+                return
+        view.shown += piece
+
+    async def _finish_expired(self, view: RunView) -> None:
+        """Slack ended the stream on its own (idle or too old): keep its text as it stands."""
+        assert view.live_ts is not None
+        await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
+                               text=view.live_text or " ")  # fmt: skip
+        await live_messages.live_finished(view.channel, view.live_ts)
+        view.live_ts, view.live_text = None, ""
+
+    async def _start(self, view: RunView, piece: str) -> None:
+        if self.use_streams and view.can_stream:
+            opening = await live_messages.live_starting(view.run_id, view.channel, view.thread_ts)
+            try:
+                started = await self.writer.call(
+                    "chat.startStream", channel=view.channel, thread_ts=view.thread_ts,
+                    markdown_text=piece, recipient_team_id=view.team,
+                    recipient_user_id=view.requester,
+                )  # fmt: skip
+            except SlackApiError as error:
+                await live_messages.live_finished(view.channel, opening)
+                if error.response.get("error") not in NO_STREAMS:
+                    raise
+                log.info("streaming unavailable (%s): using chat.update", error.response["error"])
+                self.use_streams = False
+            else:
+                view.live_ts, view.live_text, view.streamed = started["ts"], piece, True
+                faults.point("after_stream_start")
+                await live_messages.live_started(
+                    view.run_id, view.channel, started["ts"], True, view.thread_ts,
+                    replaces=opening,
+                )  # fmt: skip
+                return
+        posted = await self.writer.call(
+            "chat.postMessage", channel=view.channel, thread_ts=view.thread_ts, text=piece
+        )
+        view.live_ts, view.live_text, view.streamed = posted["ts"], piece, False
+        await live_messages.live_started(view.run_id, view.channel, view.live_ts or "", False,
+                                         view.thread_ts)  # fmt: skip
+
+    async def stop(self, view: RunView) -> None:
+        """Finish the live message (its text stays); the next text opens a new one."""
+        if view.live_ts is not None and view.streamed:
+            faults.point("before_stream_stop")
+            try:
+                await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts)
+            except SlackApiError as error:
+                if error.response.get("error") != NOT_STREAMING:
+                    raise
+                await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
+                                       text=view.live_text or " ")  # fmt: skip
+        if view.live_ts is not None:  # only once it is stopped: a crash before keeps the row
+            await live_messages.live_finished(view.channel, view.live_ts)
+        view.live_ts, view.live_text, view.call_start = None, "", 0
+
+    async def end(self, view: RunView) -> None:
+        """Write everything pending and close the live message."""
+        async with view.lock:
+            try:
+                await self.flush(view, final=True)
+                await self.stop(view)
+            except SlackApiError as error:
+                log.warning("could not close the live message: %s", error.response.get("error"))
+
+    async def void_attempt(self, view: RunView, error: str) -> None:
+        """A model call failed and is retried: what its attempt streamed is withdrawn."""
+        async with view.lock:
+            whole = view.live_text + view.pending
+            kept = whole[: view.call_start]
+            view.pending = kept[len(view.live_text) :] if len(kept) > len(view.live_text) else ""
+            if view.live_ts is None or len(kept) >= len(view.live_text):
+                return
+            voided = len(view.live_text) - len(kept)
+            view.shown = view.shown[: max(0, len(view.shown) - voided)]
+            if view.streamed:
+                with contextlib.suppress(SlackApiError):
+                    await self.writer.call("chat.stopStream", channel=view.channel,
+                                           ts=view.live_ts)  # fmt: skip
+            note = f"{kept}\n_(model call failed: {error}; retrying)_".strip()
+            await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
+                                   text=note)  # fmt: skip
+            await live_messages.live_finished(view.channel, view.live_ts)
+            view.live_ts, view.live_text, view.call_start = None, "", 0
+            view.pending = ""

@@ -1,0 +1,61 @@
+"""One run's place in Slack as the renderer keeps it, and how it is rebuilt after a restart.
+
+Everything a write needs is here or in the database: the thread (from the run's id), the
+person who asked (`recipient_user_id` of a channel stream), the installation's team
+(`recipient_team_id`), the live message's ts (agents/live_messages.py), the approval cards'
+ts (the approval rows). Nothing a process holds only in memory is needed after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.redact import Redactor
+
+
+@dataclass
+class RunView:
+    """One run's place in Slack and its live message."""
+
+    run_id: str
+    team: str
+    channel: str
+    thread_ts: str
+    requester: str | None
+    live_ts: str | None = None
+    live_text: str = ""
+    pending: str = ""
+    shown: str = ""
+    reopen: str = ""
+    """A code fence to open the next live message with (the last one closed a block early)."""
+    """Everything of this run the live messages show (written and not withdrawn)."""
+    call_start: int = 0
+    tool_open: bool = False
+    streamed: bool = False
+    """The live message in use was opened with chat.startStream (not postMessage)."""
+    cards: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    flusher: asyncio.Task[None] | None = None
+    redactor: Redactor = field(default_factory=Redactor)
+    """The run's own redactor: what it remembers of one run's secrets stays with that run."""
+
+    @property
+    def thread_key(self) -> tuple[str, str]:
+        """(channel, thread ts): the thread this run writes to."""
+        return self.channel, self.thread_ts
+
+    @property
+    def can_stream(self) -> bool:
+        """Slack streams into a channel only to a named person of a named team
+        (chat.startStream: `recipient_user_id`, `recipient_team_id`); a DM needs neither."""
+        return self.channel.startswith("D") or bool(self.requester and self.team)
+
+
+def new_view(run_id: str, thread_id: str, requester: str | None, redactor: Redactor) -> RunView:
+    """The view of a run of the Slack thread `team:channel:thread_ts`."""
+    team, channel, thread_ts = thread_id.split(":", 2)
+    return RunView(run_id=run_id, team=team, channel=channel, thread_ts=thread_ts,
+                   requester=requester, redactor=redactor)  # fmt: skip
