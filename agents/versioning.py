@@ -12,13 +12,14 @@ import ast
 import hashlib
 from pathlib import Path
 
-APP_VERSION = "4"
+APP_VERSION = "5"
 
 SIGNATURES = {
     "1": "8ab8c51e6c012013",
     "2": "fb3ce12a61576521",  # tool calls are classified per call (command policy) before the gate
     "3": "864d8a6c13fe72ce",  # an interrupted approved call is asked about again; fault points
     "4": "2292bf4ea577d9e7",  # steps learn their agent hop (spans of one trace per run)
+    "5": "bc259fcd868f9ec0",  # stop reasons read; cut tool calls refused; prompts trimmed to fit
 }
 
 _DURABLE_CALLS = {"step", "recv_async", "sleep_async", "send_async", "set_event_async"}

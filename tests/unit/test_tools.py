@@ -152,12 +152,14 @@ async def test_a_crashing_handler_becomes_an_error_result(ctx: ToolContext) -> N
 def test_every_tool_has_a_schema_and_the_contract_names() -> None:
     assert sorted(TOOLS.names()) == sorted([
         "search_logs", "read_log", "read_file", "list_files", "search_code", "git_log",
-        "git_diff", "write_file", "shell_execute", "read_output",
+        "git_diff", "write_file", "edit_file", "shell_execute", "read_output",
     ])  # fmt: skip
     risks = {name: TOOLS.get(name).risk for name in TOOLS.names()}  # type: ignore[union-attr]
     assert risks["shell_execute"] is Risk.CRITICAL
     assert risks["write_file"] is Risk.WRITE
-    assert {r for n, r in risks.items() if n not in ("shell_execute", "write_file")} == {Risk.READ}
+    assert risks["edit_file"] is Risk.WRITE
+    writes = ("shell_execute", "write_file", "edit_file")
+    assert {r for n, r in risks.items() if n not in writes} == {Risk.READ}
 
 
 def test_redaction_uses_stable_placeholders() -> None:
