@@ -14,7 +14,7 @@ from core.models import RunRow
 from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.model import Channel, OtherApp, User
 from sandbox.slack.others import ALERTMANAGER, DATADOG, post_as_app
-from sandbox.slack.server import SlackSandbox
+from sandbox.slack.server import Outage, SlackSandbox
 from tests.slackbot import CHANNEL, running_bot, thread, wait_for
 from tests.support import scripted
 
@@ -169,3 +169,37 @@ async def test_a_reply_without_mention_continues_a_slack_connect_thread(
 def answered_in(sandbox: SlackSandbox, channel: str, root_ts: str, count: int) -> bool:
     messages = sandbox.rendered_thread(channel, root_ts)
     return sum("Looked at it." in m["text"] for m in messages) >= count
+
+
+OUTAGES = [
+    ("conversations.replies", "internal_error", "internal_error"),
+    ("conversations.replies", "missing_scope", "missing_scope"),
+    ("users.info", "user_not_found", None),  # a name that cannot be found stays the id
+]
+
+
+@pytest.mark.parametrize(("method", "error", "said"), OUTAGES, ids=["replies", "scope", "names"])
+async def test_a_thread_slack_will_not_read_still_starts_the_run(
+    database_url: str, workspace: Path, method: str, error: str, said: str | None
+) -> None:
+    server = await start_model_server(scripted(ANSWER))
+    try:
+        async with running_bot(database_url, workspace, server.url) as slack:
+            sandbox = slack.sandbox
+            sandbox.outages.append(Outage(method, error=error, times=20))
+            alert = await post_as_app(sandbox, ALERTMANAGER, CHANNEL, attachments=[{
+                "fallback": "[FIRING:1] DiskFull db-1"}])  # fmt: skip
+            await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> look at <@U0LEAD>'s disk",
+                                  thread_ts=alert.ts)  # fmt: skip
+            await wait_for(sandbox, lambda: answered(sandbox, alert.ts))
+    finally:
+        await server.stop()
+    (given,) = agent_inputs(server)
+    if said is None:
+        assert "[FIRING:1] DiskFull db-1" in given
+        assert given.endswith("from @U0ONCALL:\nlook at @U0LEAD's disk")
+    else:
+        assert given == (
+            "look at @U0LEAD's disk\n\n"
+            f"(opsbot could not read this thread's earlier messages: {said})"
+        )
