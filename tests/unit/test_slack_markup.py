@@ -124,7 +124,8 @@ def test_an_attachment_with_pretext_author_and_blocks() -> None:
 
 
 BLOCKS = [
-    {"type": "header", "text": {"type": "plain_text", "text": "Deploy <prod> failed & rolled back"}},
+    {"type": "header",
+     "text": {"type": "plain_text", "text": "Deploy <prod> failed & rolled back"}},
     {"type": "section", "text": {"type": "mrkdwn", "text": "*Service:* checkout &amp; cart"},
      "fields": [{"type": "mrkdwn", "text": "*Owner:* <!subteam^S0ONCALL>"}]},
     {"type": "divider"},
@@ -180,9 +181,10 @@ def test_an_apps_message_with_a_summary_text_and_detailed_blocks_keeps_both() ->
 
 
 def test_a_persons_text_is_what_they_wrote_whatever_the_blocks_say() -> None:
+    section = {"type": "rich_text_section",
+               "elements": [{"type": "text", "text": "look at <this>"}]}  # fmt: skip
     message = {"text": "look at &lt;this&gt;", "user": "U1",
-               "blocks": [{"type": "rich_text", "elements": [{"type": "rich_text_section",
-                           "elements": [{"type": "text", "text": "look at <this>"}]}]}]}  # fmt: skip
+               "blocks": [{"type": "rich_text", "elements": [section]}]}  # fmt: skip
     assert decode(message_text(message)) == "look at <this>"
 
 
