@@ -1,4 +1,5 @@
-"""The `opsbot` command: `ask` runs one turn in the terminal (the same engine Slack uses)."""
+"""The `opsbot` command: `ask` runs one turn in the terminal (the same engine Slack uses);
+`serve`, `dev`, and the read commands (`audit`, `runs show`, `workers`). Arguments: `cli_parser`."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from agents import service
 from agents.approvals import DecisionOutcome
 from agents.events import ApprovalRequested
+from bot.cli_parser import parser
+from bot.read_database import read_settings
 from bot.terminal import TerminalPublisher
 from core.errors import ConfigError
 from core.settings import Settings, load_settings
@@ -131,6 +136,11 @@ def print_audit(settings: Settings, run: str | None, limit: int) -> int:
     return 0
 
 
+def _never_ran(error: DBAPIError) -> bool:
+    """Whether `error` says DBOS's tables are missing: nothing has run on this database."""
+    return "workflow_status" in str(error.orig) or "workflow_status" in str(error.statement)
+
+
 def show_run(settings: Settings, run_id: str) -> int:
     """`opsbot runs show RUN`: trace id, outcome and the steps as a text waterfall."""
     from dbos import DBOSClient
@@ -142,6 +152,10 @@ def show_run(settings: Settings, run_id: str) -> int:
     try:
         found = client.list_workflows(workflow_ids=[run_id], load_input=False, load_output=False)
         steps = client.list_workflow_steps(run_id, load_output=False) if found else []
+    except DBAPIError as error:
+        if not _never_ran(error):
+            raise
+        found, steps = [], []
     finally:
         client.destroy()
     if not found:
@@ -165,6 +179,10 @@ def print_workers(settings: Settings) -> int:
             status=["PENDING", "ENQUEUED", "DELAYED"], name="run_thread_turn", load_input=False,
             load_output=False,
         )  # fmt: skip
+    except DBAPIError as error:
+        if not _never_ran(error):
+            raise
+        runs = []
     finally:
         client.destroy()
     if not runs:
@@ -181,39 +199,9 @@ def print_workers(settings: Settings) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="opsbot", description="An AI operations teammate.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    ask = commands.add_parser("ask", help="run one turn in the terminal")
-    ask.add_argument("text", nargs="?", help="what is wrong (e.g. 'checkout is returning 500s')")
-    ask.add_argument("--demo", action="store_true", help="use the bundled scenario and model")
-    ask.add_argument("--scenario", default="checkout-500", help="bundled scenario for --demo")
-    ask.add_argument("--demo-dir", default="opsbot-demo", help="where --demo keeps its files")
-    ask.add_argument("--yes", action="store_true", help="approve every request (demo, CI)")
-    commands.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP)")
-    dev = commands.add_parser("dev", help="the local Slack page, scripted model and bot together")
-    dev.add_argument("--dir", default=".dev", help="where the database, workspace, page live")
-    dev.add_argument("--slack-port", type=int, default=8765)
-    dev.add_argument("--model-port", type=int, default=8766)
-    dev.add_argument("--bot-port", type=int, default=8767, help="the bot's /healthz and /runs")
-    audit = commands.add_parser("audit", help="print the audit log of approvals")
-    audit.add_argument("--run", help="only this run")
-    audit.add_argument("--limit", type=int, default=100)
-    commands.add_parser("workers", help="which runs each executor holds")
-    runs = commands.add_parser("runs", help="inspect runs")
-    runs_commands = runs.add_subparsers(dest="runs_command", required=True)
-    show = runs_commands.add_parser("show", help="one run: trace id and steps as a waterfall")
-    show.add_argument("run_id")
-    commands.add_parser("migrate", help="apply database migrations and exit")
-    from evals.cli import configure as configure_eval
-
-    configure_eval(commands.add_parser("eval", help="score the agents on the evaluation cases"))
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `opsbot` console script."""
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         if args.command == "migrate":
             from core import migrate
@@ -223,15 +211,15 @@ def main(argv: list[str] | None = None) -> int:
             print("database is at the newest schema")
             return 0
         if args.command == "runs":
-            return show_run(load_settings(), args.run_id)
+            return show_run(read_settings(), args.run_id)
         if args.command == "workers":
-            return print_workers(load_settings())
+            return print_workers(read_settings())
         if args.command == "eval":
             from evals.cli import main as run_eval
 
             return run_eval(args)
         if args.command == "audit":
-            return print_audit(load_settings(), args.run, args.limit)
+            return print_audit(read_settings(), args.run, args.limit)
         if args.command == "dev":
             from bot.dev import DevPorts, dev
 
