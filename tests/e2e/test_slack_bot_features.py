@@ -70,7 +70,9 @@ async def test_a_rejection_reason_from_the_modal_reaches_the_model(
         await sandbox.submit_view(
             "U0LEAD", modal["id"], {"reason": {"reason": "return a 400 instead"}}
         )
-        await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "shell_execute"))
+        # the script follows the rejection: no further card, an answer saying what did not happen
+        await wait_for(sandbox, lambda: "Not fixed." in str(thread(sandbox, root.ts)), 60)
+        assert card_with(sandbox, root.ts, "shell_execute") is None
         decided = next(m for m in thread(sandbox, root.ts) if m["ts"] == card["ts"])
     assert "Rejected by <@U0LEAD>" in str(decided["blocks"])
     assert "return a 400 instead" in str(decided["blocks"])
