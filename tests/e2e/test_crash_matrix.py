@@ -68,6 +68,7 @@ async def serve(
     fault: str | None,
     executor: str = "local",
     rate_scale: float | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> asyncio.subprocess.Process:
     space = slack.sandbox.workspace
     env = {
@@ -86,6 +87,7 @@ async def serve(
         env["OPSBOT_SLACK_RATE_SCALE"] = str(rate_scale)
     if fault:
         env["OPSBOT_FAULT"] = fault
+    env.update(extra_env or {})
     before = len([c for c in slack.sandbox.calls if c["method"] == "apps.connections.open"])
     # The log goes to a file next to the workspace: a pipe nobody reads would stall the bot
     # once it filled up, and the file is there to read when a test fails.

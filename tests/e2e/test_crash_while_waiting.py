@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -15,7 +18,11 @@ from sqlalchemy.exc import OperationalError
 
 from core.db import sqlalchemy_url
 from core.models import ApprovalRow, LlmCallRow, RunRow, ToolCallRow
-from sandbox.model.server import start_model_server
+from sandbox.model.server import RunningModelServer, start_model_server
+from sandbox.slack.app import RunningSlack, start_slack
+from sandbox.slack.server import SandboxConfig, SlackSandbox
+from tests.e2e.test_crash_matrix import COUNTER, SCRIPT, final, serve
+from tests.slackbot import CHANNEL, card_with, thread, wait_for
 from tests.support import COUNTER_TURN, counter_workspace, next_ts, scripted
 
 pytestmark = pytest.mark.e2e
@@ -84,3 +91,118 @@ async def test_kill_9_while_waiting_then_restart_and_approve(
     assert calls == ["ok"]
     assert len(llm_steps) == len(set(llm_steps)) == 3
     assert decided_by == ["U_AFTER_RESTART"]
+
+
+# The same kill, with `opsbot serve` rendering into the local workspace: what the renderer
+# needs after the restart (the thread, the person who asked, the card) comes from the run.
+
+
+@pytest.fixture
+async def slack_world(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[RunningSlack, RunningModelServer, Path]]:
+    workspace = counter_workspace(tmp_path)
+    (workspace / "count.py").write_text(COUNTER)
+    slack = await start_slack(SandboxConfig())
+    model = await start_model_server(scripted(SCRIPT, tokens_per_second=40))
+    yield slack, model, workspace
+    await model.stop()
+    await slack.stop()
+
+
+async def _killed_while_waiting(
+    world: tuple[RunningSlack, RunningModelServer, Path], database_url: str,
+    extra_env: dict[str, str] | None = None,
+) -> tuple[SlackSandbox, str, dict[str, Any], asyncio.subprocess.Process]:  # fmt: skip
+    """Mention, card, kill -9 while waiting, restart: (sandbox, root ts, card, new process)."""
+    slack, model, workspace = world
+    sandbox = slack.sandbox
+    first = await serve(slack, model, workspace, database_url, "waiting_approval",
+                        extra_env=extra_env)  # fmt: skip
+    root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> run the counter")
+    await asyncio.wait_for(first.wait(), 60)
+    assert first.returncode == -signal.SIGKILL
+    second = await serve(slack, model, workspace, database_url, None, extra_env=extra_env)
+    card = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "shell_execute"))
+    return sandbox, root.ts, card, second
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(process.wait(), 30)
+
+
+def _streams_after(sandbox: SlackSandbox, since: int) -> list[dict[str, Any]]:
+    return [c for c in sandbox.calls[since:] if c["method"] == "chat.startStream"]
+
+
+def _refused(sandbox: SlackSandbox) -> list[tuple[str, str]]:
+    expected = {"message_not_in_streaming_state", "ratelimited"}
+    return [(c["method"], c["error"]) for c in sandbox.calls
+            if c["error"] and c["error"] not in expected]  # fmt: skip
+
+
+def _text(sandbox: SlackSandbox, root_ts: str) -> str:
+    return "\n".join(str(m["text"]) for m in thread(sandbox, root_ts))
+
+
+@pytest.mark.timeout(180)
+async def test_approved_after_a_kill_the_command_streams_to_the_person_who_asked(
+    database_url: str, slack_world: tuple[RunningSlack, RunningModelServer, Path]
+) -> None:
+    sandbox, root_ts, card, second = await _killed_while_waiting(slack_world, database_url)
+    try:
+        since = len(sandbox.calls)
+        await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_approve")
+        await wait_for(sandbox, lambda: final(sandbox, root_ts), 60)
+    finally:
+        await _stop(second)
+    streams = _streams_after(sandbox, since)
+    assert streams, "the resumed run streamed its work"
+    assert {(s["args"]["recipient_user_id"], s["args"]["recipient_team_id"]) for s in streams} == {
+        ("U0ONCALL", "T0SANDBOX")
+    }
+    assert _refused(sandbox) == []
+    shown = _text(sandbox, root_ts)
+    assert re.search(r"`shell_execute`[^\n]* — ok", shown), "the approved command's outcome"
+    assert shown.count("The counter ran and reported back.") == 1
+    assert "Resumed after a restart" not in shown, "the run only waited for the click"
+    assert (slack_world[2] / "counter.txt").read_text() == "ran\n"
+
+
+@pytest.mark.timeout(180)
+async def test_rejected_after_a_kill_the_thread_says_who_rejected_and_why(
+    database_url: str, slack_world: tuple[RunningSlack, RunningModelServer, Path]
+) -> None:
+    sandbox, root_ts, card, second = await _killed_while_waiting(slack_world, database_url)
+    try:
+        await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_reject")
+        modal = await wait_for(sandbox, lambda: [v["view"] for v in sandbox.workspace.views
+                                                 if v["view"].get("callback_id")])  # fmt: skip
+        await sandbox.submit_view("U0LEAD", modal[-1]["id"],
+                                  {"reason": {"reason": "not during the freeze"}})  # fmt: skip
+        await wait_for(sandbox, lambda: final(sandbox, root_ts), 60)
+    finally:
+        await _stop(second)
+    assert _refused(sandbox) == []
+    shown = _text(sandbox, root_ts)
+    assert "Rejected by <@U0LEAD>: not during the freeze" in shown
+    assert "rejected: rejected by" not in shown
+    assert not (slack_world[2] / "counter.txt").exists(), "nothing ran"
+
+
+@pytest.mark.timeout(180)
+async def test_expired_after_a_kill_the_card_posted_before_it_says_so(
+    database_url: str, slack_world: tuple[RunningSlack, RunningModelServer, Path]
+) -> None:
+    short = {"OPSBOT_APPROVAL_TIMEOUT_S": "8"}
+    sandbox, root_ts, card, second = await _killed_while_waiting(slack_world, database_url, short)
+    try:
+        await wait_for(sandbox, lambda: final(sandbox, root_ts), 60)
+    finally:
+        await _stop(second)
+    assert _refused(sandbox) == []
+    now = next(m for m in thread(sandbox, root_ts) if m["ts"] == card["ts"])
+    assert "Expired without a decision" in str(now["blocks"])
+    assert not any(b.get("type") == "actions" for b in now["blocks"]), "no buttons left"
+    assert not (slack_world[2] / "counter.txt").exists()

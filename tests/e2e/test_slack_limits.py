@@ -155,3 +155,24 @@ async def test_a_code_block_cut_in_two_is_closed_and_reopened(
     assert len(live) >= 2
     assert all(m["text"].count("```") % 2 == 0 for m in live), "each part renders as code"
     assert_whole_and_once(slack.sandbox, root_ts, [f"line {n:05d} ERROR boom" for n in range(900)])
+
+
+PINGS = "\n".join(f"alert {n:04d}: <!here> <!channel> <!everyone> look" for n in range(600))
+
+
+@pytest.mark.parametrize("long_answer", [PINGS], indirect=True)
+async def test_text_that_grows_on_its_way_out_still_fits_each_call(
+    database_url: str, tmp_path: Path, long_answer: RunningModelServer
+) -> None:
+    """Broadcast mentions are escaped on the way out (bot/safe_text.py), which makes a piece
+    longer than the renderer cut it: the writer sends it as several calls of one stream."""
+    async with running_bot(database_url, counter_workspace(tmp_path), long_answer.url) as slack:
+        slack.sandbox.limiter.refuse_next("chat.startStream", retry_after=4)  # text piles up
+        root_ts, _ = await ask(slack.sandbox, PINGS)
+    assert_within_limits(slack.sandbox)
+    shown = written_text(slack.sandbox, root_ts)
+    assert "<!here>" not in shown
+    assert_whole_and_once(slack.sandbox, root_ts, [f"alert {n:04d}:" for n in range(600)])
+    calls = [c for c in slack.sandbox.calls if c["method"] in STREAM_CALLS and c["ok"]]
+    longest = max(len(c["args"].get("markdown_text") or "") for c in calls)
+    assert longest > MAX_LIVE_TEXT, "a piece grew past what the renderer cut"
