@@ -59,6 +59,13 @@ REFUSED: list[tuple[str, Overrides, str]] = [
      "configuration error: SLACK_BOT_TOKEN: is required (the Bot User OAuth Token, xoxb-...); "
      "SLACK_SIGNING_SECRET: is required in HTTP mode (no SLACK_APP_TOKEN); "
      "ANTHROPIC_API_KEY: is required: the agents need a model"),
+    ("the runs API without a status port", lambda s: {"OPSBOT_RUNS_API": "true"},
+     "configuration error: OPSBOT_RUNS_API: needs OPSBOT_HEALTH_PORT"),
+    ("the runs API on the public HTTP port",
+     lambda s: {"SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": s.sandbox.workspace.signing_secret,
+                "OPSBOT_RUNS_API": "true", "OPSBOT_HTTP_PORT": "3999",
+                "OPSBOT_HEALTH_PORT": "3999"},
+     "OPSBOT_RUNS_API: needs OPSBOT_HEALTH_PORT other than OPSBOT_HTTP_PORT"),
     ("nothing listens at the API URL",
      lambda s: {"OPSBOT_SLACK_API_URL": f"http://127.0.0.1:{closed_port()}/api/"},
      "(OPSBOT_SLACK_API_URL) cannot be reached: Cannot connect to host 127.0.0.1"),
@@ -205,3 +212,65 @@ async def test_sigint_stops_serve_while_an_answer_streams(
         await model.stop()
     assert ended.seconds < STOPPED_WITHIN_S
     assert ended.code == 0, ended
+
+
+def listening_address(port: int) -> str:
+    """The local address a TCP socket listens on at `port` (from /proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            return socket.inet_ntoa(bytes.fromhex(address)[::-1])
+    raise AssertionError(f"nothing listens on {port}")
+
+
+@pytest.mark.parametrize(("runs_api", "address", "runs_status"),
+                         [("true", "127.0.0.1", 400), ("false", "0.0.0.0", 404)])  # fmt: skip
+async def test_the_unauthenticated_runs_api_listens_on_loopback_only(
+    slack: RunningSlack, tmp_path: Path, unused_tcp_port: int, runs_api: str, address: str,
+    runs_status: int,
+) -> None:  # fmt: skip
+    import aiohttp
+
+    env = serve_env(slack, tmp_path, OPSBOT_HEALTH_PORT=str(unused_tcp_port),
+                    OPSBOT_RUNS_API=runs_api)  # fmt: skip
+    process = await start_serve(env)
+    try:
+        await wait_ready(process)
+        listening = listening_address(unused_tcp_port)
+        async with aiohttp.ClientSession() as http, http.get(
+            f"http://127.0.0.1:{unused_tcp_port}/runs"
+        ) as answer:  # fmt: skip
+            status = answer.status
+    finally:
+        await stop_with(process, signal.SIGTERM)
+    assert listening == address, "/healthz alone may listen everywhere (orchestrator probes)"
+    assert status == runs_status
+
+
+async def test_over_http_the_public_port_never_serves_runs(
+    tmp_path: Path, unused_tcp_port_factory: Callable[[], int]
+) -> None:
+    import aiohttp
+
+    public, status_port = unused_tcp_port_factory(), unused_tcp_port_factory()
+    slack = await start_slack(SandboxConfig(deliver=f"http://127.0.0.1:{public}/slack/events"))
+    space = slack.sandbox.workspace
+    env = serve_env(slack, tmp_path, SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=space.signing_secret,
+                    OPSBOT_HTTP_PORT=str(public), OPSBOT_HEALTH_PORT=str(status_port),
+                    OPSBOT_RUNS_API="true")  # fmt: skip
+    process = await start_serve(env)
+    try:
+        await wait_ready(process)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{public}/runs?thread=T:C:1") as answer:
+                on_public = answer.status
+            async with http.get(f"http://127.0.0.1:{status_port}/runs?thread=T:C:1") as answer:
+                on_status = answer.status
+        addresses = (listening_address(public), listening_address(status_port))
+    finally:
+        await stop_with(process, signal.SIGTERM)
+        await slack.stop()
+    assert on_public == 404
+    assert on_status == 200
+    assert addresses == ("0.0.0.0", "127.0.0.1")
