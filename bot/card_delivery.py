@@ -24,8 +24,9 @@ from core.redact import Redactor
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS_S = (1.0, 3.0, 8.0)  # before the 2nd, 3rd and 4th attempt
-CONTENT_ERRORS = frozenset({"invalid_blocks", "msg_too_long", "invalid_blocks_format",
-                            "msg_blocks_too_long"})
+CONTENT_ERRORS = frozenset(
+    {"invalid_blocks", "msg_too_long", "invalid_blocks_format", "msg_blocks_too_long"}
+)
 # Nothing can be posted in this channel: retrying or a smaller card would not help.
 CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived",
                             "invalid_auth", "account_inactive", "token_revoked"})  # fmt: skip
