@@ -6,6 +6,7 @@ model; people click, run `/opsbot status` and open the Home tab as they would in
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +124,35 @@ async def test_status_and_home_name_runs_by_what_they_are_about(
             await sandbox.open_home("U0ONCALL")
             home = await wait_for(sandbox, lambda: _home_of(sandbox, "U0ONCALL"))
             assert about in home.split("*Waiting for your approval*")[1]
+
+            card = card_with(sandbox, root.ts, "write_file")
+            assert card
+            await sandbox.click("U0ONCALL", CHANNEL, card["ts"], "opsbot_reject")
+            modal = await wait_for(sandbox, lambda: [v["view"] for v in sandbox.workspace.views
+                                                     if v["view"].get("callback_id")])  # fmt: skip
+            await sandbox.submit_view("U0ONCALL", modal[-1]["id"], {"reason": {"reason": "no"}})
+            await wait_for(sandbox, lambda: "the disk is still full" in str(
+                sandbox.rendered_thread(CHANNEL, root.ts)), 60)  # fmt: skip
+
+            async def finished() -> str | None:
+                text = (await status_blocks(sandbox, "U0LEAD")).split("*Finished*")[1]
+                return text if "T0SANDBOX" in text else None
+
+            done = await wait_for_async(finished)
+            assert about in done
+            assert f"in <#{CHANNEL}> from <@U0LEAD>: " in done
+            assert " ago, took " in done
     finally:
         await server.stop()
+
+
+async def wait_for_async(probe: Any, timeout_s: float = 30.0) -> Any:
+    """Await `probe()` until it returns something truthy."""
+    for _ in range(int(timeout_s / 0.2)):
+        if value := await probe():
+            return value
+        await asyncio.sleep(0.2)
+    raise AssertionError("timed out")
 
 
 def _home_of(sandbox: SlackSandbox, user: str) -> str | None:
