@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# other ports or folder: make dev DEV_ARGS='--slack-port 9765 --model-port 9766 --bot-port 9767'
+DEV_ARGS ?=
+
 dev: $(STAMP)  ## the local Slack page + scripted model + bot: open http://127.0.0.1:8765
-	$(BIN)/opsbot dev
+	$(BIN)/opsbot dev $(DEV_ARGS)
 
 demo: $(STAMP)  ## the bundled incident in the terminal, no page
 	$(BIN)/opsbot ask --demo

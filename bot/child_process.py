@@ -75,5 +75,6 @@ def busy_port(ports: list[Port], host: str = "127.0.0.1") -> str | None:
             except OSError as error:
                 why = "is in use" if error.errno == errno.EADDRINUSE else f"is refused ({error})"
                 return (f"port {port.number} ({port.what}) {why}: stop what holds it "
-                        f"(an earlier `make dev`?) or pick another with {port.change}")  # fmt: skip
+                        f"(an earlier `make dev`?) or pick another with {port.change} "
+                        f"(make dev DEV_ARGS='{port.change} N')")  # fmt: skip
     return None

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from tests.e2e.browser_support import CHROMIUM, NO_CHROMIUM
 from tests.e2e.dev_process import running_dev
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-NO_CHROMIUM = "the browser test needs Debian's chromium (apt-get install chromium; .ci/run does)"
-pytestmark = [
-    pytest.mark.e2e,
-    # A fresh machine without chromium skips it, visibly (-ra); CI (CI=true) must run it.
-    pytest.mark.skipif(not CHROMIUM and not IN_CI, reason=NO_CHROMIUM),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]  # skipped without chromium: conftest.py
 
 
 async def saw_text_grow(page: Page, timeout_s: float = 30.0) -> bool:
