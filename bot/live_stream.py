@@ -116,7 +116,6 @@ class LiveMessages:
                     raise
                 await self._finish_expired(view)
                 await self._start(view, piece)
-                return
         view.shown += piece
 
     async def _finish_expired(self, view: RunView) -> None:

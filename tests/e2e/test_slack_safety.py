@@ -80,8 +80,9 @@ async def test_two_person_rule_needs_two_different_approvers(
         assert "a second, different approver is needed" in note
         assert final_of(sandbox, root.ts) is None, "one approval must not run a critical command"
         await sandbox.click("U0VIEWER", CHANNEL, shell["ts"], "opsbot_approve")
-        final = await wait_for(sandbox, lambda: final_of(sandbox, root.ts))
-    assert "Fixed." in final["text"]
+        await wait_for(sandbox, lambda: final_of(sandbox, root.ts))
+    shown = "\n".join(m["text"] for m in thread(sandbox, root.ts))
+    assert shown.count("**Fixed.**") == 1, "the answer is shown once (streamed)"
     assert audit_rows(database_url) == [
         ("U0LEAD", "approve", "accepted"),
         ("U0LEAD", "approve", "partial"),
