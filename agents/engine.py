@@ -22,7 +22,8 @@ from agents.events import (
     TextDelta,
     ToolCallProposed,
 )
-from agents.llm import ModelReply, ModelRequest, describe_error
+from agents.llm import ModelReply, ModelRequest
+from agents.model_errors import describe_error
 from agents.router import (
     DONE,
     RouteDecision,
@@ -122,9 +123,8 @@ class Engine(ApprovalSteps):
         self, run_id: str, agent: str, attempt: int, error: BaseException
     ) -> None:
         """Tell renderers that text of a failed attempt is void."""
-        await self.publish(
-            ModelRetry(run_id=run_id, agent=agent, attempt=attempt, error=describe_error(error))
-        )
+        said = self.redactor_for(run_id).redact(describe_error(error))
+        await self.publish(ModelRetry(run_id=run_id, agent=agent, attempt=attempt, error=said))
 
     async def _record_llm_call(self, run_id: str, agent: str, reply: ModelReply) -> None:
         step_id = DBOS.step_id or 0

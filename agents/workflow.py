@@ -140,7 +140,7 @@ class Turn:
                 if (shorter := trimmed_to_fit(exc, messages)) is not None:
                     messages = shorter  # the same call again, with the oldest outputs trimmed
                     continue
-                self.failure = model_failure(exc)
+                self.failure = self.engine.redactor_for(self.run_id).redact(model_failure(exc))
                 break
             self.budget.add(reply.usage)
             text = reply.text.strip()
@@ -185,8 +185,10 @@ class Turn:
         for use in reply.tool_uses:
             if cut is not None and use.id == cut.id:
                 result = cut_call_result(use, reply.stop_reason)
+                tool = spec.tool(use.name)
+                risk = tool.risk.value if tool is not None else "read"
                 await step("record_refusal", self.engine.record_refusal, self.run_id, spec.name,
-                           use, result, "read")  # fmt: skip
+                           use, result, risk)  # fmt: skip
             else:
                 result = await self._handle_tool(spec, use, reply.text.strip())
             results.append(

@@ -131,3 +131,28 @@ async def test_a_run_whose_model_refuses_it_fails_saying_why_without_retrying(
     assert f"the model did not answer: {words}" in finished.answer
     assert "what the API said" in finished.answer
     assert publisher.of(ModelRetry) == []
+
+
+SECRET_KEY = "sk-ant-api03-" + "Q7x9" * 20 + "-AA"
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "secret"),
+    [(401, f"invalid x-api-key {SECRET_KEY}", SECRET_KEY),
+     (529, "Overloaded; upstream said password=hunter22", "hunter22")],
+)  # fmt: skip
+async def test_the_api_message_is_redacted_before_it_reaches_the_thread(
+    database_url: str, workspace: Path, server: RunningModelServer, status: int, message: str,
+    secret: str,
+) -> None:  # fmt: skip
+    server.state.faults.append(Fault(kind="status", status=status, message=message, count=10))
+    publisher = RecordingPublisher()
+    settings = make_settings(database_url, workspace, server.url, model_max_attempts=2)
+    async with launched(settings, publisher):
+        thread, message_ = thread_and_message("checkout is returning 500s")
+        outcome = await (await service.start_turn(thread, message_)).get_result()
+
+    assert outcome == "failed"
+    said = [publisher.of(RunFinished)[0].answer] + [r.error for r in publisher.of(ModelRetry)]
+    assert "the model did not answer" in said[0]
+    assert all(secret not in text for text in said), said
