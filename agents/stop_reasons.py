@@ -12,7 +12,10 @@ from typing import Literal
 from agents.llm import ModelReply, ToolUse
 from tools.base import ToolResult
 
+ANSWERED = frozenset({"end_turn", "stop_sequence"})
 CUT_OFF = frozenset({"max_tokens", "model_context_window_exceeded"})
+HANDLED = ANSWERED | CUT_OFF | {"tool_use", "pause_turn", "refusal"}
+"""Every stop reason this module reads (a test compares it with the SDK's `StopReason`)."""
 MAX_PAUSES = 5  # pause_turn continuations in a row before the turn stops
 
 Next = Literal["answered", "tools", "pause", "refused", "cut"]
