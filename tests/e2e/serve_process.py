@@ -57,7 +57,13 @@ async def run_serve(env: dict[str, str], timeout_s: float = 45) -> Outcome:
     """Start `serve` and wait for it to end by itself."""
     started = time.monotonic()
     process = await start_serve(env)
-    out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+    except TimeoutError:
+        process.kill()
+        out, err = await process.communicate()
+        said = err.decode()[-3000:]
+        raise AssertionError(f"serve still ran after {timeout_s} s:\n{said}") from None
     assert process.returncode is not None
     return Outcome(process.returncode, out.decode(), err.decode(), time.monotonic() - started)
 
