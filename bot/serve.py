@@ -25,9 +25,9 @@ from agents.approval_rules import ApprovalRules
 from bot.app import build_app
 from bot.approvers import Approvers
 from bot.deps import BotDeps
+from bot.http_events import events_app
 from bot.leftovers import finish_leftovers
 from bot.renderer import SlackPublisher
-from bot.request_guard import reject_malformed_bodies
 from bot.startup_checks import check_config, open_socket_url, who_am_i
 from bot.status_http import add_status_routes
 from bot.writer import SlackWriter
@@ -78,8 +78,7 @@ async def run_until_stopped(
             await _connect(handler, settings.slack_api_url)
             mode = "Socket Mode"
         else:
-            web_app = app.web_app(path="/slack/events", port=settings.http_port)
-            reject_malformed_bodies(web_app, settings.slack_signing_secret or "")
+            web_app = events_app(app, settings.slack_signing_secret or "")
             add_status_routes(web_app, engine.sandbox, with_runs=False)
             cleanup.push_async_callback((await _serve_http(web_app, settings.http_port)).cleanup)
             mode = f"HTTP on port {settings.http_port}"

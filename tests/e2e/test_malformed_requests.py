@@ -14,7 +14,7 @@ import pytest
 
 from sandbox.model.server import RunningModelServer
 from sandbox.slack.signing import signed_headers
-from tests.slackbot import running_bot
+from tests.slackbot import CHANNEL, running_bot, wait_for
 
 pytestmark = pytest.mark.e2e
 JSON = "application/json"
@@ -75,3 +75,18 @@ async def test_signed_malformed_bodies_get_400_logged_once(
     assert statuses == {name: 400 for name, _, _ in MALFORMED}
     assert unsigned == {name: 401 for name, _, _ in MALFORMED[:-1]}, "unsigned: Bolt's 401"
     assert good == 200, "a well-formed signed request still reaches Bolt"
+
+
+@pytest.mark.parametrize("text", ["status payload-service", "help payload", "status payload=1"])
+async def test_a_slash_command_mentioning_payload_is_answered_over_http(
+    database_url: str, workspace: Path, model_server: RunningModelServer, unused_tcp_port: int,
+    text: str,
+) -> None:  # fmt: skip
+    """Bolt's adapter took any form with the text "payload" for an interactivity payload."""
+    async with running_bot(database_url, workspace, model_server.url,
+                           http_port=unused_tcp_port) as slack:  # fmt: skip
+        sandbox = slack.sandbox
+        await sandbox.command("U0ONCALL", CHANNEL, "/opsbot", text)
+        await wait_for(sandbox, lambda: sandbox.ephemeral_for("U0ONCALL"))
+        deliveries = [d for d in sandbox.delivery.log if d["kind"] == "slash_commands"]
+    assert [d["outcome"] for d in deliveries] == [200]
