@@ -107,7 +107,9 @@ async def test_messages_survive_a_restart_and_streams_do_not(
     sandbox = slack.sandbox
     root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> disk is full")
     stream = await sandbox.api.chat_start_stream({"channel": CHANNEL, "thread_ts": root.ts,
-                                                  "markdown_text": "Looking"})  # fmt: skip
+                                                  "markdown_text": "Looking",
+                                                  "recipient_user_id": "U0ONCALL",
+                                                  "recipient_team_id": "T0SANDBOX"})  # fmt: skip
     state = tmp_path / "slack.json"
     persist.save(sandbox.workspace, state)
     fresh = default_workspace()
