@@ -104,9 +104,12 @@ def dev_ports(ports: DevPorts, with_model: bool) -> list[Port]:
     return [*chosen, Port(ports.bot, "the bot's /healthz and /runs", "--bot-port")]
 
 
-async def run_dev(root: Path, ports: DevPorts, stop: asyncio.Event) -> int:
-    """Check the ports, start the three parts, print the URL, wait for `stop` or a part's
-    death, stop them. Returns the exit code: 0 stopped, 1 a part failed, 2 a port is taken."""
+async def run_dev(
+    root: Path, ports: DevPorts, stop: asyncio.Event, ready: asyncio.Event | None = None
+) -> int:
+    """Check the ports, start the three parts, print the URL (and set `ready`), wait for `stop`
+    or a part's death, stop them. Returns the exit code: 0 stopped, 1 a part failed, 2 a port
+    is taken. Cancelled, it stops what it started."""
     live_key = os.environ.get("ANTHROPIC_API_KEY")
     if busy := busy_port(dev_ports(ports, with_model=not live_key)):
         print(f"opsbot dev: {busy}", file=sys.stderr)
@@ -148,6 +151,8 @@ async def run_dev(root: Path, ports: DevPorts, stop: asyncio.Event) -> int:
         bot = await spawn(python, "-m", "bot.cli", "serve", env=env)
         started.insert(0, bot)
         await _wait_http(f"http://127.0.0.1:{ports.bot}/healthz", bot, "opsbot")
+        if ready is not None:
+            ready.set()
         print(f"\nopsbot is running. Open {slack_url} and mention @opsbot in #incidents."
               f"\n{banner}; data in {root}. Ctrl-C stops everything.\n", flush=True)  # fmt: skip
         waiters = [asyncio.create_task(p.wait()) for p in started]
@@ -168,12 +173,24 @@ async def run_dev(root: Path, ports: DevPorts, stop: asyncio.Event) -> int:
 
 
 async def dev(root: Path, ports: DevPorts) -> int:
-    """`opsbot dev` until SIGINT, SIGTERM or SIGHUP (its terminal closed).
+    """`opsbot dev` until SIGINT, SIGTERM or SIGHUP (its terminal closed); a signal while it
+    starts stops what has started. The parts end with it even when it is killed
+    (see `bot.child_process`)."""
+    stop, ready = asyncio.Event(), asyncio.Event()
+    work = asyncio.create_task(run_dev(root, ports, stop, ready))
 
-    The parts end with it even when it is killed (see `bot.child_process`).
-    """
-    stop = asyncio.Event()
+    def on_signal() -> None:
+        stop.set()
+        if not ready.is_set():
+            work.cancel()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, stop.set)
-    return await run_dev(root, ports, stop)
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
+        print("opsbot dev: stopped while starting", file=sys.stderr)
+        return 0

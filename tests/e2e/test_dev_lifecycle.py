@@ -93,3 +93,31 @@ async def test_the_workspace_accepts_only_the_credentials_it_was_started_with() 
     finally:
         await slack.stop()
         await other.stop()
+
+
+@pytest.mark.parametrize(("sig", "after_s"), [(signal.SIGINT, 1.5), (signal.SIGTERM, 3.0),
+                                              (signal.SIGHUP, 4.5)])  # fmt: skip
+async def test_a_signal_while_dev_starts_stops_what_has_started(
+    tmp_path: Path, sig: signal.Signals, after_s: float
+) -> None:
+    ports = [free_port() for _ in range(3)]
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "dev", "--dir", str(tmp_path / "dev"),
+        "--slack-port", str(ports[0]), "--model-port", str(ports[1]),
+        "--bot-port", str(ports[2]), cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    await asyncio.sleep(after_s)  # the workspace, the model or the bot is starting
+    parts = children_of(process.pid)
+    started = time.monotonic()
+    process.send_signal(sig)
+    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert time.monotonic() - started < 15, out.decode()
+    for _ in range(50):
+        if not any(alive(p) for p in parts):
+            break
+        await asyncio.sleep(0.2)
+    assert not [p for p in parts if alive(p)], out.decode()
+    assert not [p for p in ports if served(p)], out.decode()
+    assert b"Traceback" not in out

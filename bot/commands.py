@@ -1,0 +1,254 @@
+"""What the `opsbot` subcommands do: `ask` runs one turn in the terminal (the same engine
+Slack uses); `serve`, `dev`, and the read commands (`audit`, `runs show`, `workers`).
+Arguments: `bot.cli_parser`; the entry point: `bot.cli`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError
+
+from agents import service
+from agents.approvals import DecisionOutcome
+from agents.events import ApprovalRequested
+from bot.cli_parser import parser
+from bot.read_database import read_settings
+from bot.terminal import TerminalPublisher
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
+from core.types import IncomingMessage, ThreadRef
+
+NO_KEY = (
+    "error: ANTHROPIC_API_KEY is not set, so opsbot has no model to talk to. "
+    "Set it, or try `opsbot ask --demo` to run the bundled incident against the scripted model."
+)
+
+
+async def _decide(request: ApprovalRequested, auto_yes: bool) -> tuple[bool, str | None]:
+    if auto_yes:
+        print("   approved automatically (--yes)")
+        return True, None
+    try:
+        answer = await asyncio.to_thread(input, "Approve? [y/N] ")
+    except EOFError:
+        return False, "no answer (input closed)"
+    approved = answer.strip().lower() in ("y", "yes")
+    reason = None
+    if not approved:
+        try:
+            reason = (await asyncio.to_thread(input, "Reason (optional): ")).strip() or None
+        except EOFError:
+            reason = None
+    return approved, reason
+
+
+async def _answer_approvals(publisher: TerminalPublisher, auto_yes: bool, user: str) -> None:
+    while True:
+        request = await publisher.approvals.get()
+        approved, reason = await _decide(request, auto_yes)
+        result = await service.submit_decision(request.approval_id, approved, user, reason)
+        print(f"   {result.message}")
+        if result.outcome is DecisionOutcome.PARTIAL:  # one terminal user is one approver
+            why = "two approvers are needed; the terminal has only one"
+            result = await service.submit_decision(request.approval_id, False, user, why)
+            print(f"   {result.message}")
+
+
+async def run_ask(settings: Settings, text: str, auto_yes: bool, user: str = "terminal") -> int:
+    """Run one turn with live output; returns the process exit code."""
+    ts = f"{time.time():.6f}"
+    thread = ThreadRef(team="local", channel="terminal", thread_ts=ts)
+    message = IncomingMessage(ts=ts, text=text, user=user)
+    publisher = TerminalPublisher(message.run_id(thread))
+    engine = await service.launch(settings, publisher)
+    print(f"commands: {engine.sandbox}", flush=True)
+    try:
+        handle = await service.start_turn(thread, message)
+        answering = asyncio.create_task(_answer_approvals(publisher, auto_yes, user))
+        try:
+            outcome = await handle.get_result()
+        finally:
+            answering.cancel()
+    finally:
+        await service.stop()
+    return 0 if outcome == "succeeded" else 1
+
+
+def _prepare_demo(scenario_name: str, root: Path) -> Path:
+    """A fresh copy of the scenario's workspace and logs under `root` (kept for inspection)."""
+    from sandbox.model.scenario import SCENARIOS_DIR
+
+    root.mkdir(parents=True, exist_ok=True)
+    source = SCENARIOS_DIR / scenario_name
+    workspace = root / "workspace"
+    if workspace.exists():
+        shutil.rmtree(workspace)
+    shutil.copytree(source / "workspace", workspace)
+    shutil.copytree(source / "logs", workspace / "logs")
+    return workspace
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    """`opsbot ask --demo`: the bundled scenario against the in-process scripted model."""
+    from sandbox.model.scenario import load_scenario  # the sandbox serves the demo only
+    from sandbox.model.server import start_model_server
+
+    scenario = load_scenario(args.scenario)
+    if not args.yes:  # pace the stream like a real model when a person watches
+        scenario = dataclasses.replace(
+            scenario, latency_ms=scenario.latency_ms or 300,
+            tokens_per_second=scenario.tokens_per_second or 60,
+        )  # fmt: skip
+    root = Path(args.demo_dir)
+    workspace = await asyncio.to_thread(_prepare_demo, scenario.name, root)
+    server = await start_model_server(scenario)
+    try:
+        settings = load_settings(
+            anthropic_api_key="scripted-model",
+            anthropic_base_url=server.url,
+            workspace=workspace,
+            log_sources=["logs/*.log"],
+            database_url=f"sqlite:///{root / 'opsbot.sqlite'}",
+            poll_interval_s=0.2,
+        )
+        print(f"demo: scenario {scenario.name!r}, workspace {workspace}")
+        return await run_ask(settings, args.text or scenario.prompt, args.yes)
+    finally:
+        await server.stop()
+
+
+def print_audit(settings: Settings, run: str | None, limit: int) -> int:
+    """`opsbot audit`: the newest decisions and attempts first."""
+    from agents import audit
+    from core import migrate
+    from core.db import Database, make_engine
+
+    database = Database(make_engine(settings.database_url))
+    migrate.upgrade(database.engine)
+    rows = database.transact(lambda s: audit.entries(s, run, limit))
+    database.dispose()
+    print(audit.table(rows) if rows else "the audit log is empty")
+    return 0
+
+
+def _never_ran(error: DBAPIError) -> bool:
+    """Whether `error` says DBOS's tables are missing: nothing has run on this database."""
+    return "workflow_status" in str(error.orig) or "workflow_status" in str(error.statement)
+
+
+def show_run(settings: Settings, run_id: str) -> int:
+    """`opsbot runs show RUN`: trace id, outcome and the steps as a text waterfall."""
+    from dbos import DBOSClient
+
+    from agents.queries import step_lines, trace_id_hex, waterfall
+    from core.db import plain_url
+
+    client = DBOSClient(system_database_url=plain_url(settings.database_url))
+    try:
+        found = client.list_workflows(workflow_ids=[run_id], load_input=False, load_output=False)
+        steps = client.list_workflow_steps(run_id, load_output=False) if found else []
+    except DBAPIError as error:
+        if not _never_ran(error):
+            raise
+        found, steps = [], []
+    finally:
+        client.destroy()
+    if not found:
+        print(f"error: no run {run_id}", file=sys.stderr)
+        return 1
+    print(f"run {run_id}: {found[0].status}")
+    print(f"trace {trace_id_hex(run_id)}")
+    print(waterfall(step_lines(steps)))
+    return 0
+
+
+def print_workers(settings: Settings) -> int:
+    """`opsbot workers`: unfinished runs by the executor that holds them."""
+    from dbos import DBOSClient
+
+    from core.db import plain_url
+
+    client = DBOSClient(system_database_url=plain_url(settings.database_url))
+    try:
+        runs = client.list_workflows(
+            status=["PENDING", "ENQUEUED", "DELAYED"], name="run_thread_turn", load_input=False,
+            load_output=False,
+        )  # fmt: skip
+    except DBAPIError as error:
+        if not _never_ran(error):
+            raise
+        runs = []
+    finally:
+        client.destroy()
+    if not runs:
+        print("no runs in flight")
+        return 0
+    by_executor: dict[str, list[str]] = {}
+    for run in runs:
+        holder = run.executor_id if run.status == "PENDING" else "(queued)"
+        by_executor.setdefault(holder or "(queued)", []).append(run.workflow_id)
+    for executor, ids in sorted(by_executor.items()):
+        print(f"{executor}: {len(ids)} run(s)")
+        for run_id in sorted(ids):
+            print(f"  {run_id}")
+    return 0
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Parse `argv` and run the subcommand; returns the exit code."""
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "migrate":
+            from core import migrate
+            from core.db import make_engine
+
+            migrate.upgrade(make_engine(load_settings().database_url))
+            print("database is at the newest schema")
+            return 0
+        if args.command == "runs":
+            return show_run(read_settings(), args.run_id)
+        if args.command == "workers":
+            return print_workers(read_settings())
+        if args.command == "eval":
+            from evals.cli import main as run_eval
+
+            return run_eval(args)
+        if args.command == "audit":
+            return print_audit(read_settings(), args.run, args.limit)
+        if args.command == "dev":
+            from bot.dev import DevPorts, dev
+
+            ports = DevPorts(args.slack_port, args.model_port, args.bot_port)
+            return asyncio.run(dev(Path(args.dir).absolute(), ports))
+        if args.command == "serve":
+            from bot.serve import configure_logging, serve
+
+            configure_logging()
+            return asyncio.run(serve(load_settings()))
+        if args.demo:
+            args.demo_dir = str(Path(args.demo_dir).absolute())
+            return asyncio.run(run_demo(args))
+        settings = load_settings()
+        if not settings.anthropic_api_key:
+            print(NO_KEY, file=sys.stderr)
+            return 2
+        if not args.text:
+            print("error: say what is wrong, e.g. opsbot ask 'checkout is returning 500s'",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        return asyncio.run(run_ask(settings, args.text, args.yes))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: paused runs resume on the next start", file=sys.stderr)
+        return 130
