@@ -40,7 +40,8 @@ def test_answering_no_at_the_prompt_rejects_and_nothing_is_written(tmp_path: Pat
     result = ask(tmp_path, answers="n\nnot before the freeze ends\nn\n\n")
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    assert out.count("Approve? [y/N]") == 2
+    assert out.count("Approve? [y/N]") == 1, "a rejected fix is not followed by more cards"
+    assert "**Not fixed.** The change to `checkout/pricing.py` was rejected" in out
     assert "Recorded: rejected by terminal." in out
     assert "write_file rejected (0 ms): Rejected by terminal: not before the freeze ends" in out
     pricing = (tmp_path / "workspace/checkout/pricing.py").read_text()
