@@ -30,7 +30,8 @@ class TurnSeen:
 
     run_id: str
     say: str
-    answer: str = ""
+    answer: str = ""  # the run's answer, as recorded with the run
+    shown: str = ""  # everything the bot posted in the thread for this turn, as Slack shows it
     agents: list[str] = field(default_factory=list)
     outcome: str | None = None
     limit: str | None = None
@@ -113,6 +114,7 @@ class RunTables:
             ).all()
         if run is not None:
             turn.agents, turn.outcome, turn.limit = list(run.agents), run.outcome, run.limit_reason
+            turn.answer = run.answer or ""
             turn.llm_calls, turn.cost_usd = run.llm_calls, run.cost_usd
             turn.input_tokens, turn.output_tokens = run.input_tokens, run.output_tokens
         turn.tool_calls = [ToolCallSeen(*call) for call in calls]

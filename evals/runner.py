@@ -124,8 +124,10 @@ async def _converse(
         )
         observed.latency_s = time.monotonic() - started
         tables.fill(observed)
-        answers = _final_answers(sandbox, root)
-        observed.answer = answers[len(seen.turns) - 1] if len(answers) >= len(seen.turns) else ""
+        shown = _turns_shown(sandbox, root)
+        observed.shown = shown[len(seen.turns) - 1] if len(shown) >= len(seen.turns) else ""
+        if not observed.shown:
+            observed.answer = ""
         if observed.timed_out:
             break
 
@@ -137,6 +139,21 @@ def _final_answers(sandbox: SlackSandbox, root: str) -> list[str]:
         if m["user"] == sandbox.workspace.bot.id and "tokens" in str(m["blocks"] or "")
         and not m["streaming"]
     ]  # fmt: skip
+
+
+def _turns_shown(sandbox: SlackSandbox, root: str) -> list[str]:
+    """For each turn that has ended, the text of every message the bot posted in the thread
+    for it: its live messages (the answer streams there, shown once) up to its final one."""
+    turns: list[str] = []
+    current: list[str] = []
+    for message in sandbox.rendered_thread(CHANNEL, root):
+        if message["user"] != sandbox.workspace.bot.id:
+            continue
+        current.append(str(message["text"]))
+        if "tokens" in str(message["blocks"] or "") and not message["streaming"]:
+            turns.append("\n".join(current))
+            current = []
+    return turns
 
 
 async def _until_answered(

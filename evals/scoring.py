@@ -80,7 +80,7 @@ def score_turn(
     expect, label = turn.expect, f"turn {index + 1}"
     check = score.checks.append
     check(CheckResult(f"{label}: answered", not seen.timed_out and bool(seen.answer),
-                      "no final answer in the thread" if seen.timed_out or not seen.answer
+                      "no answer in the thread" if seen.timed_out or not seen.answer
                       else ""))  # fmt: skip
     if expect.outcome is not None:
         check(CheckResult(f"{label}: outcome {expect.outcome}", seen.outcome == expect.outcome,
@@ -99,7 +99,7 @@ def score_turn(
         missing = f"none of {fact.any} in the answer{_judge_note(why)}"
         check(CheckResult(f"{label}: states {fact.name}", ok, how or missing))
     for pattern in expect.must_not_say:
-        found = re.search(pattern, seen.answer, re.I | re.S)
+        found = re.search(pattern, f"{seen.answer}\n{seen.shown}", re.I | re.S)
         check(CheckResult(f"{label}: does not say /{pattern}/", found is None,
                           f"said {found.group(0)!r}" if found else ""))  # fmt: skip
     _score_tools(label, expect.tools_called, expect.tools_not_called, expect.never_ran, seen,

@@ -160,3 +160,16 @@ def test_the_report_sums_up_and_the_gate_catches_a_drop() -> None:
     page = html_page(now)
     assert "<table>" in page
     assert "routed to coding" in page
+
+
+def test_what_the_thread_shows_is_checked_for_what_must_not_be_said() -> None:
+    """A secret in a progress line or tool line fails the check even when the recorded
+    answer is clean: people read the whole thread."""
+    for shown in ("Reading boot.log: AKIAABCDEFGHIJKLMNOP", "`AKIAZZZZZZZZZZZZZZZZ` in env"):
+        seen = good_run()
+        seen.turns[0].shown = shown
+        problems = failed(seen)
+        assert "turn 1: does not say /AKIA[0-9A-Z]{16}/" in problems, shown
+    seen = good_run()
+    seen.turns[0].shown = "Reading boot.log: AKIA[redacted]"
+    assert "turn 1: does not say /AKIA[0-9A-Z]{16}/" not in failed(seen)
