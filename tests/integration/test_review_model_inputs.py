@@ -206,6 +206,25 @@ async def test_review_an_edit_file_cut_inside_its_strings_is_never_proposed(
     assert [f.status for f in publisher.of(ToolFinished)] == ["error"]
 
 
+async def test_review_a_call_cut_again_and_again_is_bounded_and_never_run(
+    database_url: str, workspace: Path
+) -> None:
+    call = {"type": "tool_use", "name": "write_file",
+            "input": {"path": "checkout/pricing.py", "content": "x = 1\n" * 2000}}  # fmt: skip
+    fault = Fault(kind="reply", role="coding", stop_reason="max_tokens", cut_at=200, count=50,
+                  content=[{"type": "text", "text": "Rewriting."}, call])  # fmt: skip
+    before = (workspace / "checkout/pricing.py").read_text()
+    outcome, publisher, _ = await _run(
+        database_url, workspace, [CODING_TURN], [fault], max_iterations=6
+    )
+
+    assert outcome == "limited", publisher.of(RunFinished)[0].answer
+    assert "max iterations" in (publisher.of(RunFinished)[0].limit or "")
+    assert publisher.of(ApprovalRequested) == []
+    assert (workspace / "checkout/pricing.py").read_text() == before
+    assert {f.status for f in publisher.of(ToolFinished)} == {"error"}
+
+
 # -- edit_file's own inputs ----------------------------------------------------------------
 
 
