@@ -58,9 +58,10 @@ class Engine(ApprovalSteps):
         start = await self.db.run(
             lambda s: history.begin_turn(s, run_id, thread, message, time.time())
         )
+        # Runs enqueued by a version before user_team existed lack the attribute.
         await self.publish(
             RunStarted(run_id=run_id, thread_id=thread.key, requester=message.user,
-                       text=message.text)
+                       requester_team=getattr(message, "user_team", None), text=message.text)
         )  # fmt: skip
         return start
 

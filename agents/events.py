@@ -20,6 +20,8 @@ class RunStarted(_Event):
     thread_id: str
     requester: str | None
     text: str
+    requester_team: str | None = None
+    """The requester's own team (a Slack Connect partner's); None when unknown."""
 
 
 class RunResumed(_Event):

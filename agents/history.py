@@ -70,6 +70,7 @@ def begin_turn(
         session.add(
             RunRow(
                 id=run_id, thread_id=thread.key, message_ts=message.ts, requester=message.user,
+                requester_team=getattr(message, "user_team", None),  # None: an earlier input
                 status="running", agents=[], started_at=now, input_tokens=0, output_tokens=0,
                 cost_usd=0.0, llm_calls=0, tool_calls=0,
             )

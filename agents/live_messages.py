@@ -96,6 +96,7 @@ class RunPlace:
     thread_id: str
     requester: str | None
     status: str
+    requester_team: str | None = None
 
     @property
     def waiting(self) -> bool:
@@ -104,11 +105,13 @@ class RunPlace:
 
 
 async def run_place(run_id: str) -> RunPlace | None:
-    """The run's thread, the person who asked (a channel stream is addressed to them) and its
-    status, from the run's row; None for an unknown run."""
+    """The run's thread, the person who asked and their team (a channel stream is addressed
+    to them) and its status, from the run's row; None for an unknown run."""
 
     def read(session: Session) -> RunPlace | None:
         row = session.get(RunRow, run_id)
-        return None if row is None else RunPlace(row.thread_id, row.requester, row.status)
+        if row is None:
+            return None
+        return RunPlace(row.thread_id, row.requester, row.status, row.requester_team)
 
     return await current_engine().db.run(read)

@@ -132,7 +132,7 @@ class LiveMessages:
             try:
                 started = await self.writer.call(
                     "chat.startStream", channel=view.channel, thread_ts=view.thread_ts,
-                    markdown_text=piece, recipient_team_id=view.team,
+                    markdown_text=piece, recipient_team_id=view.recipient_team,
                     recipient_user_id=view.requester,
                 )  # fmt: skip
             except SlackApiError as error:

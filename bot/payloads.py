@@ -32,13 +32,16 @@ def installation_team(body: dict[str, Any]) -> str:
 
 
 class SlackMessage(BaseModel):
-    """A message event from a person; `team` is the installation's, not the poster's."""
+    """A message event from a person; `team` is the installation's (it keys the thread),
+    `user_team` the poster's own (a Slack Connect partner's organisation, which a channel
+    stream to them names as `recipient_team_id`)."""
 
     model_config = ConfigDict(frozen=True)
 
     team: str
     channel: str
     user: str
+    user_team: str = ""
     text: str
     ts: str
     thread_ts: str | None = None
@@ -61,6 +64,16 @@ class SlackMessage(BaseModel):
                 "attachments": self.attachments}  # fmt: skip
 
 
+def poster_team(event: dict[str, Any], installation: str) -> str:
+    """The team of the person who posted: the event's `user_team`, else its `team`, else the
+    installation's (a message event names the poster's team in `team`, and in a shared channel
+    also `user_team`; Events API `message` event, docs.slack.dev/reference/events/message)."""
+    for name in ("user_team", "team"):
+        if isinstance(event.get(name), str) and event[name]:
+            return str(event[name])
+    return installation
+
+
 def person_message(
     body: dict[str, Any], event: dict[str, Any], bot_user: str
 ) -> SlackMessage | None:
@@ -72,8 +85,9 @@ def person_message(
     if event.get("user") in (None, bot_user):
         return None
     try:
+        team = installation_team(body)
         return SlackMessage(
-            team=installation_team(body),
+            team=team, user_team=poster_team(event, team),
             channel=str(event["channel"]), user=str(event["user"]),
             text=str(event.get("text") or ""), ts=str(event["ts"]),
             thread_ts=str(event["thread_ts"]) if event.get("thread_ts") else None,

@@ -84,7 +84,7 @@ class SlackPublisher:
     async def publish(self, event: RunEvent) -> None:
         """Render one event."""
         if isinstance(event, RunStarted):
-            self._open(event.run_id, event.thread_id, event.requester)
+            self._open(event.run_id, event.thread_id, event.requester, event.requester_team)
             return
         view = self.views.get(event.run_id) or await self._recovered_view(event.run_id)
         if view is None:
@@ -112,25 +112,32 @@ class SlackPublisher:
         elif isinstance(event, RunFinished):
             await self._finish(view, event)
 
-    def _open(self, run_id: str, thread_id: str, requester: str | None) -> RunView | None:
+    def _open(
+        self, run_id: str, thread_id: str, requester: str | None, requester_team: str | None
+    ) -> RunView | None:
         if thread_id.split(":", 1)[0] == "local":
             return None
         if run_id in self.views:
             view = self.views[run_id]
             view.requester = view.requester or requester
+            view.requester_team = view.requester_team or requester_team or None
             return view
-        view = new_view(run_id, thread_id, requester, self.redactor.for_run())
+        view = new_view(run_id, thread_id, requester, self.redactor.for_run(), requester_team)
         view.flusher = asyncio.ensure_future(self._flush_forever(view))
         self.views[run_id] = view
         return view
 
     async def _recovered_view(self, run_id: str) -> RunView | None:
-        """A run this process did not start (it resumed after a restart): its thread and the
-        person who asked come from its row."""
+        """A run this process did not start (it resumed after a restart): its thread, the
+        person who asked and their team come from its row."""
         if run_id in self._not_slack:
             return None
         place = await live_messages.run_place(run_id)
-        view = self._open(run_id, place.thread_id, place.requester) if place else None
+        view = (
+            self._open(run_id, place.thread_id, place.requester, place.requester_team)
+            if place
+            else None
+        )
         if view is None:
             self._not_slack.add(run_id)
         return view

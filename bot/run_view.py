@@ -1,9 +1,11 @@
 """One run's place in Slack as the renderer keeps it, and how it is rebuilt after a restart.
 
-Everything a write needs is here or in the database: the thread (from the run's id), the
-person who asked (`recipient_user_id` of a channel stream), the installation's team
-(`recipient_team_id`), the live message's ts (agents/live_messages.py), the approval cards'
-ts (the approval rows). Nothing a process holds only in memory is needed after a restart.
+Everything a write needs is here or in the database: the thread (from the run's id, keyed
+by the installation's team), the person who asked (`recipient_user_id` of a channel stream)
+and their own team (`recipient_team_id`: a Slack Connect partner's organisation; the
+installation's when the run does not know it), the live message's ts
+(agents/live_messages.py), the approval cards' ts (the approval rows). Nothing a process
+holds only in memory is needed after a restart.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class RunView:
     channel: str
     thread_ts: str
     requester: str | None
+    requester_team: str | None = None
+    """The requester's own team; None when the run does not know it (recorded before it was
+    kept, or not started from Slack)."""
     live_ts: str | None = None
     live_text: str = ""
     pending: str = ""
@@ -48,14 +53,26 @@ class RunView:
         return self.channel, self.thread_ts
 
     @property
+    def recipient_team(self) -> str:
+        """chat.startStream's `recipient_team_id`: "the ID of the team that is associated with
+        recipient_user_id" (docs.slack.dev/reference/methods/chat.startStream), so the
+        requester's own team; the installation's when that is not known."""
+        return self.requester_team or self.team
+
+    @property
     def can_stream(self) -> bool:
         """Slack streams into a channel only to a named person of a named team
         (chat.startStream: `recipient_user_id`, `recipient_team_id`); a DM needs neither."""
-        return self.channel.startswith("D") or bool(self.requester and self.team)
+        return self.channel.startswith("D") or bool(self.requester and self.recipient_team)
 
 
-def new_view(run_id: str, thread_id: str, requester: str | None, redactor: Redactor) -> RunView:
-    """The view of a run of the Slack thread `team:channel:thread_ts`."""
+def new_view(
+    run_id: str, thread_id: str, requester: str | None, redactor: Redactor,
+    requester_team: str | None = None,
+) -> RunView:  # fmt: skip
+    """The view of a run of the Slack thread `team:channel:thread_ts` (`team`: the
+    installation's), asked by `requester` of `requester_team` (None: not known)."""
     team, channel, thread_ts = thread_id.split(":", 2)
     return RunView(run_id=run_id, team=team, channel=channel, thread_ts=thread_ts,
-                   requester=requester, redactor=redactor)  # fmt: skip
+                   requester=requester, requester_team=requester_team or None,
+                   redactor=redactor)  # fmt: skip

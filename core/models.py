@@ -67,6 +67,9 @@ class RunRow(Base):
     thread_id: Mapped[str] = mapped_column(ForeignKey("opsbot_threads.id"), index=True)
     message_ts: Mapped[str] = mapped_column(String(64))
     requester: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    requester_team: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The requester's own team (a Slack Connect partner's); None for runs recorded before
+    it was kept, whose renderer falls back to the thread's (the installation's) team."""
     status: Mapped[str] = mapped_column(String(32), index=True)
     agents: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_at: Mapped[float] = mapped_column(Float)

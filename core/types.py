@@ -41,6 +41,9 @@ class IncomingMessage(BaseModel):
     ts: str
     text: str
     user: str | None = None
+    user_team: str | None = None
+    """The team of `user` (a Slack Connect partner's own); None when unknown. Runs enqueued
+    before the field existed lack it: read it with `getattr(message, "user_team", None)`."""
     origin_trace: str | None = None
     """W3C traceparent of the span that received the message (the Slack listener's)."""
 

@@ -69,7 +69,8 @@ async def run_request(deps: BotDeps, body: dict[str, Any]) -> RunRequest | None:
             return None  # the app_mention delivery of the same post starts the run
         if not await queries.thread_known(thread.key):
             return None
-    incoming = IncomingMessage(ts=message.ts, text=_plain_input(deps, message), user=message.user)
+    incoming = IncomingMessage(ts=message.ts, text=_plain_input(deps, message), user=message.user,
+                               user_team=message.user_team or thread.team)  # fmt: skip
     return RunRequest(message, thread, incoming, str(kind))
 
 

@@ -10,7 +10,10 @@ Sources (docs.slack.dev):
   refused `msg_too_long`.
 - chat.startStream outside a DM requires `recipient_user_id` and `recipient_team_id`
   ("Required when streaming to channels"): `missing_recipient_user_id`,
-  `missing_recipient_team_id`. chat.appendStream / stopStream require `channel` and `ts`.
+  `missing_recipient_team_id`. `recipient_team_id` is "the ID of the team that is associated
+  with recipient_user_id" (a Slack Connect partner's own organisation); Slack documents no
+  code for another team, so the local workspace answers `invalid_arguments`.
+  chat.appendStream / stopStream require `channel` and `ts`.
 - Blocks: 50 per message, 100 per modal or App Home (reference/block-kit/blocks), 3,000
   characters per section text, 2,000 per field (validated in sandbox/slack/blocks.py); the
   cumulative limit for all `markdown` blocks of one payload is 12,000 characters
@@ -22,6 +25,7 @@ bot never met a limit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,14 +82,22 @@ def check_stream_markdown(method: str, text: str, violations: Violations) -> Non
         raise ApiError("msg_too_long")
 
 
-def check_stream_recipient(channel_id: str, args: dict[str, Any], violations: Violations) -> None:
-    """chat.startStream outside a DM names the user and team it streams to."""
+def check_stream_recipient(
+    channel_id: str, args: dict[str, Any], violations: Violations, team_of: Callable[[str], str]
+) -> None:
+    """chat.startStream outside a DM names the user it streams to and that user's own team
+    (`team_of(user)`: a Slack Connect partner's organisation, else the workspace's)."""
     if is_direct_message(channel_id):
         return
     for name in ("recipient_user_id", "recipient_team_id"):
         if not str(args.get(name) or ""):
             violations.note(STREAM_START, "error", f"missing_{name}", 0)
             raise ApiError(f"missing_{name}")
+    user, team = str(args["recipient_user_id"]), str(args["recipient_team_id"])
+    if team != team_of(user):
+        violations.note(STREAM_START, "error", "invalid_arguments", 0)
+        raise ApiError("invalid_arguments",
+                       detail=f"recipient_team_id {team} is not the team of {user}")  # fmt: skip
 
 
 def check_blocks(method: str, blocks: Any, violations: Violations, limit: int = MAX_BLOCKS) -> None:

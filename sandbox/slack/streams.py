@@ -44,7 +44,8 @@ class StreamMethods(ApiBase):
             raise ApiError("invalid_arguments", detail="thread_ts is required")
         if thread_ts not in channel.messages:
             raise ApiError("thread_not_found")
-        limits.check_stream_recipient(channel.id, args, self.violations)
+        limits.check_stream_recipient(channel.id, args, self.violations,
+                                      self.workspace.team_of)  # fmt: skip
         bot = self.workspace.bot
         message = Message(ts=self.workspace.new_ts(), channel=channel.id, user=bot.id, text="",
                           thread_ts=thread_ts, bot_id=bot.bot_id, streaming=True,
