@@ -256,3 +256,31 @@ async def test_review_an_envelope_without_authorizations_continues_a_partner_hos
     finally:
         await server.stop()
     assert agent_inputs(server)[-1] == "it started at 10:00"
+
+
+async def test_review_a_thread_whose_alert_was_deleted_still_reads(slack: RunningSlack) -> None:
+    """Slack keeps a deleted parent with replies as a tombstone (`subtype: tombstone`)."""
+    alert = await post_as_app(slack.sandbox, ALERTMANAGER, CHANNEL,
+                              attachments=[{"fallback": "[FIRING:1] DiskFull db-1"}])  # fmt: skip
+    await slack.sandbox.post_as("U0LEAD", CHANNEL, "db-1 /var is at 97%", thread_ts=alert.ts)
+    ask = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> what now?",
+                                      thread_ts=alert.ts)  # fmt: skip
+    alert.subtype, alert.text, alert.attachments = "tombstone", "This message was deleted.", None
+    alert.bot_id, alert.bot_profile, alert.username, alert.user = None, None, None, "USLACKBOT"
+    text = await read(slack, ask)
+
+    assert "DiskFull" not in text
+    assert "@lead:\ndb-1 /var is at 97%" in text
+    assert text.endswith("The message to answer, from @oncall:\nwhat now?")
+
+
+async def test_review_a_bare_mention_under_an_alert_asks_about_the_alert(
+    slack: RunningSlack,
+) -> None:
+    alert = await post_as_app(slack.sandbox, ALERTMANAGER, CHANNEL,
+                              attachments=[{"fallback": "[FIRING:1] DiskFull db-1"}])  # fmt: skip
+    ask = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT>", thread_ts=alert.ts)
+    text = await read(slack, ask)
+
+    assert "Alertmanager (app):\n[FIRING:1] DiskFull db-1" in text
+    assert text.endswith("from @oncall:\n(empty message)")
