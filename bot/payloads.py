@@ -18,17 +18,19 @@ RUN_ID = re.compile(r"^[A-Z0-9]+:[A-Z0-9]+:\d+\.\d+$")
 THREAD_LINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
 
-def installation_team(body: dict[str, Any]) -> str:
+def installation_team(body: dict[str, Any], own_team: str = "") -> str:
     """The workspace the app is installed in, which an event reaches: `authorizations[0]`,
-    else `context_team_id`, else the envelope's `team_id` (Events API "callback fields",
-    docs.slack.dev/apis/events-api). In a Slack Connect channel the poster's `team` is their
-    own organisation's, so it never keys a thread."""
+    else `own_team` (the bot's own, from `auth.test` at start: BotDeps.team), else
+    `context_team_id`, else the envelope's `team_id` (Events API "callback fields",
+    docs.slack.dev/apis/events-api, which may leave `authorizations` out). In a Slack Connect
+    channel the poster's `team` is their own organisation's and `context_team_id` the channel
+    host's, so neither keys a thread while the bot's own team is known."""
     authorizations = body.get("authorizations")
     if isinstance(authorizations, list) and authorizations:
         first = authorizations[0]
         if isinstance(first, dict) and first.get("team_id"):
             return str(first["team_id"])
-    return str(body.get("context_team_id") or body.get("team_id") or "")
+    return str(own_team or body.get("context_team_id") or body.get("team_id") or "")
 
 
 class SlackMessage(BaseModel):
@@ -47,6 +49,7 @@ class SlackMessage(BaseModel):
     thread_ts: str | None = None
     blocks: list[dict[str, Any]] = []
     attachments: list[dict[str, Any]] = []
+    files: list[dict[str, Any]] = []  # a `file_share` message's files (described, not read)
 
     @property
     def root_ts(self) -> str:
@@ -61,7 +64,7 @@ class SlackMessage(BaseModel):
     def as_api(self) -> dict[str, Any]:
         """The message in the shape `conversations.replies` returns (for rendering its text)."""
         return {"ts": self.ts, "user": self.user, "text": self.text, "blocks": self.blocks,
-                "attachments": self.attachments}  # fmt: skip
+                "attachments": self.attachments, "files": self.files}  # fmt: skip
 
 
 def poster_team(event: dict[str, Any], installation: str) -> str:
@@ -75,9 +78,10 @@ def poster_team(event: dict[str, Any], installation: str) -> str:
 
 
 def person_message(
-    body: dict[str, Any], event: dict[str, Any], bot_user: str
+    body: dict[str, Any], event: dict[str, Any], bot_user: str, own_team: str = ""
 ) -> SlackMessage | None:
-    """The message if a person wrote it (not a bot, not an edit, delete or join), else None."""
+    """The message if a person wrote it (not a bot, not an edit, delete or join), else None;
+    `own_team` is the bot's own workspace (see `installation_team`)."""
     if event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES:
         return None
     if event.get("subtype") not in (None, "thread_broadcast", "file_share"):
@@ -85,13 +89,14 @@ def person_message(
     if event.get("user") in (None, bot_user):
         return None
     try:
-        team = installation_team(body)
+        team = installation_team(body, own_team)
         return SlackMessage(
             team=team, user_team=poster_team(event, team),
             channel=str(event["channel"]), user=str(event["user"]),
             text=str(event.get("text") or ""), ts=str(event["ts"]),
             thread_ts=str(event["thread_ts"]) if event.get("thread_ts") else None,
             blocks=_dicts(event.get("blocks")), attachments=_dicts(event.get("attachments")),
+            files=_dicts(event.get("files")),
         )  # fmt: skip
     except (KeyError, ValidationError):
         return None

@@ -10,7 +10,15 @@ Shapes as Slack documents them: attachments in "Reference: secondary message att
 `title`, `title_link`, `text`, `fields[].title/value`, `footer`, `fallback`, `blocks`); blocks
 in the Block Kit reference (docs.slack.dev/reference/block-kit/blocks: `section` `text` and
 `fields`, `header`, `context` `elements`, `rich_text` with `rich_text_section`,
-`rich_text_list`, `rich_text_quote`, `rich_text_preformatted`, `markdown`, `image`).
+`rich_text_list`, `rich_text_quote`, `rich_text_preformatted`, `markdown`, `image`); files
+in "File object" (docs.slack.dev/reference/objects/file-object: `name`, `title`, `mimetype`,
+`pretty_type`, `filetype`, `size` in bytes, `mode` (`tombstone` for a deleted file,
+`hidden_by_limit` on a plan that hides old files), `preview` of a snippet, `file_access`
+`check_file_info` when a Slack Connect event leaves the details out). A file is described,
+never downloaded: its content reaches the agent only as far as Slack's `preview` goes.
+
+Names and titles from outside (attachment authors, titles, field titles, file names) are one
+line each (bot/frame_text.py), so none can start a line of its own in the agent's input.
 """
 
 from __future__ import annotations
@@ -18,9 +26,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.frame_text import one_line
 from bot.slack_markup import escape
 
 _SPACE = re.compile(r"\s+")
+MAX_FILE_NAME_CHARS = 120
+MAX_PREVIEW_CHARS = 600
 
 
 def _text_object(value: Any) -> str:
@@ -107,17 +118,19 @@ def attachment_text(attachment: dict[str, Any]) -> str:
     """A legacy attachment's words: pretext, author, title (with its link), text, fields,
     blocks, footer; the fallback only when nothing else says anything."""
     lines: list[str] = []
-    for key in ("pretext", "author_name"):
-        if attachment.get(key):
-            lines.append(str(attachment[key]))
+    if attachment.get("pretext"):
+        lines.append(str(attachment["pretext"]))
+    if attachment.get("author_name"):
+        lines.append(one_line(str(attachment["author_name"])))
     title, link = attachment.get("title"), attachment.get("title_link")
     if title:
-        lines.append(f"<{link}|{title}>" if link else str(title))
+        title = one_line(str(title), MAX_FILE_NAME_CHARS)
+        lines.append(f"<{link}|{title}>" if link else title)
     if attachment.get("text"):
         lines.append(str(attachment["text"]))
     for item in attachment.get("fields") or []:
         if isinstance(item, dict) and (item.get("title") or item.get("value")):
-            name, value = str(item.get("title") or ""), str(item.get("value") or "")
+            name, value = one_line(str(item.get("title") or "")), str(item.get("value") or "")
             lines.append(f"{name}: {value}" if name else value)
     if inner := blocks_text(attachment.get("blocks")):
         lines.append(inner)
@@ -128,6 +141,39 @@ def attachment_text(attachment: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _size(size: Any) -> str:
+    """Bytes as a person reads them (`532 B`, `1.2 KB`, `3.4 MB`); empty when unknown."""
+    if isinstance(size, bool) or not isinstance(size, int | float) or size < 0:
+        return ""
+    amount, units = float(size), ["B", "KB", "MB", "GB"]
+    while amount >= 1024 and len(units) > 1:
+        amount, units = amount / 1024, units[1:]
+    return f"{amount:.0f} {units[0]}" if units[0] == "B" else f"{amount:.1f} {units[0]}"
+
+
+def file_text(file: dict[str, Any]) -> str:
+    """A shared file as a line: name, title, type, size (and a snippet's preview); Slack's
+    own words when the file is deleted, hidden or its details are not in the event."""
+    if file.get("mode") == "tombstone":
+        return "[file: deleted]"
+    if file.get("mode") == "hidden_by_limit":
+        return "[file: hidden by the workspace's plan]"
+    name = one_line(str(file.get("name") or ""), MAX_FILE_NAME_CHARS)
+    title = one_line(str(file.get("title") or ""), MAX_FILE_NAME_CHARS)
+    if not name and not title:
+        return f"[file {escape(str(file.get('id') or ''))}: Slack did not include its details]"
+    kinds = [str(file.get(k)) for k in ("pretty_type", "filetype", "mimetype") if file.get(k)]
+    facts = [f'titled "{title}"' if name and title and title != name else "",
+             " / ".join(dict.fromkeys(kinds)), _size(file.get("size"))]  # fmt: skip
+    described = ", ".join(f for f in facts if f)
+    line = escape(f"[file: {name or title}" + (f", {described}" if described else "") + "]")
+    preview = str(file.get("preview") or "").strip()
+    if not preview:
+        return line
+    cut = preview[:MAX_PREVIEW_CHARS] + (" …" if len(preview) > MAX_PREVIEW_CHARS else "")
+    return f"{line}\n```\n{escape(cut)}\n```"
+
+
 def _squeezed(text: str) -> str:
     return _SPACE.sub("", text)
 
@@ -135,7 +181,7 @@ def _squeezed(text: str) -> str:
 def message_text(message: dict[str, Any]) -> str:
     """Everything a message says, in escaped mrkdwn: its text and its blocks (once when one
     repeats the other; a person's rich text always repeats their text), then each
-    attachment."""
+    attachment, then each shared file (described, not downloaded)."""
     text = str(message.get("text") or "").strip()
     blocks = blocks_text(message.get("blocks")).strip()
     from_app = bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
@@ -148,4 +194,7 @@ def message_text(message: dict[str, Any]) -> str:
     for attachment in message.get("attachments") or []:
         if isinstance(attachment, dict) and (said := attachment_text(attachment)):
             parts.append(said)
+    for file in message.get("files") or []:
+        if isinstance(file, dict):
+            parts.append(file_text(file))
     return "\n".join(p for p in parts if p)

@@ -21,12 +21,12 @@ instructions, the way tool results are (agents/specs.py).
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack_markup import all_references, decode, strip_leading_mention
+from bot.frame_text import TAG, defused, label
+from bot.slack_markup import References, all_references, decode, references, strip_leading_mention
 from bot.slack_names import Call, NameLookup
 from bot.slack_text import message_text
 
@@ -39,8 +39,6 @@ SKIPPED_SUBTYPES = {
     "channel_join", "channel_leave", "message_deleted", "message_changed", "channel_topic",
     "channel_purpose", "channel_name", "pinned_item", "unpinned_item", "ekm_access_denied",
 }  # fmt: skip
-TAG = "slack_thread"
-_TAG_LOOKALIKE = re.compile(rf"<(/?)\s*{TAG}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -115,30 +113,27 @@ def bounded(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
 
 
 async def author(message: dict[str, Any], place: ThreadPlace, lookup: NameLookup) -> str:
-    """Who wrote the message: `@name` for a person, `Name (app)`, or opsbot itself."""
+    """Who wrote the message: `@name` for a person, `Name (app)`, or opsbot itself. Every
+    name from outside is a one-line label (bot/frame_text.py), so only opsbot's own entries
+    read `opsbot (you)`."""
     user = str(message.get("user") or "")
     if user == place.bot_user:
         return "opsbot (you)"
     if _is_app(message):
         profile = message.get("bot_profile") or {}
         name = profile.get("name") or message.get("username") or message.get("bot_id") or "app"
-        return f"{name} (app)"
+        return f"{label(str(name))} (app)"
     person = await lookup.person(user) if user else None
     if person is None:
-        return f"@{user or 'unknown'}"
+        return f"@{label(user)}"
     elsewhere = person.team and person.team != place.installation_team
-    return f"@{person.name}" + (" (another organisation)" if elsewhere else "")
+    return f"@{label(person.name)}" + (" (another organisation)" if elsewhere else "")
 
 
 def _clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit].rstrip() + f" … (cut: {len(text) - limit} more characters)"
-
-
-def _defused(text: str) -> str:
-    """Text that cannot close or open the frame around it."""
-    return _TAG_LOOKALIKE.sub(lambda m: f"[{m.group(1)}{TAG}]", text)
 
 
 def _when(ts: str) -> str:
@@ -148,7 +143,7 @@ def _when(ts: str) -> str:
 def frame(earlier: list[Earlier], left_out: int, channel: str) -> str:
     """The earlier messages as one block marked as others' words, within MAX_CONTEXT_CHARS
     (older messages after the first are dropped to fit)."""
-    entries = [f"[{_when(e.ts)}] {e.author}:\n{_defused(e.text)}" for e in earlier]
+    entries = [f"[{_when(e.ts)}] {e.author}:\n{defused(e.text)}" for e in earlier]
     while len(entries) > 1 and sum(len(e) + 2 for e in entries) > MAX_CONTEXT_CHARS:
         del entries[1]
         left_out += 1
@@ -160,6 +155,18 @@ def frame(earlier: list[Earlier], left_out: int, channel: str) -> str:
     )
     body = "\n\n".join(entries)[:MAX_CONTEXT_CHARS]
     return f"<{TAG}>\n{intro}\n\n{body}\n</{TAG}>"
+
+
+def _wanted(
+    place: ThreadPlace, requester: str, said: str, kept: list[dict[str, Any]], texts: list[str]
+) -> tuple[References, list[str]]:
+    """The ids to name, and the people to ask first while the look-ups' bounds last: the
+    person asking, the authors (latest first), then the people the message names."""
+    wanted = all_references([said, *texts])
+    authors = [str(m.get("user")) for m in reversed(kept) if m.get("user") and not _is_app(m)]
+    people = [u for u in [requester, *authors] if u and u != place.bot_user]
+    wanted.users |= set(people)
+    return wanted, [*people, *sorted(references(said).users)]
 
 
 async def agent_input(
@@ -176,7 +183,8 @@ async def agent_input(
         earlier_raw = [m for m in fetched if worth_showing(m, place)]
     kept, left_out = bounded(earlier_raw)
     texts = [message_text(m) for m in kept]
-    names = await lookup.names(all_references([said, *texts]))
+    channel = await lookup.channel(place.channel) if kept else None
+    names = await lookup.names(*_wanted(place, requester, said, kept, texts))
     request = decode(said, names).strip() or "(empty message)"
     if not kept:
         return request
@@ -185,7 +193,6 @@ async def agent_input(
                 text=_clip(decode(t, names).strip() or "(no text)", MAX_MESSAGE_CHARS))
         for m, t in zip(kept, texts, strict=True)
     ]  # fmt: skip
-    channel = await lookup.channel(place.channel)
-    context = frame(earlier, left_out, f"#{channel}" if channel else place.channel)
+    context = frame(earlier, left_out, f"#{label(channel)}" if channel else place.channel)
     asker = await author({"user": requester}, place, lookup)
     return f"{context}\n\nThe message to answer, from {asker}:\n{request}"

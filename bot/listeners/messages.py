@@ -60,7 +60,7 @@ async def run_request(deps: BotDeps, body: dict[str, Any]) -> RunRequest | None:
     kind = event.get("type") if isinstance(event, dict) else None
     if kind not in ("app_mention", "message") or not isinstance(event, dict):
         return None
-    message = person_message(body, event, deps.bot_user)
+    message = person_message(body, event, deps.bot_user, own_team=deps.team)
     if message is None:
         return None
     thread = message.thread(fallback_team=deps.team)
