@@ -16,10 +16,19 @@ import re
 import anthropic
 import httpx2
 
-MAX_API_MESSAGE = 240
+MAX_API_MESSAGE = 240  # characters of the API's (or a proxy's) own message in a line
+MAX_LINE = 400  # characters of the whole line
 RETRYABLE_STATUS = (408, 409, 429)
 RETRYABLE_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
 _PROMPT_TOO_LONG = re.compile(r"prompt is too long: (\d+) tokens > (\d+) maximum")
+_SPACE = re.compile(r"\s+")
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` on one line: every run of whitespace (newlines, tabs, Unicode spaces) one space,
+    trimmed, cut to `limit` characters with `…` when longer."""
+    folded = _SPACE.sub(" ", text).strip()
+    return folded if len(folded) <= limit else folded[: limit - 1].rstrip() + "…"
 
 
 class IncompleteStream(Exception):
@@ -56,10 +65,8 @@ def prompt_too_long(error: BaseException) -> tuple[int, int] | None:
 
 
 def _api_words(error: anthropic.APIStatusError) -> str:
-    """`type: message` as the API wrote them (shortened)."""
-    message = (error.api_message or "").strip() or "no message"
-    if len(message) > MAX_API_MESSAGE:
-        message = message[: MAX_API_MESSAGE - 1] + "…"
+    """`type: message` as the API wrote them, on one line (shortened)."""
+    message = one_line(error.api_message or "", MAX_API_MESSAGE) or "no message"
     return f"{error.type}: {message}" if error.type else message
 
 
@@ -111,12 +118,17 @@ def _describe_connection(error: BaseException) -> str:
         where = f" at {request.url.scheme}://{request.url.host}:{request.url.port or ''}"
     if cause is None or isinstance(cause, httpx2.ConnectError | OSError):
         detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
-        return f"the model API cannot be reached{where.rstrip(':')}{detail}"[:300]
-    return f"the connection to the model API broke ({type(cause).__name__}: {cause})"[:300]
+        return f"the model API cannot be reached{where.rstrip(':')}{detail}"
+    return f"the connection to the model API broke ({type(cause).__name__}: {cause})"
 
 
 def describe_error(error: BaseException) -> str:
-    """One line that says what went wrong with a model call: its kind and the API's words."""
+    """One line (at most `MAX_LINE` characters, whitespace folded) that says what went wrong
+    with a model call: its kind and the API's words."""
+    return one_line(_describe(error), MAX_LINE)
+
+
+def _describe(error: BaseException) -> str:
     if isinstance(error, anthropic.APIStatusError):
         return _describe_status(error)
     if isinstance(error, anthropic.APITimeoutError | TimeoutError | httpx2.TimeoutException):
@@ -125,4 +137,4 @@ def describe_error(error: BaseException) -> str:
         return _describe_connection(error)
     if isinstance(error, IncompleteStream):
         return "the model's stream broke off before it finished"
-    return f"{type(error).__name__}: {error}"[:300]
+    return f"{type(error).__name__}: {error}"

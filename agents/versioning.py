@@ -12,7 +12,7 @@ import ast
 import hashlib
 from pathlib import Path
 
-APP_VERSION = "5"
+APP_VERSION = "6"
 
 SIGNATURES = {
     "1": "8ab8c51e6c012013",
@@ -20,6 +20,7 @@ SIGNATURES = {
     "3": "864d8a6c13fe72ce",  # an interrupted approved call is asked about again; fault points
     "4": "2292bf4ea577d9e7",  # steps learn their agent hop (spans of one trace per run)
     "5": "bc259fcd868f9ec0",  # stop reasons read; cut tool calls refused; prompts trimmed to fit
+    "6": "66b52d2bc7b77831",  # a refusal ends the turn (no further route step)
 }
 
 _DURABLE_CALLS = {"step", "recv_async", "sleep_async", "send_async", "set_event_async"}

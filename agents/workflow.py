@@ -86,7 +86,8 @@ class Turn:
         self.open_hop: Hop | None = None
 
     async def run(self) -> TurnSummary:
-        """Route and run agents until the router says done or a limit is reached."""
+        """Route and run agents until the router says done, a limit is reached, a model call
+        fails or the model declines (stop reason `refusal`)."""
         while self.limit is None and self.failure is None:
             decision = await self._route()
             if decision.agent == DONE:
@@ -95,6 +96,8 @@ class Turn:
             self.open_hop = Hop(agent=decision.agent, summary="", index=len(self.hops),
                                 started_at=decision.decided_at)  # fmt: skip
             self.hops.append(await self._run_agent(self.engine.agents[decision.agent]))
+            if self.refused:
+                break  # a declined request ends the turn: no other agent takes it up
         return self._summary()
 
     async def _route(self) -> RouteDecision:

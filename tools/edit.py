@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.confine import secrets_scan
-from tools.files import WriteFileInput, assess_write, current_content, holds_credentials, write_text
+from tools.file_text import crlf_lines, ends_lines_with_crlf, lf_lines
+from tools.files import current_content, holds_credentials, write_risk, write_text
 from tools.shell import gitconfig
 from tools.workspace import workspace_parts
 
@@ -34,22 +35,41 @@ class EditFileInput(BaseModel):
     new_string: str = Field(description="The text that replaces it (may be empty)")
 
 
+def _replaced(name: str, text: str, old: str, new: str) -> str:
+    """`text` with its one `old` replaced by `new`; `ToolError` unless `old` occurs exactly
+    once and the replacement changes something."""
+    count = text.count(old)
+    if count != 1:
+        where = "does not occur" if count == 0 else f"occurs {count} times"
+        mixed = " (some of its lines end in CRLF: write those ends as \\r\\n)"
+        raise ToolError(
+            f"old_string {where} in {name}; it must occur exactly once (add surrounding lines "
+            "to make it unique, or read_file to copy the text exactly)"
+            + (mixed if count == 0 and "\r\n" in text and "\r\n" not in old else "")
+        )
+    if old == new:
+        raise ToolError(
+            f"old_string and new_string are the same: the edit changes nothing in {name}"
+        )
+    return text.replace(old, new, 1)
+
+
 def _edited(args: EditFileInput, ctx: ToolContext) -> tuple[str, str, str]:
     """(workspace-relative name, text before, text after); `ToolError` unless `old_string`
-    occurs exactly once in an existing file."""
+    occurs exactly once in an existing UTF-8 file and the edit changes it.
+
+    In a file whose lines all end in CRLF the edit is made on its lines as read_file shows
+    them (LF) and the file keeps its CRLF ends: the model never sees the `\\r`.
+    """
     name, before = current_content(ctx, args.path)
     if holds_credentials(PurePosixPath(name).parts):
         raise ToolError(f"{args.path!r} holds credentials (a .env-style file): it is never read")
     if not before:
         raise ToolError(f"{name} does not exist or is empty; create it with write_file")
-    count = before.count(args.old_string)
-    if count != 1:
-        where = "does not occur" if count == 0 else f"occurs {count} times"
-        raise ToolError(
-            f"old_string {where} in {name}; it must occur exactly once (add surrounding lines "
-            "to make it unique, or read_file to copy the text exactly)"
-        )
-    return name, before, before.replace(args.old_string, args.new_string, 1)
+    if not ends_lines_with_crlf(before):
+        return name, before, _replaced(name, before, args.old_string, args.new_string)
+    old, new = lf_lines(args.old_string), lf_lines(args.new_string)
+    return name, before, crlf_lines(_replaced(name, lf_lines(before), old, new))
 
 
 def edit_file_diff(args: EditFileInput, ctx: ToolContext) -> str:
@@ -66,9 +86,10 @@ def edit_file_diff(args: EditFileInput, ctx: ToolContext) -> str:
 
 def assess_edit(args: EditFileInput, ctx: ToolContext) -> Assessment:
     """As write_file: CRITICAL for files that run code later, else WRITE. Raises `ToolError`
-    (an error result, before anyone is asked) unless old_string occurs exactly once."""
+    (an error result, before anyone is asked) unless old_string occurs exactly once in a UTF-8
+    file and the edit changes it."""
     _edited(args, ctx)
-    return assess_write(WriteFileInput(path=args.path, content=""), ctx)
+    return write_risk(ctx, args.path)
 
 
 async def edit_file(args: EditFileInput, ctx: ToolContext) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import difflib
 import os
 import re
 import stat
-from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -22,6 +21,13 @@ from pydantic import BaseModel, Field
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.confine import secrets_scan
+from tools.file_text import (
+    in_files_line_ends,
+    not_utf8_note,
+    text_for_reading,
+    text_for_writing,
+)
+from tools.runs_later import runs_code_later
 from tools.shell import gitconfig
 from tools.workspace import (
     HARD_LINK_NOTE,
@@ -38,55 +44,6 @@ SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", "
 MAX_READ_BYTES = 2_000_000
 _NOT_FOLLOWED = "Symbolic links and files with more than one hard link are not read"
 
-_GIT = "git runs programs named in its configuration, hooks and attributes (filters, diff drivers)"
-_KUBE = "a kubeconfig runs exec credential plugins and chooses the cluster kubectl talks to"
-_SHELL = "a shell runs it at login or start"
-_CI = "CI runs it with the pipeline's credentials"
-_CRON = "cron runs it on a schedule"
-_PACKAGES = "package tools read it (scripts, indexes, credentials) on the next install or publish"
-_PYTHON = "python or its tools run it without being asked (import at start, pytest, pip install)"
-# Files that configure or run code later, on another command or another machine: a write to
-# one of them is CRITICAL (no self-approval by default). Each pattern is matched, ignoring
-# case, against every trailing part of the path ("a/.git/config" -> ".git/config", "config").
-# Makefile: `make` runs its recipes on developers' and CI machines, and people run it without
-# reading it. conftest.py/setup.py: pytest and pip run them implicitly (CI runs pytest on every
-# push). Ordinary source files stay WRITE: they are what a fix changes and the diff is reviewed.
-RUNS_CODE_LATER: tuple[tuple[str, str], ...] = (
-    (".git", _GIT), (".git/*", _GIT), (".gitconfig", _GIT), (".gitmodules", _GIT),
-    (".gitattributes", _GIT), (".pre-commit-config.yaml", _GIT),
-    (".kube/*", _KUBE), ("kubeconfig*", _KUBE), ("*.kubeconfig", _KUBE),
-    (".bashrc", _SHELL), (".bash_profile", _SHELL), (".bash_login", _SHELL),
-    (".bash_logout", _SHELL), (".profile", _SHELL), (".zshrc", _SHELL), (".zshenv", _SHELL),
-    (".zprofile", _SHELL), (".zlogin", _SHELL), (".envrc", "direnv runs it on entering the folder"),
-    (".github/workflows/*", _CI), (".github/actions/*", _CI), (".gitlab-ci.yml", _CI),
-    (".circleci/*", _CI), ("jenkinsfile", _CI), (".buildkite/*", _CI),
-    ("crontab", _CRON), ("cron.d/*", _CRON),
-    (".npmrc", _PACKAGES), (".yarnrc", _PACKAGES), (".yarnrc.yml", _PACKAGES),
-    (".pypirc", _PACKAGES), ("pip.conf", _PACKAGES),
-    (".ssh/*", "ssh runs its config's commands (ProxyCommand) and trusts its keys"),
-    (".docker/*", "docker runs the credential helpers its config names"),
-    ("makefile", "make runs its recipes"), ("gnumakefile", "make runs its recipes"),
-    ("conftest.py", _PYTHON), ("setup.py", _PYTHON), ("sitecustomize.py", _PYTHON),
-    ("usercustomize.py", _PYTHON), ("*.pth", _PYTHON),
-    (".env", "it holds the credentials a service reads at start"),
-    (".env.*", "it holds the credentials a service reads at start"),
-)  # fmt: skip
-
-
-def runs_code_later(parts: tuple[str, ...]) -> str | None:
-    """Why a file at these path parts configures or runs code later, or None."""
-    tails = ["/".join(parts[i:]).casefold() for i in range(len(parts))]
-    for pattern, why in RUNS_CODE_LATER:
-        if any(fnmatchcase(tail, pattern) for tail in tails):
-            return why
-    return None
-
-
-def _decode(raw: bytes, shown: str) -> str:
-    if b"\x00" in raw[:8192]:
-        raise ToolError(f"{shown!r} looks binary")
-    return raw.decode("utf-8", errors="replace")
-
 
 def holds_credentials(parts: tuple[str, ...] | list[str]) -> bool:
     """A path through a name that holds credentials by convention (`.env*`, `.netrc`,
@@ -95,8 +52,8 @@ def holds_credentials(parts: tuple[str, ...] | list[str]) -> bool:
     return any(secrets_scan.holds_credentials(part) for part in parts)
 
 
-def _read_workspace_file(ctx: ToolContext, path: str) -> tuple[str, str]:
-    """(workspace-relative name, text) of a regular file, read through the no-symlink walk."""
+def _read_workspace_file(ctx: ToolContext, path: str) -> tuple[str, bytes]:
+    """(workspace-relative name, bytes) of a regular file, read through the no-symlink walk."""
     parts = workspace_parts(ctx.workspace, path)
     if holds_credentials(parts):
         raise ToolError(f"{path!r} holds credentials (a .env-style file): it is never read")
@@ -104,7 +61,7 @@ def _read_workspace_file(ctx: ToolContext, path: str) -> tuple[str, str]:
     with parent_dir(ctx.workspace, path) as (parent, final):
         if final == ".":
             raise ToolError(f"{path!r} is a directory, not a file")
-        return name, _decode(read_file_at(parent, final, path, MAX_READ_BYTES), path)
+        return name, read_file_at(parent, final, path, MAX_READ_BYTES)
 
 
 class ReadFileInput(BaseModel):
@@ -117,12 +74,13 @@ class ReadFileInput(BaseModel):
 
 async def read_file(args: ReadFileInput, ctx: ToolContext) -> dict[str, Any]:
     """Return the numbered lines of a file; `ToolError` for links, non-files and escapes."""
-    name, text = await asyncio.to_thread(_read_workspace_file, ctx, args.path)
-    lines = text.splitlines()
+    name, raw = await asyncio.to_thread(_read_workspace_file, ctx, args.path)
+    lines = text_for_reading(raw, args.path).splitlines()
     start = args.start_line or 1
     end = min(args.end_line or len(lines), len(lines))
     numbered = "\n".join(f"{n:>5}  {lines[n - 1]}" for n in range(start, end + 1))
-    return {"path": name, "total_lines": len(lines), "text": numbered}
+    read = {"path": name, "total_lines": len(lines), "text": numbered}
+    return read if (note := not_utf8_note(raw)) is None else {**read, "note": note}
 
 
 class ListFilesInput(BaseModel):
@@ -160,7 +118,7 @@ class SearchCodeInput(BaseModel):
 def _file_text(dir_fd: int, name: str) -> str | None:
     """The text of a regular, singly linked, small, non-binary file; None for anything else."""
     try:
-        return _decode(read_file_at(dir_fd, name, name, MAX_READ_BYTES), name)
+        return text_for_reading(read_file_at(dir_fd, name, name, MAX_READ_BYTES), name)
     except (ToolError, OSError):
         return None
 
@@ -219,19 +177,34 @@ class WriteFileInput(BaseModel):
     content: str = Field(description="The complete new content of the file")
 
 
-def current_content(ctx: ToolContext, path: str) -> tuple[str, str]:
-    """(workspace-relative name, current text or "" when the file does not exist yet)."""
+def existing_text(ctx: ToolContext, path: str) -> tuple[str, str | None]:
+    """(workspace-relative name, the file's exact text) before a write; the text is None for a
+    file that does not exist yet or holds credentials (never read). `ToolError` for a file
+    that is binary or not UTF-8 (`text_for_writing`): a write would change bytes nobody
+    edited."""
     parts = workspace_parts(ctx.workspace, path)
     if not parts:
         raise ToolError(f"{path!r} is a directory")
     name = "/".join(parts)
     if holds_credentials(parts):
-        return name, ""  # its present credentials never reach a card or the model
+        return name, None  # its present credentials never reach a card or the model
     try:
         with parent_dir(ctx.workspace, path) as (parent, final):
-            return name, _decode(read_file_at(parent, final, path, MAX_READ_BYTES), path)
+            return name, text_for_writing(read_file_at(parent, final, path, MAX_READ_BYTES), path)
     except MissingPath:  # a new file (its directories are made when it is written)
-        return name, ""
+        return name, None
+
+
+def current_content(ctx: ToolContext, path: str) -> tuple[str, str]:
+    """(workspace-relative name, current text or "" when the file does not exist yet); as
+    `existing_text`."""
+    name, text = existing_text(ctx, path)
+    return name, text or ""
+
+
+def _new_content(args: WriteFileInput, before: str) -> str:
+    """The bytes-to-be of a write: the content in the file's own line ends (tools/file_text)."""
+    return in_files_line_ends(before, args.content)
 
 
 def write_file_diff(args: WriteFileInput, ctx: ToolContext) -> str:
@@ -239,7 +212,7 @@ def write_file_diff(args: WriteFileInput, ctx: ToolContext) -> str:
     name, before = current_content(ctx, args.path)
     diff = difflib.unified_diff(
         before.splitlines(keepends=True),
-        args.content.splitlines(keepends=True),
+        _new_content(args, before).splitlines(keepends=True),
         fromfile=f"a/{name}" if before else "/dev/null",
         tofile=f"b/{name}",
     )
@@ -248,13 +221,31 @@ def write_file_diff(args: WriteFileInput, ctx: ToolContext) -> str:
     return note + ("".join(diff) or f"(no change to {name})")
 
 
-def assess_write(args: WriteFileInput, ctx: ToolContext) -> Assessment:
+def write_risk(ctx: ToolContext, path: str) -> Assessment:
     """CRITICAL for a file that configures or runs code later (RUNS_CODE_LATER), else WRITE."""
-    parts = workspace_parts(ctx.workspace, args.path)
+    parts = workspace_parts(ctx.workspace, path)
     why = runs_code_later(parts)
     if why is None:
         return Assessment(risk=Risk.WRITE)
     return Assessment(risk=Risk.CRITICAL, reason=f"writes {'/'.join(parts)}: {why}")
+
+
+def _checked_write(args: WriteFileInput, ctx: ToolContext) -> str:
+    """The text the write puts in the file; `ToolError` for a file that is binary or not
+    UTF-8, or that already holds exactly this text (a credentials file is never compared:
+    the answer would tell its content)."""
+    name, before = existing_text(ctx, args.path)
+    after = _new_content(args, before or "")
+    if before is not None and after == before:
+        raise ToolError(f"{name} already holds exactly this content: nothing to write")
+    return after
+
+
+def assess_write(args: WriteFileInput, ctx: ToolContext) -> Assessment:
+    """As `write_risk`; raises `ToolError` (an error result, before anyone is asked) as
+    `_checked_write` does."""
+    _checked_write(args, ctx)
+    return write_risk(ctx, args.path)
 
 
 def write_text(ctx: ToolContext, path: str, content: str) -> None:
@@ -269,9 +260,11 @@ def write_text(ctx: ToolContext, path: str, content: str) -> None:
 
 
 async def write_file(args: WriteFileInput, ctx: ToolContext) -> dict[str, Any]:
-    """Write the file atomically (through the no-symlink walk) and return the applied diff."""
+    """Write the file atomically (through the no-symlink walk, re-checked as it is now) and
+    return the applied diff."""
     diff = write_file_diff(args, ctx)
-    await asyncio.to_thread(write_text, ctx, args.path, args.content)
+    after = _checked_write(args, ctx)
+    await asyncio.to_thread(write_text, ctx, args.path, after)
     secrets_scan.forget(ctx.workspace)  # it may be a new .env file the sandbox must hide
     gitconfig.forget()  # or a repository's configuration
     return {"path": "/".join(workspace_parts(ctx.workspace, args.path)), "diff": diff}
