@@ -51,7 +51,9 @@ MAX_TOOL_DETAIL = 300
 
 def tool_outcome(status: str, detail: str) -> str:
     """How a tool call ended, for its line: `ok`, `error: no such file`, or a detail that
-    already says it (`Rejected by <@U…>: reason`) as it stands."""
+    already says it (`Rejected by <@U…>: reason`) as it stands; always one line (a git error
+    or a person's reason over several lines is folded)."""
+    detail = " ".join(detail.split())
     if len(detail) > MAX_TOOL_DETAIL:
         detail = detail[:MAX_TOOL_DETAIL].rsplit(" ", 1)[0] + " …"
     if not detail:

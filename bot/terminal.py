@@ -56,7 +56,7 @@ class TerminalPublisher:
         elif isinstance(event, ToolStarted):
             self._line(f"   - {event.name} {event.summary}".rstrip())
         elif isinstance(event, ToolFinished):
-            detail = f": {event.detail}" if event.detail else ""
+            detail = f": {' '.join(event.detail.split())}" if event.detail.strip() else ""
             mark = MARKS.get(event.status, event.status)
             self._line(f"     {event.name} {mark} ({event.duration_ms:.0f} ms){detail}")
         elif isinstance(event, ApprovalRequested):
