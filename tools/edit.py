@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.confine import secrets_scan
-from tools.file_text import crlf_lines, ends_lines_with_crlf, lf_lines
+from tools.file_text import crlf_lines, ends_lines_with_crlf, lf_lines, lines_with_ends
 from tools.files import current_content, holds_credentials, write_risk, write_text
 from tools.shell import gitconfig
 from tools.workspace import workspace_parts
@@ -76,8 +76,8 @@ def edit_file_diff(args: EditFileInput, ctx: ToolContext) -> str:
     """The unified diff this edit would make: what the approver reviews."""
     name, before, after = _edited(args, ctx)
     diff = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
+        lines_with_ends(before),
+        lines_with_ends(after),
         fromfile=f"a/{name}",
         tofile=f"b/{name}",
     )

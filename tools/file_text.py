@@ -75,3 +75,19 @@ def in_files_line_ends(before: str, content: str) -> str:
     if ends_lines_with_crlf(before) and "\r\n" not in content:
         return crlf_lines(content)
     return content
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of a text as git, grep and editors count them: split at `\\n` only, a `\\r`
+    before it dropped (str.splitlines would also split at form feeds, `\\x1c`-`\\x1e`, NEL
+    and U+2028/U+2029, so line numbers and the lines the model copies would not match the
+    file)."""
+    return [line.removesuffix("\n").removesuffix("\r") for line in lines_with_ends(text)]
+
+
+def lines_with_ends(text: str) -> list[str]:
+    """The text cut after each `\\n` (the last piece without one when the text does not end
+    in `\\n`); joined, they are the text again."""
+    lines = text.split("\n")
+    with_ends = [line + "\n" for line in lines[:-1]]
+    return [*with_ends, lines[-1]] if lines[-1] else with_ends

@@ -23,9 +23,11 @@ from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.confine import secrets_scan
 from tools.file_text import (
     in_files_line_ends,
+    lines_with_ends,
     not_utf8_note,
     text_for_reading,
     text_for_writing,
+    text_lines,
 )
 from tools.runs_later import runs_code_later
 from tools.shell import gitconfig
@@ -75,7 +77,7 @@ class ReadFileInput(BaseModel):
 async def read_file(args: ReadFileInput, ctx: ToolContext) -> dict[str, Any]:
     """Return the numbered lines of a file; `ToolError` for links, non-files and escapes."""
     name, raw = await asyncio.to_thread(_read_workspace_file, ctx, args.path)
-    lines = text_for_reading(raw, args.path).splitlines()
+    lines = text_lines(text_for_reading(raw, args.path))
     start = args.start_line or 1
     end = min(args.end_line or len(lines), len(lines))
     numbered = "\n".join(f"{n:>5}  {lines[n - 1]}" for n in range(start, end + 1))
@@ -147,7 +149,7 @@ def _search(
                     skipped += 1  # a link (or FIFO, device): never read, so no match oracle
                     continue
                 text = _file_text(dir_fd, name)
-                for number, line in enumerate((text or "").splitlines(), start=1):
+                for number, line in enumerate(text_lines(text or ""), start=1):
                     if pattern.search(line):
                         hits.append(f"{relative}:{number}: {line.strip()}")
                         if len(hits) >= limit:
@@ -211,8 +213,8 @@ def write_file_diff(args: WriteFileInput, ctx: ToolContext) -> str:
     """The unified diff this write would make: what the approver reviews."""
     name, before = current_content(ctx, args.path)
     diff = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        _new_content(args, before).splitlines(keepends=True),
+        lines_with_ends(before),
+        lines_with_ends(_new_content(args, before)),
         fromfile=f"a/{name}" if before else "/dev/null",
         tofile=f"b/{name}",
     )

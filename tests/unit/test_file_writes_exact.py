@@ -182,3 +182,35 @@ async def test_utf8_files_round_trip_every_byte_they_do_not_edit(ctx: ToolContex
     assert result["status"] == "ok"
     assert (ctx.workspace / "bom.cfg").read_bytes() == raw.replace(b"level=1", b"level=2")
     assert "note" not in str(read["data"])
+
+
+# -- lines are what git, grep and editors count: only \n ends one ------------------------------
+
+ODD_BREAKS = {
+    "a form feed between sections (Python, Emacs)": "import os\n\x0c\ndef f():\n    return 1\n",
+    "U+2028 inside a JS string": 'const s = "a\u2028b";\nconst level = 1;\n',
+    "NEL and a group separator in data": "id\x85name\x1dx\nlevel = 1\n",
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_BREAKS))
+async def test_read_search_and_diffs_count_lines_as_the_file_does(
+    ctx: ToolContext, case: str
+) -> None:
+    text = ODD_BREAKS[case]
+    (ctx.workspace / "odd.txt").write_text(text)
+    last = text.splitlines()[-1]
+    read = await _run(ctx, "read_file", path="odd.txt")
+    search = await _run(ctx, "search_code", pattern="(return|level)")
+    copied = str(read["data"]["text"]).split("\n")[-2][7:]  # type: ignore[index]
+    args = {"path": "odd.txt", "old_string": f"{copied}\n", "new_string": "edited\n"}
+    preview = _tool("edit_file").describe(args, ctx)
+    edited = await _run(ctx, "edit_file", **args)
+
+    assert read["data"]["total_lines"] == text.count("\n")  # type: ignore[index]
+    assert search["data"]["matches"] == [  # type: ignore[index]
+        f"odd.txt:{text.count(chr(10))}: {last.strip()}"
+    ]
+    assert edited["status"] == "ok", edited
+    assert (ctx.workspace / "odd.txt").read_text() == text.replace(f"{copied}\n", "edited\n")
+    assert {line[:1] for line in preview.split("\n")[2:] if line} <= {" ", "-", "+", "@"}, preview
