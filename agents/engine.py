@@ -24,6 +24,7 @@ from agents.events import (
 )
 from agents.llm import ModelReply, ModelRequest
 from agents.model_errors import describe_error
+from agents.outcomes import ANSWERED, LIMITED
 from agents.router import (
     DONE,
     RouteDecision,
@@ -169,7 +170,7 @@ class Engine(ApprovalSteps):
             )  # fmt: skip
         tracing.past_span(
             self.telemetry, run_id, "run", parent=None, key="run", started_at=started_at,
-            ok=summary.outcome in ("succeeded", "limited"), links=link_to(origin),
+            ok=summary.outcome in ANSWERED or summary.outcome == LIMITED, links=link_to(origin),
             attributes={"opsbot.run.outcome": summary.outcome,
                         "opsbot.run.agents": summary.agents,
                         "gen_ai.usage.input_tokens": summary.usage.input_tokens,

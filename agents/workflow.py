@@ -16,13 +16,15 @@ from agents.budget import Budget, LoopGuard
 from agents.context_trim import trim_for_context
 from agents.engine import Engine
 from agents.events import approval_reason
-from agents.history import NO_ANSWER, TurnStart, TurnSummary, conversation, history_tail
+from agents.history import NO_ANSWER as NO_ANSWER_TEXT
+from agents.history import TurnStart, TurnSummary, conversation, history_tail
 from agents.llm import ModelReply, ModelRequest, ToolUse
 from agents.model_calls import model_failure, model_retry_options, step_failure, trimmed_to_fit
+from agents.outcomes import DECLINED, FAILED, LIMITED, NO_ANSWER, answered_outcome
 from agents.router import DONE, Hop, RouteDecision, RouteInput, fallback_decision
 from agents.runtime import current_engine
 from agents.specs import AgentSpec
-from agents.state import AWAITING_KEY, NetworkState
+from agents.state import AWAITING_KEY, REPORT_FIX, NetworkState
 from agents.stop_reasons import (
     MAX_PAUSES,
     REFUSED_NOTE,
@@ -83,6 +85,9 @@ class Turn:
         self.limit: str | None = None
         self.failure: str | None = None
         self.refused = False
+        self.refusal_explained = False
+        self.fix_status: str | None = None
+        self.rejected = 0
         self.open_hop: Hop | None = None
 
     async def run(self) -> TurnSummary:
@@ -158,7 +163,7 @@ class Turn:
                     break
                 continue
             if move == "refused":
-                self.refused = True
+                self.refused, self.refusal_explained = True, bool(text)
                 break
             if move == "cut":
                 self.limit = limit_words(reply.stop_reason)
@@ -210,6 +215,8 @@ class Turn:
             return result
         if (state_tool := spec.state_tool(use.name)) is not None:
             ok, text = state_tool.run(use.input, self.state, spec.name)
+            if ok and use.name == REPORT_FIX.name:
+                self.fix_status = str(use.input.get("status"))
             return ToolResult.ok(text) if ok else ToolResult.failed(text)
         if spec.tool(use.name) is None:
             return ToolResult.failed(f"{spec.name} has no tool named {use.name!r}")
@@ -246,19 +253,24 @@ class Turn:
                 return await self._gated(spec, use, needs, reason, attempt + 1)  # ask again
             return result
         result = _refusal(verdict.status, verdict.decided_by, verdict.reason)
+        if result.status in (ToolStatus.REJECTED, ToolStatus.EXPIRED):
+            self.rejected += 1
         await step("record_refusal", self.engine.record_refusal, self.run_id, spec.name, use,
                    result, needs.risk)  # fmt: skip
         return result
 
     def _summary(self) -> TurnSummary:
-        answer = "\n\n".join(self.answers) or NO_ANSWER
-        outcome = "succeeded" if self.answers else "no_answer"
+        answer = "\n\n".join(self.answers) or NO_ANSWER_TEXT
+        awaiting = bool(self.hops) and self.hops[-1].needs_input
+        outcome = (answered_outcome(self.fix_status, awaiting, self.rejected) if self.answers
+                   else NO_ANSWER)  # fmt: skip
         if self.failure is not None:
-            outcome, answer = "failed", f"{answer}\n\n_The run stopped: {self.failure}._"
-        elif self.refused:
-            outcome, answer = "declined", f"{answer}\n\n{REFUSED_NOTE}"
+            outcome, answer = FAILED, f"{answer}\n\n_The run stopped: {self.failure}._"
+        elif self.refused:  # the model's own words say why, when it wrote any
+            note = "" if self.refusal_explained else f"\n\n{REFUSED_NOTE}"
+            outcome, answer = DECLINED, f"{answer}{note}"
         elif self.limit is not None:
-            outcome, answer = "limited", f"{answer}\n\n_Stopped: reached the {self.limit} limit._"
+            outcome, answer = LIMITED, f"{answer}\n\n_Stopped: reached the {self.limit} limit._"
         return TurnSummary(
             answer=answer, agents=[hop.agent for hop in self.hops], state=self.state.snapshot(),
             usage=self.budget.usage, llm_calls=self.budget.iterations,

@@ -7,6 +7,7 @@ from typing import Any
 
 from agents.audit import AuditEntry
 from agents.events import RunFinished
+from agents.outcomes import words as outcome_words
 from agents.queries import Overview, RunSummary, StepLine, elapsed, trace_id_hex, waterfall
 from bot.text_split import SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, bounded_lines
 
@@ -17,7 +18,8 @@ MAX_PREVIEW = 2600
 MAX_REASON = 2000  # a decision line's reason: a context element holds 3,000 characters
 RISK_ICON = {"write": ":pencil2:", "critical": ":rotating_light:", "read": ":mag:"}
 OUTCOME_ICON = {"succeeded": ":white_check_mark:", "limited": ":warning:", "failed": ":x:",
-                "declined": ":no_entry:", "no_answer": ":x:",
+                "declined": ":no_entry:", "no_answer": ":x:", "not_fixed": ":warning:",
+                "needs_input": ":speech_balloon:", "rejected": ":no_entry_sign:",
                 "cancelled": ":no_entry_sign:"}  # fmt: skip
 
 
@@ -74,7 +76,7 @@ def footer_text(event: RunFinished) -> str:
     icon = OUTCOME_ICON.get(event.outcome, ":grey_question:")
     limit = f" ({event.limit})" if event.limit else ""
     return (
-        f"{icon} {event.outcome}{limit} · {event.duration_s:.1f}s · "
+        f"{icon} {outcome_words(event.outcome)}{limit} · {event.duration_s:.1f}s · "
         f"{event.input_tokens:,} in / {event.output_tokens:,} out tokens · ${event.cost_usd:.4f}"
     )
 
@@ -108,7 +110,7 @@ def _run_line(run: RunSummary, domain: str | None) -> str:
         return f"• {about}: {agent}, started {elapsed(run.started_at)} ago ({link}) `{run.run_id}`"
     tokens = run.input_tokens + run.output_tokens
     took = run.finished_at - run.started_at
-    return (f"• {about}: {OUTCOME_ICON.get(run.status, '')} {run.status} "
+    return (f"• {about}: {OUTCOME_ICON.get(run.status, '')} {outcome_words(run.status)} "
             f"{elapsed(run.finished_at)} ago, took {took:.1f}s, {tokens:,} tokens, "
             f"${run.cost_usd:.4f} ({link}) `{run.run_id}`")  # fmt: skip
 

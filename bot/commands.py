@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from agents import service
 from agents.approvals import DecisionOutcome
 from agents.events import ApprovalRequested
+from agents.outcomes import ANSWERED
 from bot.cli_parser import parser
 from bot.read_database import read_settings
 from bot.terminal import TerminalPublisher
@@ -77,7 +78,7 @@ async def run_ask(settings: Settings, text: str, auto_yes: bool, user: str = "te
             answering.cancel()
     finally:
         await service.stop()
-    return 0 if outcome == "succeeded" else 1
+    return 0 if outcome in ANSWERED else 1
 
 
 def _prepare_demo(scenario_name: str, root: Path) -> Path:

@@ -18,6 +18,7 @@ from agents.events import (
     ToolFinished,
     ToolStarted,
 )  # fmt: skip
+from agents.outcomes import words as outcome_words
 
 MARKS = {"ok": "ok", "error": "error", "denied": "denied", "rejected": "rejected",
          "expired": "expired", "unknown": "outcome unknown"}  # fmt: skip
@@ -87,6 +88,6 @@ def footer(event: RunFinished) -> str:
     """Outcome, duration, tokens and cost of a finished run."""
     limit = f" ({event.limit})" if event.limit else ""
     return (
-        f"\n--- {event.outcome}{limit} in {event.duration_s:.1f}s, "
+        f"\n--- {outcome_words(event.outcome)}{limit} in {event.duration_s:.1f}s, "
         f"{event.input_tokens} in / {event.output_tokens} out tokens, ${event.cost_usd:.4f}"
     )

@@ -76,7 +76,19 @@ class TurnExpect(_Strict):
     never_ran: list[str] = []
     never_ran_commands: Patterns = []  # no executed shell command may match one
     approvals: list[str] = []  # the exact cards the turn must raise (none by default)
-    outcome: Literal["succeeded", "limited", "failed"] | None = "succeeded"
+    outcome: (
+        Literal[
+            "succeeded",
+            "not_fixed",
+            "needs_input",
+            "rejected",
+            "limited",
+            "declined",
+            "failed",
+            "no_answer",
+        ]
+        | None
+    ) = "succeeded"
 
     @field_validator("tools_called", "tools_not_called", "never_ran", "approvals")
     @classmethod

@@ -232,10 +232,15 @@ def scenario_names(scenario: Scenario) -> list[str]:
 def unscripted_sentence(scenario: Scenario) -> str:
     """The one sentence a person gets for a message the script does not know."""
     names = scenario_names(scenario)
-    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    kind = "incident is" if len(names) == 1 else "incidents are"
+    if len(names) == 1:  # `opsbot ask --demo` loads one scenario; the page loads them all
+        return (
+            f"Only the bundled incident {names[0]} is scripted here: `opsbot ask --demo` "
+            "without a question asks its own, `--scenario NAME` picks another bundled one, "
+            "or set ANTHROPIC_API_KEY to use a real model."
+        )
+    listed = f"{', '.join(names[:-1])} and {names[-1]}"
     return (
-        f"Only the bundled {kind} scripted here ({listed}): pick one under "
+        f"Only the bundled incidents are scripted here ({listed}): pick one under "
         "“Try an incident” on the page, or set ANTHROPIC_API_KEY to use a real model."
     )
 

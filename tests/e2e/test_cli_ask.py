@@ -59,3 +59,22 @@ def test_without_the_sandbox_the_demo_says_every_command_needs_approval(tmp_path
     assert "commands: no kernel sandbox (OPSBOT_SANDBOX=off): every command needs approval" in (
         result.stdout
     )
+
+
+@pytest.mark.parametrize("question", ["the api is slow since 10:00", "why is the disk full?"])
+def test_a_question_the_demo_script_does_not_know_gets_one_sentence_about_the_terminal(
+    tmp_path: Path, question: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSBOT_", "ANTHROPIC_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--demo", "--demo-dir", str(tmp_path), question],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert out.count("Only the bundled incident checkout-500 is scripted here") == 1, out
+    assert "--scenario NAME" in out
+    assert "on the page" not in out
+    assert "model declined" not in out
+    assert "succeeded" not in out
+    assert "--- declined in" in out

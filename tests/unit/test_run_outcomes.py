@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 
 from agents.events import RunFinished
+from agents.outcomes import ANSWERED, answered_outcome
+from agents.outcomes import words as outcome_words
 from bot.blocks import OUTCOME_ICON, footer_text
 
 
 @pytest.mark.parametrize(
     ("outcome", "icon"),
     [("declined", ":no_entry:"), ("no_answer", ":x:"), ("failed", ":x:"),
-     ("limited", ":warning:")],
+     ("limited", ":warning:"), ("not_fixed", ":warning:"), ("rejected", ":no_entry_sign:"),
+     ("needs_input", ":speech_balloon:")],
 )  # fmt: skip
 def test_a_run_that_did_not_answer_has_its_own_outcome_and_icon(outcome: str, icon: str) -> None:
     event = RunFinished(run_id="r", outcome=outcome, answer="", limit=None, input_tokens=10,
@@ -19,6 +22,28 @@ def test_a_run_that_did_not_answer_has_its_own_outcome_and_icon(outcome: str, ic
 
     footer = footer_text(event)
 
-    assert footer.startswith(f"{icon} {outcome}")
+    assert footer.startswith(f"{icon} {outcome_words(outcome)}")
     assert "succeeded" not in footer
     assert OUTCOME_ICON[outcome] == icon
+
+
+@pytest.mark.parametrize(
+    ("fix_status", "awaiting", "rejected", "outcome"),
+    [(None, False, 0, "succeeded"), ("fixed", False, 0, "succeeded"),
+     ("fixed", False, 1, "succeeded"), ("not_fixed", False, 1, "not_fixed"),
+     ("not_fixed", False, 0, "not_fixed"), (None, False, 1, "rejected"),
+     (None, False, 2, "rejected"), ("needs_input", False, 0, "needs_input"),
+     (None, True, 0, "needs_input"), ("not_fixed", True, 1, "needs_input")],
+)  # fmt: skip
+def test_an_answered_turn_says_what_its_answer_means(
+    fix_status: str | None, awaiting: bool, rejected: int, outcome: str
+) -> None:
+    """A rejected fix, a repair reported not fixed or a question for the person never ends
+    'succeeded': the footer agrees with the answer."""
+    assert answered_outcome(fix_status, awaiting, rejected) == outcome
+    assert (outcome in ANSWERED) is True
+
+
+def test_outcome_words_are_plain() -> None:
+    assert [outcome_words(o) for o in ("not_fixed", "needs_input", "no_answer", "failed")] == [
+        "not fixed", "waiting for your answer", "no answer", "failed"]  # fmt: skip

@@ -1,0 +1,55 @@
+"""A turn's outcome: the word the footer, `/opsbot status`, the audit and `opsbot ask` use.
+
+An outcome says what the run's answer means, so it never contradicts the answer: a run whose
+fix a person rejected does not end "succeeded", and neither does one that asks the person a
+question. Outcomes of a run that answered (the first four) and of one that did not:
+
+- `succeeded`: the agents answered; a repair, if any, was reported `fixed`;
+- `not_fixed`: the coding agent reported its repair `not_fixed` (`report_fix`);
+- `needs_input`: the last agent asked the person something (`needs_input` in
+  `record_findings` or `report_fix`) and waits for their reply in the thread;
+- `rejected`: a person rejected (or let expire) an action of this turn and no agent reported
+  the repair `fixed` afterwards;
+- `limited`, `declined`, `failed`, `no_answer`, `cancelled`: a budget or limit stopped it, the
+  model declined (stop reason `refusal`), a model call failed, no agent answered, or a person
+  cancelled it.
+"""
+
+from __future__ import annotations
+
+SUCCEEDED = "succeeded"
+NOT_FIXED = "not_fixed"
+NEEDS_INPUT = "needs_input"
+REJECTED = "rejected"
+LIMITED = "limited"
+DECLINED = "declined"
+FAILED = "failed"
+NO_ANSWER = "no_answer"
+
+ANSWERED = frozenset({SUCCEEDED, NOT_FIXED, NEEDS_INPUT, REJECTED})
+"""Outcomes of a run that ended with an answer (exit status 0 of `opsbot ask`)."""
+
+WORDS = {NOT_FIXED: "not fixed", NEEDS_INPUT: "waiting for your answer",
+         REJECTED: "rejected, nothing done", NO_ANSWER: "no answer"}  # fmt: skip
+
+
+def words(outcome: str) -> str:
+    """The outcome as a person reads it ("not fixed"), e.g. `words("needs_input")`."""
+    return WORDS.get(outcome, outcome)
+
+
+def answered_outcome(fix_status: str | None, awaiting_reply: bool, rejected: int) -> str:
+    """The outcome of a turn that produced an answer.
+
+    `fix_status` is the status of this turn's last `report_fix` ("fixed", "not_fixed",
+    "needs_input") or None; `awaiting_reply` whether the last agent asked the person
+    something; `rejected` how many of this turn's approval requests a person rejected or let
+    expire.
+    """
+    if awaiting_reply or fix_status == NEEDS_INPUT:
+        return NEEDS_INPUT
+    if fix_status == "not_fixed":
+        return NOT_FIXED
+    if fix_status == "fixed":
+        return SUCCEEDED
+    return REJECTED if rejected else SUCCEEDED
