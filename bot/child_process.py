@@ -65,16 +65,31 @@ class Port:
     change: str
 
 
-def busy_port(ports: list[Port], host: str = "127.0.0.1") -> str | None:
-    """The line to print for the first port of `ports` something else holds; None if all free."""
-    for port in ports:
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((host, port.number))
-            except OSError as error:
-                why = "is in use" if error.errno == errno.EADDRINUSE else f"is refused ({error})"
-                return (f"port {port.number} ({port.what}) {why}: stop what holds it "
-                        f"(an earlier `make dev`?) or pick another with {port.change} "
-                        f"(make dev DEV_ARGS='{port.change} N')")  # fmt: skip
+def _taken(port: Port, host: str) -> str | None:
+    """Why `port` cannot be bound ("in use", or the OS's refusal); None when it is free."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port.number))
+        except OSError as error:
+            return "in use" if error.errno == errno.EADDRINUSE else f"refused ({error})"
     return None
+
+
+def _joined(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def busy_port(ports: list[Port], host: str = "127.0.0.1") -> str | None:
+    """One line naming every port of `ports` something else holds, with the flags that move
+    them; None if all are free."""
+    taken = [(port, why) for port in ports if (why := _taken(port, host))]
+    if not taken:
+        return None
+    named = _joined([f"{p.number} ({p.what}) is {why}" for p, why in taken])
+    flags = _joined([p.change for p, _ in taken])
+    example = " ".join(f"{p.change} N" for p, _ in taken)
+    several = len(taken) > 1
+    return (f"port{'s' if several else ''} {named}: stop what holds {'them' if several else 'it'} "
+            f"(an earlier `make dev`?) or pick {'others' if several else 'another'} with {flags} "
+            f"(make dev DEV_ARGS='{example}')")  # fmt: skip

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from agents import service
@@ -201,6 +202,36 @@ def print_workers(settings: Settings) -> int:
     return 0
 
 
+def missing_database(settings: Settings) -> str | None:
+    """The line to print when `settings` name a SQLite file that does not exist (a read command
+    must not create an empty database that later reads would pick); None otherwise."""
+    url = make_url(settings.database_url)
+    if not url.get_backend_name().startswith("sqlite"):
+        return None
+    name = url.database or ""
+    if name.startswith("file:"):  # a SQLite URI filename: file:path?mode=...
+        name = name[len("file:") :].split("?", 1)[0]
+    if not name or name == ":memory:" or Path(name).is_file():
+        return None
+    return (f"error: no database at {Path(name).absolute()}: nothing has run with it (opsbot dev "
+            f"keeps its own in .dev/opsbot.sqlite; OPSBOT_DATABASE_URL picks another)")  # fmt: skip
+
+
+def read_database_settings() -> Settings:
+    """The settings a read command (`audit`, `runs show`, `workers`) reads with.
+
+    Raises `ConfigError` as `load_settings` does, and `MissingDatabase` when the SQLite
+    database they name does not exist."""
+    settings = read_settings()
+    if problem := missing_database(settings):
+        raise MissingDatabase(problem)
+    return settings
+
+
+class MissingDatabase(Exception):
+    """A read command's database does not exist; the message is the line to print."""
+
+
 def run(argv: list[str] | None = None) -> int:
     """Parse `argv` and run the subcommand; returns the exit code."""
     args = parser().parse_args(argv)
@@ -213,15 +244,15 @@ def run(argv: list[str] | None = None) -> int:
             print("database is at the newest schema")
             return 0
         if args.command == "runs":
-            return show_run(read_settings(), args.run_id)
+            return show_run(read_database_settings(), args.run_id)
         if args.command == "workers":
-            return print_workers(read_settings())
+            return print_workers(read_database_settings())
         if args.command == "eval":
             from evals.cli import main as run_eval
 
             return run_eval(args)
         if args.command == "audit":
-            return print_audit(read_settings(), args.run, args.limit)
+            return print_audit(read_database_settings(), args.run, args.limit)
         if args.command == "dev":
             from bot.dev import DevPorts, dev
 
@@ -247,6 +278,9 @@ def run(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except MissingDatabase as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

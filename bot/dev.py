@@ -5,6 +5,7 @@ workspace it works in, and the page's messages, so running it again keeps the hi
 Ctrl-C, SIGTERM or a closed terminal (SIGHUP) stops the bot first, then the model and the
 workspace; if `opsbot dev` itself is killed, its parts get SIGTERM from the kernel. The ports
 are checked before anything starts, and the workspace accepts only this run's credentials.
+One `opsbot dev` per folder (`bot.dev_lock`): a second one on the same `--dir` exits 2.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.child_process import Port, busy_port, spawn, stop_in_order
+from bot.dev_lock import DevLock, FolderTaken, hold_folder
 from core.settings import DEFAULT_MODEL
 
 STOP_GRACE_S = 12.0  # the bot exits within 8 s of SIGTERM (bot.serve)
@@ -104,16 +106,45 @@ def dev_ports(ports: DevPorts, with_model: bool) -> list[Port]:
     return [*chosen, Port(ports.bot, "the bot's /healthz and /runs", "--bot-port")]
 
 
+def claim_folder_and_ports(root: Path, ports: list[Port]) -> DevLock | str:
+    """This process's lock on `root`, or the one line saying why not: another `opsbot dev`
+    holds the folder (named first, as its ports then differ or are its own), or ports are taken
+    (then a new folder is not even created)."""
+    lock: DevLock | None = None
+    try:
+        if root.is_dir():
+            lock = hold_folder(root)
+        if busy := busy_port(ports):
+            if lock is not None:
+                lock.release()
+            return f"opsbot dev: {busy}"
+        return lock or hold_folder(root)
+    except FolderTaken as taken:
+        return str(taken)
+
+
 async def run_dev(
     root: Path, ports: DevPorts, stop: asyncio.Event, ready: asyncio.Event | None = None
 ) -> int:
     """Check the ports, start the three parts, print the URL (and set `ready`), wait for `stop`
     or a part's death, stop them. Returns the exit code: 0 stopped, 1 a part failed, 2 a port
-    is taken. Cancelled, it stops what it started."""
+    is taken or another `opsbot dev` holds `root`. Cancelled, it stops what it started."""
     live_key = os.environ.get("ANTHROPIC_API_KEY")
-    if busy := busy_port(dev_ports(ports, with_model=not live_key)):
-        print(f"opsbot dev: {busy}", file=sys.stderr)
+    claimed = claim_folder_and_ports(root, dev_ports(ports, with_model=not live_key))
+    if isinstance(claimed, str):
+        print(claimed, file=sys.stderr)
         return 2
+    lock = claimed
+    try:
+        return await _run_parts(root, ports, stop, ready, live_key)
+    finally:
+        lock.release()
+
+
+async def _run_parts(
+    root: Path, ports: DevPorts, stop: asyncio.Event, ready: asyncio.Event | None,
+    live_key: str | None,
+) -> int:  # fmt: skip
     workspace = await asyncio.to_thread(prepare_workspace, root)
     slack_url, model_url = f"http://127.0.0.1:{ports.slack}", f"http://127.0.0.1:{ports.model}"
     model_name = os.environ.get("OPSBOT_MODEL", DEFAULT_MODEL)
