@@ -16,7 +16,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from agents import live_messages, queries
+from agents import live_messages, queries, run_origin
 from agents.events import (
     ApprovalRequested,
     ApprovalResolved,
@@ -37,6 +37,7 @@ from bot.blocks import decided_card, routed_line
 from bot.card_delivery import card_texts, deliver_card
 from bot.live_stream import LiveMessages
 from bot.run_view import RunView, new_view
+from bot.shown_text import BotIdentity, bot_identity, thread_shown
 from bot.writer import SlackWriter
 from core import faults
 from core.redact import Redactor
@@ -76,6 +77,7 @@ class SlackPublisher:
         self.views: dict[str, RunView] = {}
         self._not_slack: set[str] = set()
         self._resumed_threads: set[tuple[str, str]] = set()
+        self._identity: BotIdentity | None = None
         self.redactor = redactor or Redactor()
 
     @property
@@ -135,6 +137,7 @@ class SlackPublisher:
         if run_id in self._not_slack:
             return None
         place = await live_messages.run_place(run_id)
+        rebuilt = run_id not in self.views
         view = (
             self._open(run_id, place.thread_id, place.requester, place.requester_team)
             if place
@@ -142,7 +145,20 @@ class SlackPublisher:
         )
         if view is None:
             self._not_slack.add(run_id)
+        elif rebuilt:
+            view.shown = await self._thread_shown(view) + view.shown
         return view
+
+    async def _thread_shown(self, view: RunView) -> str:
+        """What the thread shows of a run a dead process rendered (its memory of it died
+        with it): the bot's messages since the message that asked for the run."""
+        if self._identity is None:
+            self._identity = await bot_identity(self.writer)
+        since = await run_origin.request_ts(view.run_id)
+        if self._identity is None or since is None:
+            return ""
+        return await thread_shown(self.writer, self._identity, view.channel, view.thread_ts,
+                                  since)  # fmt: skip
 
     async def _resumed(self, view: RunView) -> None:
         """Say a restart interrupted work in progress: not for a run that was only waiting for

@@ -5,7 +5,17 @@ by the installation's team), the person who asked (`recipient_user_id` of a chan
 and their own team (`recipient_team_id`: a Slack Connect partner's organisation; the
 installation's when the run does not know it), the live message's ts
 (agents/live_messages.py), the approval cards' ts (the approval rows). Nothing a process
-holds only in memory is needed after a restart.
+holds only in memory is needed after a restart. Field by field, for a view rebuilt after one:
+
+- `shown` (what the thread shows of the run, so the final message repeats none of it): read
+  back from the bot's messages in the thread (bot/shown_text.py).
+- `cards`: the card rows, and the card's blocks as Slack has them (conversations.replies).
+- `live_ts`, `live_text`, `streamed`, `call_start`, `reopen`: the dead process's live message
+  was finished at start (bot/leftovers.py); the next text opens a new one, and a model call
+  that was under way runs again whole, code fences included.
+- `tool_open`: a tool's outcome arriving with no open line gets a line of its own.
+- `pending`: text written by a finished step but not yet flushed is in the run's answer,
+  which the final message completes from `shown`.
 """
 
 from __future__ import annotations
@@ -33,9 +43,9 @@ class RunView:
     live_text: str = ""
     pending: str = ""
     shown: str = ""
+    """Everything of this run the thread shows (written and not withdrawn)."""
     reopen: str = ""
     """A code fence to open the next live message with (the last one closed a block early)."""
-    """Everything of this run the live messages show (written and not withdrawn)."""
     call_start: int = 0
     tool_open: bool = False
     streamed: bool = False
