@@ -181,6 +181,7 @@ def _approval_buttons(request: ApprovalRequested) -> dict[str, Any]:
                     "text": {"type": "mrkdwn", "text": "Nothing will run; the agent is told."},
                     "confirm": {"type": "plain_text", "text": "Reject"},
                     "deny": {"type": "plain_text", "text": "Cancel"},
+                    "style": "danger",  # a confirm's button is green unless it says danger
                 },
             },
         ],

@@ -32,6 +32,8 @@ def _confirm(value: Any, where: str) -> list[str]:
     errors += _text_object(value.get("text"), f"{where}.text", limit=300)
     errors += _text_object(value.get("confirm"), f"{where}.confirm", plain_only=True, limit=30)
     errors += _text_object(value.get("deny"), f"{where}.deny", plain_only=True, limit=30)
+    if value.get("style") not in (None, "primary", "danger"):
+        errors.append(f"{where}.style must be primary or danger")
     return errors
 
 

@@ -41,7 +41,7 @@ def state(sandbox: SlackSandbox, channel: str, thread_ts: str | None, user: str)
                  key=lambda m: float(m.ts))  # fmt: skip
     replies = space.thread(found.id, thread_ts) if thread_ts else []
     return {
-        "team": {"id": space.team_id, "name": space.team_name},
+        "team": {"id": space.team_id, "name": space.team_name, "domain": space.domain},
         "banner": sandbox.config.banner,
         "scenarios": sandbox.config.scenarios,
         "runs": bool(sandbox.config.app_runs_url),

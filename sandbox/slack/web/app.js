@@ -25,16 +25,38 @@ function userName(id) {
 }
 
 // Slack mrkdwn and Markdown (both reach the page) to HTML; the input is never trusted.
+// Links (https://api.slack.com/reference/surfaces/formatting#linking-urls): <url>, <url|label>,
+// <#C123>, <#C123|name>, <@U123>, <!subteam^S123|@handle>; a link to a message of this
+// workspace (https://DOMAIN.slack.com/archives/C…/p…) opens that thread in the page.
+function channelName(id, label) {
+  const c = view.data && view.data.channels.find((x) => x.id === id);
+  return label || (c ? c.name : id);
+}
+
+function threadOf(url) {
+  const domain = view.data && view.data.team.domain;
+  const m = String(url).match(/^https:\/\/([a-z0-9-]+)\.slack\.com\/archives\/([A-Z0-9]+)\/p(\d{10})(\d{6})(?:\?(.*))?$/);
+  if (!m || m[1] !== domain) return null;
+  const query = new URLSearchParams(m[5] || "");
+  return { channel: m[2], ts: query.get("thread_ts") || `${m[3]}.${m[4]}` };
+}
+
+function link(url, label) {
+  const thread = threadOf(url);
+  const opens = thread ? ` data-open-channel="${esc(thread.channel)}" data-open-thread="${esc(thread.ts)}"` : ' target="_blank" rel="noopener"';
+  return `<a href="${esc(url)}"${opens}>${esc(label || url)}</a>`;
+}
+
 function inline(text) {
   const keep = [];
   const hold = (html) => `\u0000${keep.push(html) - 1}\u0000`;
   let s = String(text).replace(/`([^`\n]+)`/g, (_, c) => hold(`<code>${esc(c)}</code>`));
-  s = s.replace(/<(@|#|!)([A-Z0-9^a-z_]+)(?:\|([^>]+))?>/g, (_, kind, id, label) =>
-    hold(`<span class="mention">${kind === "#" ? "#" : "@"}${esc(label || (kind === "@" ? userName(id) : id))}</span>`));
-  s = s.replace(/<(https?:\/\/[^|>]+)(?:\|([^>]+))?>/g, (_, url, label) =>
-    hold(`<a href="${esc(url)}" target="_blank" rel="noopener">${esc(label || url)}</a>`));
-  s = s.replace(/\[([^\]]+)\]\((https?:\/\/[^)]+)\)/g, (_, label, url) =>
-    hold(`<a href="${esc(url)}" target="_blank" rel="noopener">${esc(label)}</a>`));
+  s = s.replace(/<#([A-Z0-9]+)(?:\|([^>]*))?>/g, (_, id, label) =>
+    hold(`<a class="mention" data-channel="${esc(id)}">#${esc(channelName(id, label))}</a>`));
+  s = s.replace(/<(@|!)([A-Z0-9^a-z_]+)(?:\|([^>]+))?>/g, (_, kind, id, label) =>
+    hold(`<span class="mention">@${esc((label || (kind === "@" ? userName(id) : id)).replace(/^@/, ""))}</span>`));
+  s = s.replace(/<((?:https?:\/\/|mailto:)[^|>\s]+)(?:\|([^>]+))?>/g, (_, url, label) => hold(link(url, label)));
+  s = s.replace(/\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g, (_, label, url) => hold(link(url, label)));
   s = esc(s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"));
   s = s.replace(/\*\*([^*\n]+)\*\*/g, "<b>$1</b>").replace(/(^|[\s(])\*([^*\n]+)\*/g, "$1<b>$2</b>");
   s = s.replace(/(^|[\s(])_([^_\n]+)_/g, "$1<i>$2</i>").replace(/~([^~\n]+)~/g, "<s>$1</s>");
@@ -42,17 +64,42 @@ function inline(text) {
   return s.replace(/\u0000(\d+)\u0000/g, (_, i) => keep[Number(i)]);
 }
 
+// One line of prose: a heading, a list item or a paragraph.
+function lineHtml(line) {
+  const heading = line.match(/^#{1,6}\s+(.*)/);
+  if (heading) return `<p><b>${inline(heading[1])}</b></p>`;
+  const item = line.match(/^\s*[-•*]\s+(.*)/);
+  if (item) return `<p>• ${inline(item[1])}</p>`;
+  return line.trim() ? `<p>${inline(line)}</p>` : "";
+}
+
+// Prose lines with Slack's quotes: "> " quotes a line (consecutive ones form one quote),
+// ">>>" quotes the rest of the text (https://api.slack.com/reference/surfaces/formatting#quotes).
+function proseHtml(text) {
+  const out = [];
+  let quoted = null;
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].replace(/^(?:&gt;)+/, (m) => ">".repeat(m.length / 4));
+    const rest = line.match(/^>>>\s?(.*)$/);
+    if (rest) { out.push(`<blockquote>${[rest[1], ...lines.slice(i + 1)].map(lineHtml).join("")}</blockquote>`); quoted = null; break; }
+    const quote = line.match(/^>\s?(.*)$/);
+    if (quote) {
+      if (quoted === null) { quoted = []; out.push(quoted); }
+      quoted.push(lineHtml(quote[1]) || "<p>&nbsp;</p>");
+      continue;
+    }
+    quoted = null;
+    out.push(lineHtml(line));
+  }
+  return out.map((x) => (Array.isArray(x) ? `<blockquote>${x.join("")}</blockquote>` : x)).join("");
+}
+
 function mrkdwn(text) {
   const parts = String(text || "").split(/```/);
   return parts.map((part, i) => {
     if (i % 2 === 1) return `<pre><code>${esc(part.replace(/^[a-z]*\n/, ""))}</code></pre>`;
-    return part.split("\n").map((line) => {
-      const heading = line.match(/^#{1,6}\s+(.*)/);
-      if (heading) return `<p><b>${inline(heading[1])}</b></p>`;
-      const item = line.match(/^\s*[-•*]\s+(.*)/);
-      if (item) return `<p>• ${inline(item[1])}</p>`;
-      return line.trim() ? `<p>${inline(line)}</p>` : "";
-    }).join("");
+    return proseHtml(part);
   }).join("");
 }
 
@@ -361,8 +408,14 @@ function composer(form, threadTs, inThread) {
 }
 
 document.addEventListener("click", async (ev) => {
-  const target = ev.target.closest("[data-action],[data-thread],[data-channel],[data-prompt],[data-home],[data-tour]");
+  const target = ev.target.closest("[data-action],[data-thread],[data-channel],[data-prompt],[data-home],[data-tour],[data-open-thread]");
   if (!target || target.tagName === "TEXTAREA") return;
+  if (target.dataset.openThread) { // a link to a message of this workspace: open its thread here
+    ev.preventDefault();
+    Object.assign(view, { channel: target.dataset.openChannel, thread: target.dataset.openThread, home: false });
+    refresh();
+    return;
+  }
   if (target.dataset.thread) { view.thread = target.dataset.thread; refresh(); return; }
   if (target.dataset.channel) { view.channel = target.dataset.channel; view.thread = null; view.home = false; refresh(); return; }
   if (target.dataset.home) { view.home = true; view.thread = null; await openHome(); return; }
