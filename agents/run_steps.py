@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from agents.outcomes import words as outcome_words
 
 
 class StepLine(BaseModel):
@@ -66,20 +70,105 @@ def step_lines(steps: list[Any]) -> list[StepLine]:
     return lines
 
 
-def waterfall(steps: list[StepLine]) -> str:
-    """Steps as a text waterfall: offset, name, duration, and a bar."""
+TRACK = 40  # characters of a waterfall bar's track
+WAIT_SHARE = 0.15
+"""Each wait for a person is drawn at this share of the track, whatever its length (it can
+last hours while every other step takes milliseconds); the page's run panel draws it so too
+(sandbox/slack/web/app.js)."""
+RUN_STATUS_WORDS = {
+    "queued": "queued",
+    "running": "running",
+    "waiting_approval": "waiting for approval",
+    "cancelled": "cancelled",
+}
+
+
+def run_status_words(status: str) -> str:
+    """A run's status as a person reads it ("waiting_approval" -> "waiting for approval");
+    an outcome in the words of the footer (agents/outcomes.py)."""
+    return RUN_STATUS_WORDS.get(status) or outcome_words(status).replace("_", " ")
+
+
+def took(ms: float) -> str:
+    """A duration as people say it: "120 ms", "15 s", "3 min 05 s"."""
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    seconds = round(ms / 1000)
+    return f"{seconds} s" if seconds < 90 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def _offset(seconds: float) -> str:
+    """When a step started, from the run's first step: "200 ms", "1.2 s", "3 min 05 s"."""
+    return took(seconds * 1000) if seconds < 1 or seconds >= 90 else f"{seconds:.1f} s"
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A step on the run's clock, in seconds from the first step's start."""
+
+    step: StepLine
+    start: float
+    end: float
+
+
+def _span(step: StepLine, first: float) -> _Span:
+    start = (step.started_at or first) - first
+    return _Span(step, start, start + (step.duration_ms or 0) / 1000)
+
+
+def _track(spans: list[_Span]) -> Callable[[float], float]:
+    """Run time -> track position (0..1): the work on one common scale, each wait squeezed
+    to WAIT_SHARE of the track."""
+    waits = [(s.start, s.end) for s in spans if s.step.waits]
+    end = max([s.end for s in spans] + [0.001])
+    busy = max(0.001, end - sum(b - a for a, b in waits))
+    width = busy * WAIT_SHARE / (1 - WAIT_SHARE * min(len(waits), 3)) if waits else 0.0
+    total = busy + width * len(waits)
+
+    def at(t: float) -> float:
+        shift = 0.0
+        for a, b in waits:
+            if t > a and t >= b:
+                shift += (b - a) - width
+            elif t > a:
+                shift += (t - a) - (t - a) / max(b - a, 0.001) * width
+        return (t - shift) / total
+
+    return at
+
+
+def waterfall(steps: list[StepLine], waiting: bool = False) -> str:
+    """Steps as a text waterfall, one line each: when it started, what it is in words, how
+    long it took, and a bar. A wait for a person is hatched (`~`) at a fixed share of the
+    track with its real length in words, so it never squashes the other bars; `waiting`
+    adds the wait still going (DBOS records a step only once it ends)."""
     starts = [s.started_at for s in steps if s.started_at]
     if not starts:
         return "no steps yet"
     first = min(starts)
-    last = max((s.started_at or first) + (s.duration_ms or 0) / 1000 for s in steps)
-    scale = 40 / max(last - first, 0.001)
+    spans = [_span(s, first) for s in steps]
+    if waiting:
+        end = max(span.end for span in spans)
+        wait = StepLine(name="recv", started_at=None, duration_ms=None, failed=False,
+                        label=STEP_LABELS["DBOS.recv"], waits=True)  # fmt: skip
+        spans.append(_Span(wait, end, end))
+    at = _track(spans)
+    width = max(len(s.step.label or s.step.name) for s in spans)
     lines = []
-    for step in steps:
-        offset = (step.started_at or first) - first
-        took = (step.duration_ms or 0) / 1000
-        bar = " " * int(offset * scale) + "#" * max(1, int(took * scale))
-        label = f"{step.duration_ms:.0f} ms" if step.duration_ms is not None else "running"
+    for span in spans:
+        step = span.step
+        left = int(at(span.start) * TRACK)
+        if step.waits:
+            size = max(1, round(WAIT_SHARE * TRACK))
+            bar = " " * left + "~" * size
+            time_text = (
+                "waiting…" if step.duration_ms is None else f"waited {took(step.duration_ms)}"
+            )
+        else:
+            size = max(1, int(at(span.end) * TRACK) - left)
+            bar = " " * left + "#" * size
+            time_text = "running" if step.duration_ms is None else took(step.duration_ms)
         mark = " FAILED" if step.failed else ""
-        lines.append(f"{offset * 1000:>9.0f} ms  {step.name:<18} {label:>10}{mark}  |{bar}")
+        lines.append(f"{_offset(span.start):>12}  {step.label or step.name:<{width}} "
+                     f"{time_text:>16}{mark}  |{bar.rstrip()}")  # fmt: skip
     return "\n".join(lines)

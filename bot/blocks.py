@@ -8,7 +8,8 @@ from typing import Any
 from agents.audit import AuditEntry
 from agents.events import RunFinished
 from agents.outcomes import words as outcome_words
-from agents.queries import Overview, RunSummary, StepLine, elapsed, trace_id_hex, waterfall
+from agents.queries import Overview, RunSummary, StepLine, elapsed, trace_id_hex
+from agents.run_steps import run_status_words, waterfall
 from bot.text_split import SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, bounded_lines
 
 APPROVE_ACTION = "opsbot_approve"
@@ -140,18 +141,21 @@ def status_blocks(view: Overview, domain: str | None, scope: str) -> list[dict[s
 def run_blocks(
     run: RunSummary, steps: list[StepLine], decisions: list[AuditEntry] | None = None
 ) -> list[dict[str, Any]]:
-    """One run: status, trace id, its steps as a text waterfall, and its audited decisions."""
+    """One run: status in words, trace id, its steps as a text waterfall in words (the page's
+    run panel uses the same labels, agents/run_steps.py; a wait for approval hatched at a
+    fixed width with its real length), and its audited decisions."""
     audit_lines = [
         f"• {clock(d.at)} {d.action} `{d.tool_name or '-'}` by "
         f"{f'<@{d.actor}>' if d.actor else 'opsbot'}: {d.outcome}"
         for d in reversed(decisions or [])
     ]
+    waiting = run.status == "waiting_approval"  # DBOS records the wait once it ends
     resumed = f", resumed after restart ({run.resumed_count}x)" if run.resumed_count else ""
     return [
         _section(f"*Run* {_about(run.about, run.channel, run.requester)} `{run.run_id}`: "
-                 f"{run.status}{resumed}, agents: "
+                 f"{run_status_words(run.status)}{resumed}, agents: "
                  f"{', '.join(run.agents) or '-'}\ntrace `{trace_id_hex(run.run_id)}`"),
-        _section(f"```{truncated(waterfall(steps), MAX_PREVIEW)}```"),
+        _section(f"```{truncated(waterfall(steps, waiting), MAX_PREVIEW)}```"),
         _list_section(f"*Decisions* (full log: `opsbot audit --run {run.run_id}`)",
                       audit_lines, "none"),
     ]  # fmt: skip

@@ -311,6 +311,10 @@ function took(ms) {
   return seconds < 90 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, "0")} s`;
 }
 
+// A run's status in words, as `/opsbot status` says it (agents/run_steps.py run_status_words).
+const STATUS_WORDS = { queued: "queued", running: "running", waiting_approval: "waiting for approval", succeeded: "succeeded", not_fixed: "not fixed", needs_input: "waiting for your answer", rejected: "rejected, nothing done", limited: "limited", declined: "declined", failed: "failed", no_answer: "no answer", cancelled: "cancelled" };
+const statusWords = (status) => STATUS_WORDS[status] || String(status).replace(/_/g, " ");
+
 function runHtml(r) {
   // DBOS records a step when it completes: the wait still going is drawn from the run's state
   const end = Math.max(0, ...r.steps.map((s) => s.offset_ms + (s.duration_ms || 0)));
@@ -327,7 +331,7 @@ function runHtml(r) {
   }).join("");
   const waiting = r.waiting.length ? ` · waiting for approval of ${r.waiting.map(esc).join(", ")}` : "";
   const usage = r.finished_at ? ` · ${r.input_tokens + r.output_tokens} tokens · $${r.cost_usd.toFixed(4)}` : "";
-  return `<div class="run"><div class="line"><b>${esc(r.status)}</b> · ${r.agents.map(esc).join(" → ") || "routing"}${usage}${waiting}
+  return `<div class="run"><div class="line"><b>${esc(statusWords(r.status))}</b> · ${r.agents.map(esc).join(" → ") || "routing"}${usage}${waiting}
     <br>trace <code>${r.trace_id}</code></div>${steps}</div>`;
 }
 
