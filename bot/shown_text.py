@@ -65,6 +65,16 @@ def message_text(message: dict[str, Any]) -> str:
     return joined
 
 
+def _after(message: dict[str, Any], since_ts: str, thread_ts: str) -> bool:
+    """Whether `message` came after `since_ts` and is a reply (`oldest` is a request Slack
+    may answer with the whole thread)."""
+    ts = str(message.get("ts") or "")
+    try:
+        return ts != thread_ts and float(ts) > float(since_ts)
+    except ValueError:
+        return False
+
+
 async def thread_shown(
     writer: SlackWriter, identity: BotIdentity, channel: str, thread_ts: str, since_ts: str
 ) -> str:
@@ -84,7 +94,7 @@ async def thread_shown(
             log.warning("could not read thread %s: %s", thread_ts, error.response.get("error"))
             break
         texts += [message_text(m) for m in replies.get("messages") or []
-                  if identity.wrote(m) and str(m.get("ts")) != thread_ts]  # fmt: skip
+                  if identity.wrote(m) and _after(m, since_ts, thread_ts)]  # fmt: skip
         cursor = (replies.get("response_metadata") or {}).get("next_cursor") or None
         if not replies.get("has_more") or not cursor:
             break
