@@ -29,8 +29,7 @@ NO_ANSWER = "no_answer"
 ANSWERED = frozenset({SUCCEEDED, NOT_FIXED, NEEDS_INPUT, REJECTED})
 """Outcomes of a run that ended with an answer (exit status 0 of `opsbot ask`)."""
 
-WORDS = {NOT_FIXED: "not fixed", NEEDS_INPUT: "waiting for your answer",
-         REJECTED: "rejected, nothing done", NO_ANSWER: "no answer"}  # fmt: skip
+WORDS = {NOT_FIXED: "not fixed", NEEDS_INPUT: "waiting for your answer", NO_ANSWER: "no answer"}
 
 
 def words(outcome: str) -> str:
