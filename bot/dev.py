@@ -157,7 +157,8 @@ async def _run_parts(
             python, "-m", "sandbox.slack", "--port", str(ports.slack), "--scenarios", "all",
             "--state", str(root / "slack.json"), "--banner", banner,
             "--app-runs-url", f"http://127.0.0.1:{ports.bot}/runs",
-            env={**os.environ, **{f"SANDBOX_{k}": v for k, v in credentials.items()}},
+            env={**os.environ, **{f"SANDBOX_{k}": v for k, v in credentials.items()},
+                 "SANDBOX_INCIDENT_WORKSPACE": str(workspace)},
         )  # fmt: skip
         started.append(slack)
         await _wait_http(f"{slack_url}/_sandbox/credentials", slack, "the local Slack")

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from sandbox.slack.incident_reset import fresh_incident
 from sandbox.slack.model import Message
 from sandbox.slack.server import SANDBOX, SlackSandbox
 
@@ -114,6 +115,19 @@ async def _runs(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def _fresh_incident(request: web.Request) -> web.Response:
+    """`POST {"name": scenario}`: the scenario picked again starts from its original files
+    (unless a run of it has not finished); says what it did in `note`."""
+    sandbox = request.app[SANDBOX]
+    try:
+        name = str((await request.json())["name"])
+        outcome = await fresh_incident(sandbox.workspace, sandbox.config.scenarios, name,
+                                       sandbox.config.app_runs_url)  # fmt: skip
+    except (KeyError, ValueError, TypeError):
+        return web.json_response({"ok": False, "error": "unknown_scenario"}, status=400)
+    return web.json_response({"ok": True, **vars(outcome)})
+
+
 def add_page_routes(app: web.Application) -> None:
     """Mount the page, its files, its state, its live updates and the run panel's data."""
     app[LIVE] = set()
@@ -122,6 +136,7 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/_sandbox/state", _state)
     app.router.add_get("/_sandbox/live", _live)
     app.router.add_get("/_sandbox/runs", _runs)
+    app.router.add_post("/_sandbox/fresh_incident", _fresh_incident)
 
     async def end_live_streams(app: web.Application) -> None:
         for closing in app[LIVE]:

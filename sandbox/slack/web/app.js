@@ -193,7 +193,7 @@ function render(d) {
   }
   select.value = view.user;
   $("#channels").innerHTML = d.channels.map((c) => `<li data-channel="${c.id}" class="${c.id === d.channel ? "active" : ""}"># ${esc(c.name)}</li>`).join("");
-  $("#scenarios").innerHTML = (d.scenarios || []).map((s) => `<li data-prompt="${esc(s.prompt)}" title="${esc(s.description)}">${esc(s.name)}</li>`).join("");
+  $("#scenarios").innerHTML = (d.scenarios || []).map((s) => `<li data-prompt="${esc(s.prompt)}" data-scenario="${esc(s.name)}" title="${esc(s.description)}">${esc(s.name)}</li>`).join("");
   const channel = d.channels.find((c) => c.id === d.channel);
   $("#channel-name").textContent = view.home ? "opsbot · Home" : `# ${channel ? channel.name : d.channel}`;
   document.querySelectorAll("#sidebar li[data-channel]").forEach((li) => li.classList.toggle("active", !view.home && li.dataset.channel === d.channel));
@@ -429,6 +429,7 @@ document.addEventListener("click", async (ev) => {
     const area = $("#composer textarea");
     area.value = `@opsbot ${target.dataset.prompt}`;
     area.focus();
+    if (target.dataset.scenario) await freshIncident(target.dataset.scenario);
     return;
   }
   const confirm = JSON.parse(target.dataset.confirm || "null");
@@ -437,6 +438,16 @@ document.addEventListener("click", async (ev) => {
   if (answer.trigger_id) view.triggers.add(answer.trigger_id);
   refresh();
 });
+
+// Trying a bundled incident again starts from its original files, unless a run of it still
+// waits (sandbox/slack/incident_reset.py); the note says which.
+async function freshIncident(name) {
+  const note = $("#incident-note");
+  const answer = await (await fetch("/_sandbox/fresh_incident", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name }) })).json();
+  note.textContent = answer.note || "";
+  note.hidden = !answer.note;
+  note.classList.toggle("kept", answer.ok && !answer.fresh);
+}
 
 // Opening the Home tab sends app_home_opened; the app answers with views.publish.
 async function openHome() {
