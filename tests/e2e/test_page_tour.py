@@ -61,6 +61,8 @@ async def test_the_tour_self_approval_and_the_panels(tmp_path: Path) -> None:
             await expect(page.locator("#thread-composer textarea")).to_be_hidden()
 
             await page.locator("#scenarios li", has_text="checkout-500").click()
+            note = page.locator("#incident-note")  # picked again, it would start afresh
+            await expect(note).to_contain_text("checkout-500 starts from its original files")
             await page.locator("#composer textarea").press("Enter")
             thread = page.locator("#thread-messages")
             card = thread.locator(".msg", has=page.locator("button.primary", has_text="Approve"))
