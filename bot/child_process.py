@@ -86,7 +86,11 @@ def busy_port(ports: list[Port], host: str = "127.0.0.1") -> str | None:
     taken = [(port, why) for port in ports if (why := _taken(port, host))]
     if not taken:
         return None
-    named = _joined([f"{p.number} ({p.what}) is {why}" for p, why in taken])
+    if all(why == "in use" for _, why in taken):
+        named = _joined([f"{p.number} ({p.what})" for p, _ in taken])
+        named += " are in use" if len(taken) > 1 else " is in use"
+    else:
+        named = _joined([f"{p.number} ({p.what}) is {why}" for p, why in taken])
     flags = _joined([p.change for p, _ in taken])
     example = " ".join(f"{p.change} N" for p, _ in taken)
     several = len(taken) > 1
