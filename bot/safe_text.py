@@ -12,7 +12,10 @@ Model and tool text reaches Slack in three dialects, each with its own rules:
 - *rich text* elements are literal, except the explicit `broadcast`, `usergroup` and `link`
   elements.
 
-A masked link (`<url|label>`, `[label](url)`) is rewritten to show the URL itself. Everything
+A masked link (`<url|label>`, `[label](url)`) is rewritten to show the URL itself, except a
+link to a message of a Slack workspace (a permalink, `https://<name>.slack.com/archives/…`,
+as chat.getPermalink returns): it stays within Slack, so its label cannot hide where it
+goes, and the bot's own status lines link to threads that way. Everything
 here is a pure function; `safe_arguments` is the one door every Slack write of the bot passes
 (bot/writer.py), so no caller can forget it.
 """
@@ -37,6 +40,9 @@ MARKDOWN_LINK = re.compile(
 # reference definition (`[ref]: url`).
 LINK_JOINT = re.compile(r"\]\(")
 REFERENCE_DEFINITION = re.compile(r"(?m)^(\s{0,3}\[[^\]\n]+\]):")
+SLACK_PERMALINK = re.compile(
+    r"https://[a-z0-9-]+\.slack\.com/archives/[A-Z0-9]+/p\d+(?:\?[^\s<>|]*)?\Z"
+)
 USER_MENTION = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 MAX_USER_MENTIONS = 3  # the bot's own lines name a requester and approvers; more is a ping storm
 FULLWIDTH_AT = "\uff20"
@@ -56,7 +62,9 @@ def _escaped_mention(match: re.Match[str]) -> str:
     return f"&lt;!{match.group('body')}&gt;"
 
 
-def _shown_link(url: str, label: str, shown: str | None = None) -> str:
+def _shown_link(url: str, label: str, shown: str | None = None, whole: str = "") -> str:
+    if whole and SLACK_PERMALINK.match(url):
+        return whole
     label, shown = label.strip(), shown or url
     return shown if not label or label == url else f"{label} ({shown})"
 
@@ -75,7 +83,9 @@ def _unjoined_links(text: str) -> str:
 def safe_mrkdwn(text: str) -> str:
     """mrkdwn that cannot broadcast and whose links show their URL (`label (<url>)`)."""
     text = _few_user_mentions(SPECIAL_MENTION.sub(_escaped_mention, text))
-    text = MASKED_LINK.sub(lambda m: _shown_link(m["url"], m["label"], f"<{m['url']}>"), text)
+    text = MASKED_LINK.sub(
+        lambda m: _shown_link(m["url"], m["label"], f"<{m['url']}>", m.group(0)), text
+    )
     # Not a link in mrkdwn, but the same text may be read as Markdown (a notification, a client).
     text = MARKDOWN_LINK.sub(lambda m: _shown_link(m["url"], m["label"], f"<{m['url']}>"), text)
     return PLAIN_BROADCAST.sub(FULLWIDTH_AT, _unjoined_links(text))

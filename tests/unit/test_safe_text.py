@@ -71,6 +71,34 @@ def test_a_masked_mrkdwn_link_shows_its_url(masked: str, shown: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "link",
+    [
+        "<https://acme.slack.com/archives/C0INCIDENTS/p1796049697308339|thread>",
+        "<https://opsbot-sandbox.slack.com/archives/C0INCIDENTS/p1796049697308339"
+        "?thread_ts=1796049697.308339&cid=C0INCIDENTS|card>",
+    ],
+)
+def test_a_link_to_a_slack_message_keeps_its_label(link: str) -> None:
+    """A permalink stays inside Slack: the bot's status lines link threads as "thread"."""
+    assert safe_mrkdwn(f"({link})") == f"({link})"
+
+
+@pytest.mark.parametrize(
+    ("masked", "shown"),
+    [
+        ("<https://acme.slack.com.evil.example/archives/C1/p1|thread>",
+         "thread (<https://acme.slack.com.evil.example/archives/C1/p1>)"),
+        ("<https://evil.example/archives/C1/p1|thread>", "thread (<https://evil.example/archives/C1/p1>)"),
+        ("<http://acme.slack.com/archives/C1/p1|thread>", "thread (<http://acme.slack.com/archives/C1/p1>)"),
+        ("<https://acme.slack.com/files/U1/F1/x.sh|log>", "log (<https://acme.slack.com/files/U1/F1/x.sh>)"),
+        ("<https://a@acme.slack.com/archives/C1/p1|t>", "t (<https://a@acme.slack.com/archives/C1/p1>)"),
+    ],
+)  # fmt: skip
+def test_a_link_that_only_looks_like_a_slack_message_shows_its_url(masked: str, shown: str) -> None:
+    assert safe_mrkdwn(f"see {masked}") == f"see {shown}"
+
+
+@pytest.mark.parametrize(
     ("link", "shown"),
     [
         ("[click here](https://evil.example)", "click here (https://evil.example)"),
