@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +50,26 @@ FAULTS = ["after_route", "mid_stream:3", "after_tool", "waiting_approval",
           "after_stream_start:2", "before_stream_stop:1", "after_card"]  # fmt: skip
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[RunningSlack, RunningModelServer, Path]]:
+@asynccontextmanager
+async def counter_world(
+    tmp_path: Path, script: Any
+) -> AsyncIterator[tuple[RunningSlack, RunningModelServer, Path]]:
+    """The local workspace, a model server replaying `script` and the counter checkout."""
     workspace = counter_workspace(tmp_path)
     (workspace / "count.py").write_text(COUNTER)
     slack = await start_slack(SandboxConfig())
-    model = await start_model_server(scripted(SCRIPT, tokens_per_second=40))
-    yield slack, model, workspace
-    await model.stop()
-    await slack.stop()
+    model = await start_model_server(scripted(script, tokens_per_second=40))
+    try:
+        yield slack, model, workspace
+    finally:
+        await model.stop()
+        await slack.stop()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[tuple[RunningSlack, RunningModelServer, Path]]:
+    async with counter_world(tmp_path, SCRIPT) as parts:
+        yield parts
 
 
 async def serve(

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from sandbox.model.server import RunningModelServer, start_model_server
-from sandbox.slack.app import RunningSlack, start_slack
+from sandbox.slack.app import RunningSlack
 from sandbox.slack.model import Channel, User
-from sandbox.slack.server import SandboxConfig, SlackSandbox
-from tests.e2e.test_crash_matrix import COUNTER, SCRIPT, serve
+from sandbox.slack.server import SlackSandbox
+from tests.e2e.test_crash_matrix import SCRIPT, counter_world, serve
 from tests.slackbot import running_bot, wait_for
-from tests.support import counter_workspace, scripted
+from tests.support import scripted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 SHARED = "C0SHARED"
@@ -101,13 +101,8 @@ async def test_a_mention_streams_to_the_team_of_the_person_who_asked(
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[RunningSlack, RunningModelServer, Path]]:
-    workspace = counter_workspace(tmp_path)
-    (workspace / "count.py").write_text(COUNTER)
-    slack = await start_slack(SandboxConfig())
-    model = await start_model_server(scripted(SCRIPT, tokens_per_second=40))
-    yield slack, model, workspace
-    await model.stop()
-    await slack.stop()
+    async with counter_world(tmp_path, SCRIPT) as parts:
+        yield parts
 
 
 def _card(sandbox: SlackSandbox, root_ts: str) -> dict[str, Any] | None:

@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-from sandbox.model.server import RunningModelServer, start_model_server
-from sandbox.slack.app import RunningSlack, start_slack
-from sandbox.slack.server import SandboxConfig, SlackSandbox
-from tests.e2e.test_crash_matrix import COUNTER, act_on_cards, final, serve, until
+from sandbox.model.server import RunningModelServer
+from sandbox.slack.app import RunningSlack
+from sandbox.slack.server import SlackSandbox
+from tests.e2e.test_crash_matrix import act_on_cards, counter_world, final, serve, until
 from tests.slackbot import CHANNEL, card_with, thread, wait_for
-from tests.support import counter_workspace, scripted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 FINDING = "Root cause found. Since checkout 4.2.0 the payment client gives up after 2 seconds."
@@ -46,13 +45,8 @@ WHILE_ANSWERING = len(f"{FINDING} {PLAN} {RUNNING}".split()) + 3
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[RunningSlack, RunningModelServer, Path]]:
-    workspace = counter_workspace(tmp_path)
-    (workspace / "count.py").write_text(COUNTER)
-    slack = await start_slack(SandboxConfig())
-    model = await start_model_server(scripted(SCRIPT, tokens_per_second=40))
-    yield slack, model, workspace
-    await model.stop()
-    await slack.stop()
+    async with counter_world(tmp_path, SCRIPT) as parts:
+        yield parts
 
 
 def _paragraph_counts(sandbox: SlackSandbox, root_ts: str) -> dict[str, int]:
