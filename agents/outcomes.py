@@ -4,12 +4,14 @@ An outcome says what the run's answer means, so it never contradicts the answer:
 fix a person rejected does not end "succeeded", and neither does one that asks the person a
 question. Outcomes of a run that answered (the first four) and of one that did not:
 
-- `succeeded`: the agents answered; a repair, if any, was reported `fixed`;
+- `succeeded`: the agents answered, nothing was rejected, and a repair, if any, was reported
+  `fixed`;
 - `not_fixed`: the coding agent reported its repair `not_fixed` (`report_fix`);
 - `needs_input`: the last agent asked the person something (`needs_input` in
   `record_findings` or `report_fix`) and waits for their reply in the thread;
-- `rejected`: a person rejected (or let expire) an action of this turn and no agent reported
-  the repair `fixed` afterwards;
+- `rejected`: a person rejected (or let expire) an action proposed in this turn, e.g. the
+  test run after a fix was written, so the fix is untested (declining to run again a command whose outcome a
+  crash made unknown does not count: it was approved and ran);
 - `limited`, `declined`, `failed`, `no_answer`, `cancelled`: a budget or limit stopped it, the
   model declined (stop reason `refusal`), a model call failed, no agent answered, or a person
   cancelled it.
@@ -49,6 +51,4 @@ def answered_outcome(fix_status: str | None, awaiting_reply: bool, rejected: int
         return NEEDS_INPUT
     if fix_status == "not_fixed":
         return NOT_FIXED
-    if fix_status == "fixed":
-        return SUCCEEDED
     return REJECTED if rejected else SUCCEEDED

@@ -70,6 +70,8 @@ class PendingApproval(BaseModel):
     card_channel: str | None
     card_ts: str | None
     about: str = ""  # the first words of the request of its run
+    thread_ts: str | None = None  # the root of the thread the card is posted in
+    first_approved_by: str | None = None  # the first of two approvers, when two are needed
 
 
 class Overview(BaseModel):
@@ -141,7 +143,8 @@ def _pending(row: ApprovalRow, about: str = "") -> PendingApproval:
         approval_id=row.id, run_id=row.run_id, tool_name=row.tool_name, risk=row.risk,
         preview=row.preview, requester=row.requester, created_at=row.created_at,
         expires_at=row.expires_at, card_channel=row.card_channel, card_ts=row.card_ts,
-        about=about,
+        about=about, thread_ts=row.thread_id.split(":", 2)[2] if row.thread_id.count(":") >= 2
+        else None, first_approved_by=row.first_approved_by,
     )  # fmt: skip
 
 

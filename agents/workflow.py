@@ -253,8 +253,8 @@ class Turn:
                 return await self._gated(spec, use, needs, reason, attempt + 1)  # ask again
             return result
         result = _refusal(verdict.status, verdict.decided_by, verdict.reason)
-        if result.status in (ToolStatus.REJECTED, ToolStatus.EXPIRED):
-            self.rejected += 1
+        if attempt == 1 and result.status in (ToolStatus.REJECTED, ToolStatus.EXPIRED):
+            self.rejected += 1  # not a "run it again?" card for a call whose outcome is unknown
         await step("record_refusal", self.engine.record_refusal, self.run_id, spec.name, use,
                    result, needs.risk)  # fmt: skip
         return result

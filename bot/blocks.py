@@ -8,7 +8,7 @@ from typing import Any
 from agents.audit import AuditEntry
 from agents.events import RunFinished
 from agents.outcomes import words as outcome_words
-from agents.queries import Overview, RunSummary, StepLine, elapsed, trace_id_hex
+from agents.queries import Overview, PendingApproval, RunSummary, StepLine, elapsed, trace_id_hex
 from agents.run_steps import run_status_words, waterfall
 from bot.text_split import SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, bounded_lines
 
@@ -87,10 +87,14 @@ def footer_block(event: RunFinished) -> dict[str, Any]:
     return _context(footer_text(event))
 
 
-def permalink(domain: str | None, channel: str, ts: str) -> str:
-    """A link to a message."""
+def permalink(domain: str | None, channel: str, ts: str, thread_ts: str | None = None) -> str:
+    """A link to a message; to a reply when `thread_ts` is its thread's root, in the shape
+    chat.getPermalink gives replies (`?thread_ts=…&cid=…`), so clients open the thread."""
     host = f"https://{domain}.slack.com" if domain else "https://slack.com"
-    return f"{host}/archives/{channel}/p{ts.replace('.', '')}"
+    link = f"{host}/archives/{channel}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return link
 
 
 def _about(about: str, channel: str | None, requester: str | None) -> str:
@@ -121,16 +125,7 @@ def status_blocks(view: Overview, domain: str | None, scope: str) -> list[dict[s
     blocks: list[dict[str, Any]] = [_section(f"*opsbot status* for {scope}")]
     running = [_run_line(r, domain) for r in view.running if r.status == "running"]
     blocks.append(_list_section("*Running*", running, "nothing"))
-    waiting_lines = []
-    for a in view.waiting:
-        card = (
-            f" (<{permalink(domain, a.card_channel, a.card_ts)}|card>)"
-            if a.card_ts and a.card_channel
-            else ""
-        )
-        about = _about(a.about, a.card_channel, a.requester)
-        waiting_lines.append(f"• `{a.tool_name}` ({a.risk}) for {about}, waiting "
-                             f"{elapsed(a.created_at)}{card} `{a.run_id}`")  # fmt: skip
+    waiting_lines = [_waiting_line(a, domain) for a in view.waiting]
     blocks.append(_list_section("*Waiting for approval*", waiting_lines, "nothing"))
     blocks.append(_list_section("*Queued*", [f"• `{q}`" for q in view.queued], "nothing"))
     finished = [_run_line(r, domain) for r in view.finished]
@@ -192,10 +187,24 @@ def reject_modal(approval_id: str, channel: str, card_ts: str) -> dict[str, Any]
     }
 
 
-def home_view(mine: list[dict[str, Any]], view: Overview, domain: str | None) -> dict[str, Any]:
-    """App Home: the user's pending approvals first, then the workspace overview."""
-    pending = [f"• `{a['tool_name']}` for {_about(a.get('about', ''), a.get('channel'), None)} "
-               f"`{a['run_id']}`" for a in mine]  # fmt: skip
+def _card_link(domain: str | None, approval: PendingApproval) -> str:
+    """ " (card)" linking the approval's card in its thread, or "" before it is posted."""
+    if not (approval.card_ts and approval.card_channel):
+        return ""
+    link = permalink(domain, approval.card_channel, approval.card_ts, approval.thread_ts)
+    return f" (<{link}|card>)"
+
+
+def _waiting_line(approval: PendingApproval, domain: str | None) -> str:
+    """One waiting approval: tool, risk, what its run is about, how long, its card, its run."""
+    a = approval
+    return (f"• `{a.tool_name}` ({a.risk}) for {_about(a.about, a.card_channel, a.requester)},"
+            f" waiting {elapsed(a.created_at)}{_card_link(domain, a)} `{a.run_id}`")  # fmt: skip
+
+
+def home_view(mine: list[PendingApproval], view: Overview, domain: str | None) -> dict[str, Any]:
+    """App Home: the approvals this person may decide first, then the workspace overview."""
+    pending = [_waiting_line(a, domain) for a in mine]
     blocks = [_list_section("*Waiting for your approval*", pending, "none"), {"type": "divider"},
               *status_blocks(view, domain, "this workspace")]  # fmt: skip
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS_MAX]}

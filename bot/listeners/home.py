@@ -11,6 +11,15 @@ from bot.blocks import home_view
 from bot.deps import BotDeps
 
 
+async def _may_approve(deps: BotDeps, user: str, approval: queries.PendingApproval) -> bool:
+    """Whether `user` could approve it now: every rule (allow-list of its channel, no
+    self-approval, a second approver), as a click on its card would be checked."""
+    record = {"risk": approval.risk, "requester": approval.requester,
+              "first_approved_by": approval.first_approved_by}  # fmt: skip
+    check = await deps.approvers.check(user, approval.card_channel, record, approving=True)
+    return check.allowed
+
+
 def register(app: AsyncApp, deps: BotDeps) -> None:
     """Publish the home tab when it is opened."""
 
@@ -18,9 +27,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def on_home(event: dict[str, Any]) -> None:
         user = str(event.get("user") or "")
         view = await queries.overview(deps.team)
-        mine = []
-        if await deps.approvers.may_approve(user):
-            mine = [{"tool_name": a.tool_name, "run_id": a.run_id} for a in view.waiting]
+        mine = [a for a in view.waiting if await _may_approve(deps, user, a)]
         await deps.writer.call(
             "views.publish", user_id=user, view=home_view(mine, view, deps.domain)
         )

@@ -173,3 +173,39 @@ def _home_of(sandbox: SlackSandbox, user: str) -> str | None:
 )  # fmt: skip
 def test_first_words_are_plain_text(text: str, words: str) -> None:
     assert first_words(text) == words
+
+
+async def _home_waiting(sandbox: SlackSandbox, user: str) -> str:
+    """The *Waiting for your approval* part of `user`'s Home, freshly opened."""
+    before = len([v for v in sandbox.workspace.views if v.get("user_id") == user])
+    await sandbox.open_home(user)
+    await wait_for(
+        sandbox, lambda: len([v for v in sandbox.workspace.views if v.get("user_id") == user])
+        > before,
+    )  # fmt: skip
+    home = _home_of(sandbox, user) or ""
+    return home.split("*Waiting for your approval*")[1].split("divider")[0]
+
+
+async def test_home_lists_only_what_the_person_may_approve_with_a_link_into_the_thread(
+    database_url: str, workspace: Path, model_server: RunningModelServer
+) -> None:
+    """The command card of a run Casey started is not Casey's to approve (no self-approval of
+    a critical action): it is on Robin's Home, with the request, its channel and a link to the
+    card inside its thread; a viewer's Home lists nothing."""
+    async with running_bot(database_url, workspace, model_server.url) as slack:
+        sandbox = slack.sandbox
+        root = await sandbox.post_as("U0ONCALL", CHANNEL, CHECKOUT)
+        write = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "write_file"))
+        assert "write_file" in await _home_waiting(sandbox, "U0ONCALL"), "a write: theirs too"
+        await sandbox.click("U0LEAD", CHANNEL, write["ts"], "opsbot_approve")
+        shell = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "shell_execute"), 60)
+
+        own = await _home_waiting(sandbox, "U0ONCALL")
+        assert "shell_execute" not in own, "the requester may not approve it: not listed"
+        lead = await _home_waiting(sandbox, "U0LEAD")
+        assert "shell_execute" in lead
+        assert "“checkout is returning 500s” in <#" in lead
+        card_ts = shell["ts"].replace(".", "")
+        assert f"/p{card_ts}?thread_ts={root.ts}&cid={CHANNEL}|card>" in lead
+        assert "shell_execute" not in await _home_waiting(sandbox, "U0VIEWER")

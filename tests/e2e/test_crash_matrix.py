@@ -246,8 +246,7 @@ async def test_a_kill_at_each_fault_point_loses_nothing_and_repeats_nothing(
         runs = connection.execute(select(RunRow.status, RunRow.resumed_count)).all()
         history = connection.execute(select(MessageRow.role)).scalars().all()
     engine.dispose()
-    # during_shell: the card asking to run a command whose outcome is unknown again is
-    # rejected, and a turn with a rejected action ends "rejected" (agents/outcomes.py).
-    outcome = "rejected" if fault == "during_shell" else "succeeded"
-    assert [tuple(r) for r in runs] == [(outcome, 1)]
+    # A rejected "run it again?" card (a command whose outcome is unknown) is not a rejected
+    # action: the command was approved and ran (agents/outcomes.py).
+    assert [tuple(r) for r in runs] == [("succeeded", 1)]
     assert history == ["user", "assistant"]

@@ -30,7 +30,7 @@ def test_a_run_that_did_not_answer_has_its_own_outcome_and_icon(outcome: str, ic
 @pytest.mark.parametrize(
     ("fix_status", "awaiting", "rejected", "outcome"),
     [(None, False, 0, "succeeded"), ("fixed", False, 0, "succeeded"),
-     ("fixed", False, 1, "succeeded"), ("not_fixed", False, 1, "not_fixed"),
+     ("fixed", False, 1, "rejected"), ("not_fixed", False, 1, "not_fixed"),
      ("not_fixed", False, 0, "not_fixed"), (None, False, 1, "rejected"),
      (None, False, 2, "rejected"), ("needs_input", False, 0, "needs_input"),
      (None, True, 0, "needs_input"), ("not_fixed", True, 1, "needs_input")],
