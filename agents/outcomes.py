@@ -10,8 +10,8 @@ question. Outcomes of a run that answered (the first four) and of one that did n
 - `needs_input`: the last agent asked the person something (`needs_input` in
   `record_findings` or `report_fix`) and waits for their reply in the thread;
 - `rejected`: a person rejected (or let expire) an action proposed in this turn, e.g. the
-  test run after a fix was written, so the fix is untested (declining to run again a command whose outcome a
-  crash made unknown does not count: it was approved and ran);
+  test run after a fix was written, so the fix is untested (declining to run again a command
+  whose outcome a crash made unknown does not count: it was approved and ran);
 - `limited`, `declined`, `failed`, `no_answer`, `cancelled`: a budget or limit stopped it, the
   model declined (stop reason `refusal`), a model call failed, no agent answered, or a person
   cancelled it.
