@@ -12,6 +12,7 @@ question. Outcomes of a run that answered (the first four) and of one that did n
 - `rejected`: a person rejected (or let expire) an action proposed in this turn, e.g. the
   test run after a fix was written, so the fix is untested (declining to run again a command
   whose outcome a crash made unknown does not count: it was approved and ran);
+- `expired`: as `rejected`, but nobody decided: an approval request of this turn expired;
 - `limited`, `declined`, `failed`, `no_answer`, `cancelled`: a budget or limit stopped it, the
   model declined (stop reason `refusal`), a model call failed, no agent answered, or a person
   cancelled it.
@@ -19,19 +20,23 @@ question. Outcomes of a run that answered (the first four) and of one that did n
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 SUCCEEDED = "succeeded"
 NOT_FIXED = "not_fixed"
 NEEDS_INPUT = "needs_input"
 REJECTED = "rejected"
+EXPIRED = "expired"
 LIMITED = "limited"
 DECLINED = "declined"
 FAILED = "failed"
 NO_ANSWER = "no_answer"
 
-ANSWERED = frozenset({SUCCEEDED, NOT_FIXED, NEEDS_INPUT, REJECTED})
+ANSWERED = frozenset({SUCCEEDED, NOT_FIXED, NEEDS_INPUT, REJECTED, EXPIRED})
 """Outcomes of a run that ended with an answer (exit status 0 of `opsbot ask`)."""
 
-WORDS = {NOT_FIXED: "not fixed", NEEDS_INPUT: "waiting for your answer", NO_ANSWER: "no answer"}
+WORDS = {NOT_FIXED: "not fixed", NEEDS_INPUT: "waiting for your answer", NO_ANSWER: "no answer",
+         EXPIRED: "approval expired"}  # fmt: skip
 
 
 def words(outcome: str) -> str:
@@ -39,16 +44,20 @@ def words(outcome: str) -> str:
     return WORDS.get(outcome, outcome)
 
 
-def answered_outcome(fix_status: str | None, awaiting_reply: bool, rejected: int) -> str:
+def answered_outcome(
+    fix_status: str | None, awaiting_reply: bool, undecided: Collection[str] = ()
+) -> str:
     """The outcome of a turn that produced an answer.
 
     `fix_status` is the status of this turn's last `report_fix` ("fixed", "not_fixed",
     "needs_input") or None; `awaiting_reply` whether the last agent asked the person
-    something; `rejected` how many of this turn's approval requests a person rejected or let
-    expire.
+    something; `undecided` the statuses ("rejected", "expired") of this turn's approval
+    requests that did not let their action run.
     """
     if awaiting_reply or fix_status == NEEDS_INPUT:
         return NEEDS_INPUT
     if fix_status == "not_fixed":
         return NOT_FIXED
-    return REJECTED if rejected else SUCCEEDED
+    if REJECTED in undecided:
+        return REJECTED
+    return EXPIRED if EXPIRED in undecided else SUCCEEDED

@@ -20,7 +20,9 @@ SIGNATURES = {
     "3": "864d8a6c13fe72ce",  # an interrupted approved call is asked about again; fault points
     "4": "2292bf4ea577d9e7",  # steps learn their agent hop (spans of one trace per run)
     "5": "bc259fcd868f9ec0",  # stop reasons read; cut tool calls refused; prompts trimmed to fit
-    "6": "66b52d2bc7b77831",  # a refusal ends the turn (no further route step)
+    # a refusal ends the turn (no further route step); v6 was never released before the turn
+    # also noted rejected approvals (control flow around, not of, durable steps)
+    "6": "066aff98ac702078",
 }
 
 _DURABLE_CALLS = {"step", "recv_async", "sleep_async", "send_async", "set_event_async"}

@@ -87,7 +87,7 @@ class Turn:
         self.refused = False
         self.refusal_explained = False
         self.fix_status: str | None = None
-        self.rejected = 0
+        self.undecided: list[str] = []  # "rejected" / "expired" approvals of this turn
         self.open_hop: Hop | None = None
 
     async def run(self) -> TurnSummary:
@@ -253,8 +253,10 @@ class Turn:
                 return await self._gated(spec, use, needs, reason, attempt + 1)  # ask again
             return result
         result = _refusal(verdict.status, verdict.decided_by, verdict.reason)
+        # A "run it again?" card (attempt 2: a call whose outcome a crash made unknown) is not
+        # a rejected action: the call was approved and ran.
         if attempt == 1 and result.status in (ToolStatus.REJECTED, ToolStatus.EXPIRED):
-            self.rejected += 1  # not a "run it again?" card for a call whose outcome is unknown
+            self.undecided.append(result.status.value)
         await step("record_refusal", self.engine.record_refusal, self.run_id, spec.name, use,
                    result, needs.risk)  # fmt: skip
         return result
@@ -262,7 +264,7 @@ class Turn:
     def _summary(self) -> TurnSummary:
         answer = "\n\n".join(self.answers) or NO_ANSWER_TEXT
         awaiting = bool(self.hops) and self.hops[-1].needs_input
-        outcome = (answered_outcome(self.fix_status, awaiting, self.rejected) if self.answers
+        outcome = (answered_outcome(self.fix_status, awaiting, self.undecided) if self.answers
                    else NO_ANSWER)  # fmt: skip
         if self.failure is not None:
             outcome, answer = FAILED, f"{answer}\n\n_The run stopped: {self.failure}._"

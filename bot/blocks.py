@@ -21,7 +21,7 @@ RISK_ICON = {"write": ":pencil2:", "critical": ":rotating_light:", "read": ":mag
 OUTCOME_ICON = {"succeeded": ":white_check_mark:", "limited": ":warning:", "failed": ":x:",
                 "declined": ":no_entry:", "no_answer": ":x:", "not_fixed": ":warning:",
                 "needs_input": ":speech_balloon:", "rejected": ":no_entry_sign:",
-                "cancelled": ":no_entry_sign:"}  # fmt: skip
+                "expired": ":hourglass:", "cancelled": ":no_entry_sign:"}  # fmt: skip
 
 
 def _section(text: str) -> dict[str, Any]:

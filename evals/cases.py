@@ -82,6 +82,7 @@ class TurnExpect(_Strict):
             "not_fixed",
             "needs_input",
             "rejected",
+            "expired",
             "limited",
             "declined",
             "failed",

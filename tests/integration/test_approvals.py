@@ -53,7 +53,7 @@ async def test_rejected_write_is_not_run_and_the_model_hears_why(
         assert result.outcome is DecisionOutcome.ACCEPTED
         outcome = await asyncio.wait_for(handle.get_result(), 60)
 
-    assert outcome == "succeeded"
+    assert outcome == "not_fixed", "the coding agent reported its fix not done"
     assert ORIGINAL_LINE in (workspace / "checkout/pricing.py").read_text()
     statuses = {e.name: e.status for e in publisher.of(ToolFinished)}
     assert statuses["write_file"] == "rejected"
@@ -64,7 +64,7 @@ async def test_rejected_write_is_not_run_and_the_model_hears_why(
     assert any(
         "Rejected by U_LEAD: return a 400 for unknown codes instead" in text for text in told
     )
-    assert publisher.of(RunFinished)[0].outcome == "succeeded"
+    assert publisher.of(RunFinished)[0].outcome == "not_fixed"
 
 
 async def test_unanswered_approval_expires_closed_and_late_clicks_change_nothing(
@@ -86,7 +86,7 @@ async def test_unanswered_approval_expires_closed_and_late_clicks_change_nothing
     finally:
         await server.stop()
 
-    assert outcome == "succeeded"
+    assert outcome == "expired", "the answer came after an approval nobody decided"
     assert not (workspace / "counter.txt").exists()
     assert [e.status for e in publisher.of(ApprovalResolved)] == ["expired"]
     assert late.outcome is DecisionOutcome.EXPIRED

@@ -14,7 +14,7 @@ from bot.blocks import OUTCOME_ICON, footer_text
     ("outcome", "icon"),
     [("declined", ":no_entry:"), ("no_answer", ":x:"), ("failed", ":x:"),
      ("limited", ":warning:"), ("not_fixed", ":warning:"), ("rejected", ":no_entry_sign:"),
-     ("needs_input", ":speech_balloon:")],
+     ("needs_input", ":speech_balloon:"), ("expired", ":hourglass:")],
 )  # fmt: skip
 def test_a_run_that_did_not_answer_has_its_own_outcome_and_icon(outcome: str, icon: str) -> None:
     event = RunFinished(run_id="r", outcome=outcome, answer="", limit=None, input_tokens=10,
@@ -29,14 +29,15 @@ def test_a_run_that_did_not_answer_has_its_own_outcome_and_icon(outcome: str, ic
 
 @pytest.mark.parametrize(
     ("fix_status", "awaiting", "rejected", "outcome"),
-    [(None, False, 0, "succeeded"), ("fixed", False, 0, "succeeded"),
-     ("fixed", False, 1, "rejected"), ("not_fixed", False, 1, "not_fixed"),
-     ("not_fixed", False, 0, "not_fixed"), (None, False, 1, "rejected"),
-     (None, False, 2, "rejected"), ("needs_input", False, 0, "needs_input"),
-     (None, True, 0, "needs_input"), ("not_fixed", True, 1, "needs_input")],
+    [(None, False, (), "succeeded"), ("fixed", False, (), "succeeded"),
+     ("fixed", False, ("rejected",), "rejected"), ("not_fixed", False, ("rejected",), "not_fixed"),
+     ("not_fixed", False, (), "not_fixed"), (None, False, ("rejected",), "rejected"),
+     (None, False, ("expired", "rejected"), "rejected"), (None, False, ("expired",), "expired"),
+     ("fixed", False, ("expired",), "expired"), ("needs_input", False, (), "needs_input"),
+     (None, True, (), "needs_input"), ("not_fixed", True, ("rejected",), "needs_input")],
 )  # fmt: skip
 def test_an_answered_turn_says_what_its_answer_means(
-    fix_status: str | None, awaiting: bool, rejected: int, outcome: str
+    fix_status: str | None, awaiting: bool, rejected: tuple[str, ...], outcome: str
 ) -> None:
     """A rejected fix, a repair reported not fixed or a question for the person never ends
     'succeeded': the footer agrees with the answer."""

@@ -312,7 +312,7 @@ function took(ms) {
 }
 
 // A run's status in words, as `/opsbot status` says it (agents/run_steps.py run_status_words).
-const STATUS_WORDS = { queued: "queued", running: "running", waiting_approval: "waiting for approval", succeeded: "succeeded", not_fixed: "not fixed", needs_input: "waiting for your answer", rejected: "rejected, nothing done", limited: "limited", declined: "declined", failed: "failed", no_answer: "no answer", cancelled: "cancelled" };
+const STATUS_WORDS = { queued: "queued", running: "running", waiting_approval: "waiting for approval", succeeded: "succeeded", not_fixed: "not fixed", needs_input: "waiting for your answer", rejected: "rejected", expired: "approval expired", limited: "limited", declined: "declined", failed: "failed", no_answer: "no answer", cancelled: "cancelled" };
 const statusWords = (status) => STATUS_WORDS[status] || String(status).replace(/_/g, " ");
 
 function runHtml(r) {
