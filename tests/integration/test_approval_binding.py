@@ -87,7 +87,8 @@ async def run_turn(
                 request = (await publisher.wait_for(ApprovalRequested, count=count))[-1]
                 result = await service.submit_decision(request.approval_id, approve, "U_LEAD")
                 assert result.outcome is DecisionOutcome.ACCEPTED
-            assert await asyncio.wait_for(handle.get_result(), 60) == "succeeded"
+            expected = "succeeded" if all(decisions) else "rejected"  # agents/outcomes.py
+            assert await asyncio.wait_for(handle.get_result(), 60) == expected
             calls = await engine.db.run(lambda s: list(s.scalars(select(ToolCallRow)).all()))
             rows = await engine.db.run(lambda s: list(s.scalars(select(ApprovalRow)).all()))
     finally:
