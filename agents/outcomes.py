@@ -2,14 +2,14 @@
 
 An outcome says what the run's answer means, so it never contradicts the answer: a run whose
 fix a person rejected does not end "succeeded", and neither does one that asks the person a
-question. Outcomes of a run that answered (the first four) and of one that did not:
+question. Outcomes of a run that answered (the first five) and of one that did not:
 
 - `succeeded`: the agents answered, nothing was rejected, and a repair, if any, was reported
   `fixed`;
 - `not_fixed`: the coding agent reported its repair `not_fixed` (`report_fix`);
 - `needs_input`: the last agent asked the person something (`needs_input` in
   `record_findings` or `report_fix`) and waits for their reply in the thread;
-- `rejected`: a person rejected (or let expire) an action proposed in this turn, e.g. the
+- `rejected`: a person rejected an action proposed in this turn, e.g. the
   test run after a fix was written, so the fix is untested (declining to run again a command
   whose outcome a crash made unknown does not count: it was approved and ran);
 - `expired`: as `rejected`, but nobody decided: an approval request of this turn expired;
