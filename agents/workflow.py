@@ -85,7 +85,6 @@ class Turn:
         self.limit: str | None = None
         self.failure: str | None = None
         self.refused = False
-        self.refusal_explained = False
         self.fix_status: str | None = None
         self.undecided: list[str] = []  # "rejected" / "expired" approvals of this turn
         self.open_hop: Hop | None = None
@@ -163,7 +162,7 @@ class Turn:
                     break
                 continue
             if move == "refused":
-                self.refused, self.refusal_explained = True, bool(text)
+                self.refused = True
                 break
             if move == "cut":
                 self.limit = limit_words(reply.stop_reason)
@@ -268,9 +267,8 @@ class Turn:
                    else NO_ANSWER)  # fmt: skip
         if self.failure is not None:
             outcome, answer = FAILED, f"{answer}\n\n_The run stopped: {self.failure}._"
-        elif self.refused:  # the model's own words say why, when it wrote any
-            note = "" if self.refusal_explained else f"\n\n{REFUSED_NOTE}"
-            outcome, answer = DECLINED, f"{answer}{note}"
+        elif self.refused:
+            outcome, answer = DECLINED, f"{answer}\n\n{REFUSED_NOTE}"
         elif self.limit is not None:
             outcome, answer = LIMITED, f"{answer}\n\n_Stopped: reached the {self.limit} limit._"
         return TurnSummary(

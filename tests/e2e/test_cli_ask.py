@@ -75,6 +75,5 @@ def test_a_question_the_demo_script_does_not_know_gets_one_sentence_about_the_te
     assert out.count("Only the bundled incident checkout-500 is scripted here") == 1, out
     assert "--scenario NAME" in out
     assert "on the page" not in out
-    assert "model declined" not in out
     assert "succeeded" not in out
     assert "--- declined in" in out

@@ -187,5 +187,4 @@ async def test_an_incident_of_ones_own_gets_one_plain_sentence(
     assert "unscripted" not in answer
     assert "(scripted model" not in answer
     assert outcome == "declined"
-    assert "model declined" not in answer, "the sentence says why; no second note claims more"
     assert publisher.of(ApprovalRequested) == []
