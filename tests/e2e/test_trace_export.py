@@ -86,6 +86,6 @@ async def test_spans_before_and_after_a_kill_share_the_runs_trace(
     assert show.returncode == 0, err.decode()
     text = out.decode()
     assert f"trace {trace_id_for(run_id):032x}" in text
-    assert "begin_turn" in text
-    assert "request_approval" in text
+    assert "turn starts" in text, "steps in words (agents/run_steps.py)"
+    assert "approval card posted" in text
     assert "|#" in text
