@@ -6,7 +6,7 @@ from core.types import IncomingMessage, ThreadRef
 
 # A reply waits until this long after it was written before it may run, so an earlier message
 # of its thread that reached another worker (or this one) a moment later is queued first.
-ORDER_WINDOW_S = 1.0
+ORDER_WINDOW_S = 3.0  # covers bot/listeners/messages.py REPLY_INPUT_BUDGET_S and delivery
 FINE_SPAN_US = 3_600_000_000
 
 

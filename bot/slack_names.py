@@ -33,7 +33,7 @@ Call = Callable[..., Awaitable[dict[str, Any]]]
 
 MAX_LOOKUPS = 40  # Web API calls for names per run
 CONCURRENCY = 4  # of them at once
-BUDGET_S = 3.0  # from the run's first look-up; the thread's own read has the rest
+BUDGET_S = 1.0  # from the run's first look-up; within a reply's read (REPLY_INPUT_BUDGET_S)
 
 
 @dataclass(frozen=True)

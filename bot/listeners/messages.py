@@ -40,6 +40,9 @@ SLOW_NOTE_AFTER_S = 30.0  # then the thread hears that the message waits for the
 ENQUEUE_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # after an enqueue that failed
 RUN_KEY = "opsbot_run"  # the context entry the middleware leaves for the listener
 INPUT_BUDGET_S = 8.0  # for reading the thread and its names; then the message alone
+# A reply must be queued within the ordering window (agents/ordering.py ORDER_WINDOW_S), or a
+# later reply of its thread on another worker could run first: its read gets this much.
+REPLY_INPUT_BUDGET_S = 2.0
 
 
 @dataclass
@@ -97,14 +100,15 @@ async def prepare_input(deps: BotDeps, request: RunRequest) -> None:
     if request.prepared:
         return
     message = request.message
+    since_ts = await _since(request.thread, message.ts)
     place = ThreadPlace(
         channel=message.channel, thread_ts=message.root_ts, message_ts=message.ts,
-        bot_user=deps.bot_user, installation_team=request.thread.team,
-        since_ts=await _since(request.thread, message.ts),
+        bot_user=deps.bot_user, installation_team=request.thread.team, since_ts=since_ts,
     )  # fmt: skip
+    budget = INPUT_BUDGET_S if message.ts == message.root_ts else REPLY_INPUT_BUDGET_S
     try:
         text = await asyncio.wait_for(
-            agent_input(deps.writer.call, place, message.as_api(), message.user), INPUT_BUDGET_S
+            agent_input(deps.writer.call, place, message.as_api(), message.user), budget
         )
         request.incoming = request.incoming.model_copy(update={"text": deps.redactor.redact(text)})
     except Exception as error:  # Slack's and the network's errors alike: the message alone
@@ -115,7 +119,7 @@ async def prepare_input(deps: BotDeps, request: RunRequest) -> None:
         log.warning("could not read the thread of %s: %s", message.ts, reason)
         note = f"(opsbot could not read this thread's earlier messages: {reason})"
         request.incoming = request.incoming.model_copy(
-            update={"text": f"{request.incoming.text}\n\n{note}"}
+            update={"text": f"{note}\n\n{request.incoming.text}"}  # the message stays last
         )
     request.prepared = True
 

@@ -199,7 +199,7 @@ async def test_a_thread_slack_will_not_read_still_starts_the_run(
         assert "[FIRING:1] DiskFull db-1" in given
         assert given.endswith("from @U0ONCALL:\nlook at @U0LEAD's disk")
     else:
-        assert given == (
-            "look at @U0LEAD's disk\n\n"
-            f"(opsbot could not read this thread's earlier messages: {said})"
+        assert given == (  # the person's message last, as when the thread is read
+            f"(opsbot could not read this thread's earlier messages: {said})\n\n"
+            "look at @U0LEAD's disk"
         )
