@@ -23,20 +23,11 @@ from agents.publisher import RecordingPublisher
 from core.redact import Redactor
 from sandbox.model.faults import prompt_tokens
 from sandbox.model.server import Fault, RunningModelServer, start_model_server
+from tests.integration.test_model_answers import ANSWER, LOOK_TURN
 from tests.integration.test_model_limits import SEARCHES, _base_tokens, _log_turn
 from tests.integration.test_scenario_run import approve_every_request
 from tests.support import launched, make_settings, scripted, thread_and_message
 
-ANSWER = "The checkout service fails on unknown discount codes since 14:02 today."
-LOOK_TURN: dict[str, Any] = {
-    "match": ".*",
-    "router": [{"agent": "log_analyzer", "reason": "look"}],
-    "log_analyzer": [
-        {"text": "Searching the logs.", "tool_calls": [
-            {"name": "search_logs", "input": {"query": "ERROR"}}]},
-        {"text": ANSWER},
-    ],
-}  # fmt: skip
 DONE = "Done with the change."
 CODING_TURN: dict[str, Any] = {
     "match": ".*",
