@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import dataclasses
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -235,6 +236,8 @@ class MissingDatabase(Exception):
 def run(argv: list[str] | None = None) -> int:
     """Parse `argv` and run the subcommand; returns the exit code."""
     args = parser().parse_args(argv)
+    if args.command not in ("serve", "dev"):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.command == "migrate":
             from core import migrate

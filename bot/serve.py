@@ -146,16 +146,25 @@ async def serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     work = asyncio.create_task(run_until_stopped(settings, stop, ready))
 
-    def on_signal(number: int) -> None:
-        if stop.is_set():
-            os._exit(128 + number)
+    def stop_work() -> None:
         stop.set()
-        _exit_after(SHUTDOWN_DEADLINE_S)
         if not ready.is_set():
             work.cancel()
 
+    def on_signal(number: int, _frame: object) -> None:
+        if stopping.is_set():
+            os._exit(128 + number)
+        stopping.set()
+        _exit_after(SHUTDOWN_DEADLINE_S)
+
+    stopping = threading.Event()
     for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
+        # The loop's handler wakes the loop (signal.set_wakeup_fd) and stops the work there;
+        # the Python-level handler put over it runs in the main thread between bytecodes even
+        # while synchronous work (the migration, DBOS.launch) blocks the loop, so the deadline
+        # starts at the signal, not when the loop is next free.
+        loop.add_signal_handler(sig, stop_work)
+        signal.signal(sig, on_signal)
     try:
         await work
     except (ConfigError, StartupError) as error:
