@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     )
     two_person_critical: bool = Field(default=False, validation_alias="OPSBOT_TWO_PERSON")
     policy_file: Path | None = Field(default=None, validation_alias="OPSBOT_POLICY_FILE")
+    mcp_config: Path | None = Field(default=None, validation_alias="OPSBOT_MCP_CONFIG")
+    """A JSON or YAML file of MCP servers in the common `mcpServers` shape (tools.mcp.config);
+    unset: no MCP servers."""
     redact_patterns: dict[str, str] = Field(
         default_factory=dict, validation_alias="OPSBOT_REDACT_PATTERNS"
     )
@@ -139,7 +142,7 @@ class Settings(BaseSettings):
             return "postgresql:" + value[len("postgres:") :]
         return value
 
-    @field_validator("policy_file")
+    @field_validator("policy_file", "mcp_config")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.expanduser().is_file():
