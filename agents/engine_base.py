@@ -14,6 +14,7 @@ from core.redact import Redactor
 from core.settings import Settings
 from core.telemetry import Telemetry
 from tools.base import ToolContext
+from tools.mcp.hub import McpHub
 from tools.registry import ToolRegistry
 
 RUN_REDACTORS_KEPT = 256  # runs in flight in one process; an evicted run starts a new memory
@@ -32,6 +33,8 @@ class EngineBase:
     tool_ctx: ToolContext
     telemetry: Telemetry
     sandbox: str = "no kernel sandbox: every command needs approval"
+    mcp: McpHub | None = None
+    """The MCP servers' connections (OPSBOT_MCP_CONFIG); None when none are configured."""
     """One line saying whether unapproved commands run kernel-confined (startup, /healthz)."""
     _run_redactors: OrderedDict[str, Redactor] = field(
         default_factory=OrderedDict, init=False, repr=False

@@ -28,8 +28,8 @@ from agents.llm import LlmClient
 from agents.ordering import order_hold, thread_order
 from agents.outputs import DatabaseOutputs
 from agents.publisher import Publisher
-from agents.specs import default_agents
-from agents.tool_setup import load_confinement, load_policy, load_redactor
+from agents.specs import AGENT_NAMES, default_agents
+from agents.tool_setup import load_confinement, load_mcp_servers, load_policy, load_redactor
 from agents.versioning import APP_VERSION
 from core import faults, migrate
 from core.db import Database, make_engine, plain_url
@@ -43,6 +43,7 @@ from core.telemetry import (
 )
 from core.types import IncomingMessage, ThreadRef
 from tools.base import ToolContext
+from tools.mcp.hub import McpHub
 from tools.registry import default_tools
 
 QUEUE = "threads"
@@ -84,8 +85,9 @@ _LOG_EXPORT_NOTICE = _NoLogExportNotice()
 def build_engine(
     settings: Settings, publisher: Publisher, database: Database,
     span_exporter: SpanExporter | None = None, metric_reader: MetricReader | None = None,
+    mcp: McpHub | None = None,
 ) -> Engine:  # fmt: skip
-    """Wire the engine's dependencies from settings."""
+    """Wire the engine's dependencies from settings (and the started MCP servers)."""
     redactor = load_redactor(settings)
     policy = load_policy(settings)
     telemetry = setup_telemetry(
@@ -103,14 +105,15 @@ def build_engine(
             "traces": {"enabled": telemetry.exporting, "content_mode": "metadata_only"},
         },
     )
-    tools = default_tools()
+    tools = default_tools(mcp.tools() if mcp is not None else ())
     confinement, sandbox_line = load_confinement(settings)
     return Engine(
         settings=settings,
         db=database,
         llm=LlmClient(client, redactor, settings.max_concurrent_model_calls),
         tools=tools,
-        agents=default_agents(tools, settings),
+        agents=default_agents(tools, settings, mcp),
+        mcp=mcp,
         publisher=publisher,
         telemetry=telemetry,
         tool_ctx=ToolContext(
@@ -143,8 +146,14 @@ async def launch(
     except ValueError as error:
         raise ConfigError("OPSBOT_FAULT", str(error)) from None
     database = Database(make_engine(settings.database_url))
-    engine = build_engine(settings, publisher, database, span_exporter, metric_reader)
-    migrate.upgrade(database.engine)
+    mcp = await start_mcp(settings)
+    try:
+        engine = build_engine(settings, publisher, database, span_exporter, metric_reader, mcp)
+        migrate.upgrade(database.engine)
+    except BaseException:
+        if mcp is not None:
+            await mcp.close()
+        raise
     runtime.install(engine)
     tracing = engine.telemetry.exporting and route_global_tracing(engine.telemetry.provider)
     logging.getLogger("dbos").addFilter(_LOG_EXPORT_NOTICE)
@@ -154,6 +163,18 @@ async def launch(
     await DBOS.register_queue_async(QUEUE, partition_concurrency=1, polling_interval_sec=0.2)
     await redeliver_decisions(engine)
     return engine
+
+
+async def start_mcp(settings: Settings) -> McpHub | None:
+    """Connect the MCP servers of OPSBOT_MCP_CONFIG (None when it names none); a server that
+    does not connect is reported in its start line, never fatal. Raises ConfigError for a bad
+    file."""
+    servers = load_mcp_servers(settings, AGENT_NAMES)
+    if not servers:
+        return None
+    hub = McpHub(servers, version=APP_VERSION)
+    await hub.start()
+    return hub
 
 
 def tracer() -> trace.Tracer:
@@ -166,6 +187,8 @@ async def stop() -> None:
     engine = runtime._engine
     if engine is not None:
         await engine.llm.client.close()
+        if engine.mcp is not None:
+            await engine.mcp.close()
     shutdown()
 
 

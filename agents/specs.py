@@ -10,6 +10,7 @@ from typing import Any
 from agents.state import FINDINGS_KEY, FIX_KEY, RECORD_FINDINGS, REPORT_FIX, NetworkState, StateTool
 from core.settings import Settings
 from tools.base import Tool
+from tools.mcp.hub import McpHub
 from tools.registry import ToolRegistry
 
 LOG_ANALYZER = "log_analyzer"
@@ -28,6 +29,9 @@ class AgentSpec:
     prompt: Callable[[NetworkState], str]
     tools: tuple[Tool[Any], ...]
     state_tools: tuple[StateTool, ...]
+    may_ask: bool = True
+    """Whether a call that needs a person's approval may ask for it; when False it is refused
+    with a note that the coding agent or a person can run it (the investigator only looks)."""
 
     def tool_definitions(self) -> list[dict[str, Any]]:
         """Every tool this agent may call, as the Messages API describes them."""
@@ -57,9 +61,14 @@ def _log_analyzer_prompt(state: NetworkState) -> str:
         "You are opsbot's log_analyzer agent, an SRE investigating a production incident.\n"
         "Search the logs to find the failing component, the error signature, its first "
         "occurrence and how often it happens. Read code only to confirm the cause. "
+        "You may look, never change: shell_execute runs read-only commands in a sandbox "
+        "(kubectl get, describe and logs; git log and show; grep, ls, cat, tail, df), and "
+        "tools of MCP servers (named mcp__<server>__<tool>) show deploys, clusters and "
+        "dashboards. A command or tool that would need approval is refused for you: say "
+        "what should be run and why, and the coding agent or a person can run it. "
         "When you know, call record_findings, then answer with a short summary that cites "
-        "the evidence. If the logs show nothing, say that you could not find it; never guess.\n"
-        + _SAFETY
+        "the evidence. If nothing shows the cause, say that you could not find it; never "
+        "guess.\n" + _SAFETY
     )
 
 
@@ -77,6 +86,8 @@ def _coding_prompt(state: NetworkState) -> str:
         "with edit_file (old_string copied exactly from read_file without the line numbers, "
         "unique in the file, and its new_string), one small replacement per call; use "
         "write_file only for a new file. Then run the project's tests with shell_execute. "
+        "When the cause is a deploy and an MCP tool can roll it back (mcp__<server>__<tool>), "
+        "the rollback is the fix: call it (it asks for approval) instead of changing code. "
         "Finish with report_fix and a short summary of the change and the check results."
         + context
         + "\n"
@@ -84,25 +95,32 @@ def _coding_prompt(state: NetworkState) -> str:
     )
 
 
-def log_analyzer_agent(tools: ToolRegistry, settings: Settings) -> AgentSpec:
-    """The agent that reads logs (and code, read-only) and records findings."""
+def log_analyzer_agent(
+    tools: ToolRegistry, settings: Settings, mcp: McpHub | None = None
+) -> AgentSpec:
+    """The agent that investigates: logs, code, read-only commands and the MCP tools that run
+    at once; it never asks for approval (`may_ask`)."""
     names = [
         "search_logs", "read_log", "list_files", "read_file", "search_code", "git_log",
-        "read_output",
+        "shell_execute", "read_output",
     ]  # fmt: skip
+    own = tools.subset(names)
+    extra = mcp.tools_for(LOG_ANALYZER, only_allowed=True) if mcp is not None else []
     return AgentSpec(
         name=LOG_ANALYZER,
         description="Investigates logs: failing component, error signature, first occurrence.",
         model=settings.model,
         max_tokens=settings.max_output_tokens,
         prompt=_log_analyzer_prompt,
-        tools=tuple(tools.subset(names)),
+        tools=(*own, *extra),
         state_tools=(RECORD_FINDINGS,),
+        may_ask=False,
     )
 
 
-def coding_agent(tools: ToolRegistry, settings: Settings) -> AgentSpec:
-    """The agent that inspects code, applies an approved fix and runs checks."""
+def coding_agent(tools: ToolRegistry, settings: Settings, mcp: McpHub | None = None) -> AgentSpec:
+    """The agent that inspects code, applies an approved fix (a change, a command or an MCP
+    tool such as a rollback) and runs checks."""
     names = [
         "read_file", "list_files", "search_code", "git_log", "git_diff", "edit_file", "write_file",
         "shell_execute", "read_output",
@@ -113,14 +131,16 @@ def coding_agent(tools: ToolRegistry, settings: Settings) -> AgentSpec:
         model=settings.model,
         max_tokens=settings.max_output_tokens,
         prompt=_coding_prompt,
-        tools=tuple(tools.subset(names)),
+        tools=(*tools.subset(names), *(mcp.tools_for(CODING) if mcp is not None else [])),
         state_tools=(REPORT_FIX,),
     )
 
 
-def default_agents(tools: ToolRegistry, settings: Settings) -> dict[str, AgentSpec]:
-    """Both agents, by name."""
+def default_agents(
+    tools: ToolRegistry, settings: Settings, mcp: McpHub | None = None
+) -> dict[str, AgentSpec]:
+    """Both agents, by name, each with the MCP tools its servers give it."""
     return {
-        LOG_ANALYZER: log_analyzer_agent(tools, settings),
-        CODING: coding_agent(tools, settings),
+        LOG_ANALYZER: log_analyzer_agent(tools, settings, mcp),
+        CODING: coding_agent(tools, settings, mcp),
     }

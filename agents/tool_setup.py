@@ -3,7 +3,9 @@ each failing at start with one line naming the variable (ConfigError)."""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -13,6 +15,7 @@ from core.redact import Redactor
 from core.settings import Settings
 from tools.confine import DEFAULT_LOG_ROOTS, Confinement
 from tools.confine import probe as confinement_probe
+from tools.mcp.config import McpConfigError, McpServerConfig, load_mcp_config
 from tools.policy import CommandPolicy
 
 
@@ -78,3 +81,18 @@ def load_confinement(settings: Settings) -> tuple[Confinement | None, str]:
     )
     network = f"TCP ports {', '.join(map(str, ports))}" if ports else "no network"
     return confinement, status.detail.replace("no network", network)
+
+
+def load_mcp_servers(
+    settings: Settings, known_agents: tuple[str, ...], environ: Mapping[str, str] | None = None
+) -> tuple[McpServerConfig, ...]:
+    """The MCP servers of OPSBOT_MCP_CONFIG (none when it is unset); one line naming the
+    server and the field when the file is wrong (ConfigError)."""
+    if settings.mcp_config is None:
+        return ()
+    try:
+        return load_mcp_config(
+            settings.mcp_config, os.environ if environ is None else environ, known_agents
+        )
+    except McpConfigError as error:
+        raise ConfigError("OPSBOT_MCP_CONFIG", str(error)) from None

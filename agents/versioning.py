@@ -12,7 +12,7 @@ import ast
 import hashlib
 from pathlib import Path
 
-APP_VERSION = "6"
+APP_VERSION = "7"
 
 SIGNATURES = {
     "1": "8ab8c51e6c012013",
@@ -23,6 +23,7 @@ SIGNATURES = {
     # a refusal ends the turn (no further route step); v6 was never released before the turn
     # also noted rejected approvals (control flow around, not of, durable steps)
     "6": "066aff98ac702078",
+    "7": "91bfdfcef65e07ca",  # an agent that only looks records a refusal instead of asking
 }
 
 _DURABLE_CALLS = {"step", "recv_async", "sleep_async", "send_async", "set_event_async"}

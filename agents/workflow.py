@@ -48,6 +48,13 @@ async def step(
     return await DBOS.run_step_async(step_options, fn, *args)
 
 
+def looks_only(agent: str, tool: str, why: str) -> str:
+    """The refusal an agent that only looks gets for a call that needs approval."""
+    because = f" ({why})" if why else ""
+    return (f"not run: {tool} needs a person's approval{because}, and {agent} only looks. "
+            "Say what should be run and why: the coding agent or a person can run it.")  # fmt: skip
+
+
 def _refusal(status: str, decided_by: str | None, reason: str | None) -> ToolResult:
     if status == "rejected":
         why = f": {reason}" if reason else ""
@@ -225,6 +232,12 @@ class Turn:
         faults.point("after_tool")
         if isinstance(outcome, ToolResult):
             return outcome
+        if not spec.may_ask:
+            result = ToolResult.failed(looks_only(spec.name, use.name, outcome.reason),
+                                       status=ToolStatus.DENIED)  # fmt: skip
+            await step("record_refusal", self.engine.record_refusal, self.run_id, spec.name, use,
+                       result, outcome.risk)  # fmt: skip
+            return result
         return await self._gated(spec, use, outcome, reason)
 
     async def _gated(

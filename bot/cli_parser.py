@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("inspect runs", f"Inspect one run. {READS}"),
     "migrate": ("apply database migrations and exit",
                 "Bring OPSBOT_DATABASE_URL to the newest schema (every start does it too)."),
+    "mcp": ("the MCP servers: state, tools, verdicts",
+            "Connect every server of OPSBOT_MCP_CONFIG and list its state, its tools with the "
+            "verdict of each (runs at once, asks for approval, denied) and the size of each "
+            "agent's tool definitions. Exit 1 when a server does not connect."),
     "eval": ("score the agents on the evaluation cases",
              "Run the evaluation cases end to end and score them (see docs/operating.md)."),
 }  # fmt: skip
@@ -76,6 +80,10 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     show.add_argument("run_id", help="the run id (as /opsbot status shows it)")
     add("migrate")
+    mcp = add("mcp")
+    mcp_commands = mcp.add_subparsers(dest="mcp_command", required=True, metavar="COMMAND")
+    mcp_commands.add_parser("list", help="servers, state, tools and the verdict of each",
+                            description=COMMANDS["mcp"][1])  # fmt: skip
     from evals.cli import configure as configure_eval
 
     configure_eval(add("eval"))

@@ -248,6 +248,10 @@ def run(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "runs":
             return show_run(read_database_settings(), args.run_id)
+        if args.command == "mcp":
+            from bot.mcp_command import list_servers
+
+            return asyncio.run(list_servers(load_settings()))
         if args.command == "workers":
             return print_workers(read_database_settings())
         if args.command == "eval":

@@ -93,6 +93,8 @@ async def run_until_stopped(
         print(f"opsbot is @{identity.bot_name} ({identity.bot_user}) in {identity.team_name} "
               f"({identity.team}), {mode}", flush=True)  # fmt: skip
         print(f"commands: {engine.sandbox}", flush=True)
+        for line in engine.mcp.start_lines() if engine.mcp is not None else ():
+            print(line, flush=True)
         if ready is not None:
             ready.set()
         await stop.wait()

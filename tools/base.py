@@ -134,9 +134,14 @@ class Tool(Generic[InputT]):
     handler: Callable[[InputT, ToolContext], Awaitable[Any]]
     preview: Callable[[InputT, ToolContext], str] | None = None
     assess_call: Callable[[InputT, ToolContext], Assessment] | None = None
+    schema: dict[str, Any] | None = None
+    """A JSON schema that replaces the input model's (an MCP server's `inputSchema`); the
+    arguments are validated against it before the input model sees them."""
 
     def input_schema(self) -> dict[str, Any]:
         """The JSON schema the model sees for this tool's input."""
+        if self.schema is not None:
+            return copy.deepcopy(self.schema)
         return input_schema_of(self.input_model)
 
     def definition(self) -> dict[str, Any]:
@@ -149,6 +154,10 @@ class Tool(Generic[InputT]):
 
     def parse(self, args: dict[str, Any]) -> InputT:
         """Validate raw arguments; raises `ToolError` with a readable message."""
+        if self.schema is not None:
+            schema_problem = json_schema_problem(self.schema, args)
+            if schema_problem is not None:
+                raise ToolError(f"invalid input for {self.name}: {schema_problem}")
         try:
             return self.input_model.model_validate(args)
         except ValidationError as exc:
@@ -192,6 +201,34 @@ class Tool(Generic[InputT]):
         if result.truncated and keep_as is not None and ctx.outputs is not None:
             await ctx.outputs.save(keep_as, json.dumps(clean, ensure_ascii=False, indent=1))
         return result
+
+
+def json_schema_problem(schema: dict[str, Any], value: Any) -> str | None:
+    """The first way `value` breaks `schema` (JSON Schema, the draft the schema names, else
+    2020-12), as "path: message"; None when it conforms. A schema that is itself invalid is
+    reported as the problem."""
+    import jsonschema  # the MCP SDK's dependency; only schema-driven tools need it
+
+    try:
+        validator = _validator(json.dumps(schema, sort_keys=True))
+    except jsonschema.exceptions.SchemaError as bad:
+        return f"the tool's own input schema is invalid: {bad.message}"
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path) or "input"
+    return f"{where}: {error.message}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _validator(schema_text: str) -> Any:
+    """A checked validator for one schema (building one costs milliseconds)."""
+    import jsonschema
+
+    schema = json.loads(schema_text)
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
 
 
 def redact_data(data: Any, redactor: Redactor) -> Any:

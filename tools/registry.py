@@ -37,8 +37,8 @@ class ToolRegistry:
         return list(self._tools)
 
 
-def default_tools() -> ToolRegistry:
-    """Every built-in tool."""
+def default_tools(extra: Iterable[Tool[Any]] = ()) -> ToolRegistry:
+    """Every built-in tool, then `extra` (the MCP servers' tools)."""
     return ToolRegistry(
-        [*LOG_TOOLS, *FILE_TOOLS, EDIT_FILE_TOOL, *GIT_TOOLS, SHELL_TOOL, READ_OUTPUT_TOOL]
+        [*LOG_TOOLS, *FILE_TOOLS, EDIT_FILE_TOOL, *GIT_TOOLS, SHELL_TOOL, READ_OUTPUT_TOOL, *extra]
     )

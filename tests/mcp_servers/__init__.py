@@ -1,0 +1,1 @@
+"""Real MCP servers (official `mcp` SDK) that the MCP tests connect to."""

@@ -1,0 +1,196 @@
+"""One MCP server's connection: opened, listed, kept and reopened with backoff.
+
+The official SDK's `mcp.Client` (2.x) negotiates the protocol itself (`mode="auto"`: the
+2026-07-28 stateless revision through `server/discover`, else the 2025 `initialize`
+handshake). Its context must be entered and left in one task, so a supervisor task owns it;
+calls from any task go through `call`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any, Literal, TextIO
+
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.types import CallToolResult, Implementation
+from mcp.types import Tool as McpToolInfo
+
+from tools.mcp.config import McpServerConfig
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 15.0
+"""From launching or reaching a server to its tool listing, at most."""
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Waits between reconnection attempts; the last repeats."""
+RECONNECT_WAIT_S = 5.0
+"""How long a call waits for a lost connection to come back before it fails."""
+MAX_LISTED_TOOLS = 500
+
+State = Literal["connecting", "connected", "down", "closed"]
+
+
+class McpCallError(Exception):
+    """A call that did not reach a result: the server is down, crashed or timed out.
+    The message is one line for the model and the thread."""
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """What `opsbot mcp list` and the start line show for a server."""
+
+    state: State
+    detail: str
+    protocol: str | None
+    tools: tuple[McpToolInfo, ...]
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for an exception, the innermost cause of an exception group first."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    text = " ".join(str(error).split()) or type(error).__name__
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(error).__name__}: {text}" if type(error).__name__ not in text else text
+
+
+def _target(config: McpServerConfig) -> StdioServerParameters | str:
+    if config.transport == "stdio":
+        assert config.command is not None
+        return StdioServerParameters(
+            command=config.command, args=list(config.args), env=dict(config.env) or None,
+            cwd=config.cwd,
+        )  # fmt: skip
+    assert config.url is not None
+    return config.url
+
+
+class McpConnection:
+    """The connection to one configured server (see the module docstring)."""
+
+    def __init__(self, config: McpServerConfig, version: str = "", errlog: TextIO | None = None):
+        self.config = config
+        self._version = version
+        self._errlog = errlog
+        self._state: State = "connecting"
+        self._detail = ""
+        self._protocol: str | None = None
+        self._tools: tuple[McpToolInfo, ...] = ()
+        self._client: Client | None = None
+        self._up = asyncio.Event()
+        self._tried = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """The connection's state now."""
+        return ConnectionStatus(self._state, self._detail, self._protocol, self._tools)
+
+    async def start(self, wait_s: float = CONNECT_TIMEOUT_S + 1) -> ConnectionStatus:
+        """Start the supervisor; return once the first attempt has connected or failed (or
+        after `wait_s` seconds, still connecting)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._supervise(), name=f"mcp {self.config.name}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tried.wait(), wait_s)
+        return self.status
+
+    async def close(self) -> None:
+        """Close the session (a stdio server's process ends with it)."""
+        self._closing = True
+        self._state = "closed"
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def call(self, name: str, arguments: dict[str, Any], timeout_s: float) -> CallToolResult:
+        """Call tool `name` once; raises `McpCallError` when no result comes back (the server is
+        down and does not return within `RECONNECT_WAIT_S`, the call failed in transport, or
+        `timeout_s` seconds passed). A call is never repeated: it may have taken effect."""
+        if self._closing:
+            raise McpCallError(f"MCP server {self.config.name} is shut down")
+        if not self._up.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._up.wait(), min(RECONNECT_WAIT_S, timeout_s))
+        client = self._client
+        if client is None or not self._up.is_set():
+            why = f" ({self._detail})" if self._detail else ""
+            raise McpCallError(f"MCP server {self.config.name} is not connected{why}")
+        try:
+            return await asyncio.wait_for(client.call_tool(name, arguments), timeout_s)
+        except TimeoutError:
+            raise McpCallError(
+                f"{self.config.name}/{name} gave no result within {timeout_s:g} s (it may still "
+                "run on the server)"
+            ) from None
+        except Exception as error:
+            self._lose(describe_error(error))
+            raise McpCallError(
+                f"{self.config.name}/{name} failed in transport, its outcome is unknown: "
+                f"{describe_error(error)}"
+            ) from None
+
+    def _lose(self, why: str) -> None:
+        self._detail = why
+        self._up.clear()
+        self._lost.set()
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        while not self._closing:
+            self._lost.clear()
+            try:
+                await self._connected_session()
+                attempt = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self._detail = describe_error(error)
+                log.warning("MCP server %s: %s", self.config.name, self._detail)
+            finally:
+                self._client = None
+                self._up.clear()
+                if not self._closing:
+                    self._state = "down"
+                self._tried.set()
+            await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+            attempt += 1
+
+    async def _connected_session(self) -> None:
+        info = Implementation(name="opsbot", version=self._version or "0")
+        target = _target(self.config)
+        server: Any = target
+        if isinstance(target, StdioServerParameters):  # its stderr goes where ours goes
+            server = stdio_client(target, errlog=self._errlog or sys.stderr)
+        client = Client(server, mode="auto", client_info=info)
+        async with asyncio.timeout(CONNECT_TIMEOUT_S) as deadline:
+            async with client:
+                tools = await _list_tools(client)
+                deadline.reschedule(None)
+                self._client, self._tools, self._protocol = client, tools, client.protocol_version
+                self._state, self._detail = "connected", ""
+                self._up.set()
+                self._tried.set()
+                await self._lost.wait()
+
+
+async def _list_tools(client: Client) -> tuple[McpToolInfo, ...]:
+    tools: list[McpToolInfo] = []
+    cursor: str | None = None
+    while len(tools) < MAX_LISTED_TOOLS:
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return tuple(tools[:MAX_LISTED_TOOLS])

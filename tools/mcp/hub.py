@@ -1,0 +1,101 @@
+"""Every configured MCP server: connected together at start, their tools gated and named,
+chosen per agent, closed together at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from tools.base import Tool
+from tools.mcp.config import McpServerConfig
+from tools.mcp.connection import CONNECT_TIMEOUT_S, McpConnection
+from tools.mcp.toolset import Verdict, mcp_tool, model_name, verdict_for
+
+CHARS_PER_TOKEN = 4
+"""For the size of tool definitions: Anthropic's rule of thumb for English text and JSON."""
+
+
+@dataclass(frozen=True)
+class McpToolEntry:
+    """One MCP tool as opsbot uses it."""
+
+    server: str
+    name: str
+    verdict: Verdict
+    tool: Tool[Any]
+
+
+class McpHub:
+    """The MCP servers of one process (see the module docstring)."""
+
+    def __init__(self, configs: Iterable[McpServerConfig], version: str = "",
+                 errlog: TextIO | None = None) -> None:  # fmt: skip
+        self.connections = {c.name: McpConnection(c, version, errlog) for c in configs}
+        self.entries: list[McpToolEntry] = []
+
+    async def start(self, wait_s: float = CONNECT_TIMEOUT_S + 1) -> None:
+        """Connect every server at once (each gets `wait_s` seconds, then keeps trying in the
+        background) and gate the tools of those that listed them."""
+        await asyncio.gather(*(c.start(wait_s) for c in self.connections.values()))
+        taken: set[str] = set()
+        for connection in self.connections.values():
+            for info in connection.status.tools:
+                name = model_name(connection.config.name, info.name)
+                if name in taken:
+                    continue  # two tool names that differ only in characters a model name drops
+                taken.add(name)
+                verdict = verdict_for(connection.config, info)
+                self.entries.append(McpToolEntry(connection.config.name, info.name, verdict,
+                                                 mcp_tool(connection, info, verdict)))  # fmt: skip
+
+    async def close(self) -> None:
+        """Close every session (stdio servers end)."""
+        await asyncio.gather(*(c.close() for c in self.connections.values()))
+
+    def tools(self) -> list[Tool[Any]]:
+        """Every MCP tool, denied ones included (a call of one is refused with the rule)."""
+        return [entry.tool for entry in self.entries]
+
+    def tools_for(self, agent: str, only_allowed: bool = False) -> list[Tool[Any]]:
+        """The tools `agent` is given: of servers that list it (or list no agents), never
+        denied ones, and only those that run at once when `only_allowed`."""
+        chosen = []
+        for entry in self.entries:
+            agents = self.connections[entry.server].config.agents
+            if agents is not None and agent not in agents:
+                continue
+            if entry.verdict.kind == "deny" or (only_allowed and entry.verdict.kind != "allow"):
+                continue
+            chosen.append(entry.tool)
+        return chosen
+
+    def start_lines(self) -> list[str]:
+        """One line per server: connected with its tools by verdict, or why not."""
+        lines = []
+        for name, connection in self.connections.items():
+            status = connection.status
+            if status.state != "connected":
+                why = status.detail or status.state
+                lines.append(f"MCP {name}: not connected ({why}); retrying in the background, "
+                             "its tools come at the next start")  # fmt: skip
+                continue
+            counts = {kind: 0 for kind in ("allow", "approve", "deny")}
+            for entry in self.entries:
+                if entry.server == name:
+                    counts[entry.verdict.kind] += 1
+            lines.append(
+                f"MCP {name}: connected ({status.protocol}), {len(status.tools)} tools: "
+                f"{counts['allow']} run at once, {counts['approve']} ask for approval, "
+                f"{counts['deny']} denied"
+            )
+        return lines
+
+
+def definition_tokens(tools: Iterable[Tool[Any]]) -> int:
+    """About how many input tokens these tools' definitions add to every model call
+    (`CHARS_PER_TOKEN` characters of their JSON per token)."""
+    text = json.dumps([tool.definition() for tool in tools], ensure_ascii=False)
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
