@@ -35,9 +35,8 @@ class ApprovalSteps(ToolSteps):
         A second attempt follows a restart that interrupted the approved call: the card says
         that its outcome is unknown.
         """
-        tool = self._tool(use.name)
         try:
-            preview = tool.describe(use.input, self.tool_ctx)
+            preview = self._tool(use.name).describe(use.input, self.tool_ctx)
         except ToolError as exc:
             return ToolResult.failed(str(exc))
         if attempt > 1:

@@ -36,6 +36,14 @@ def key_argument(args: dict[str, Any]) -> str:
     return ""
 
 
+def unavailable(agent: str | None, name: str) -> str:
+    """Why a call of tool `name` cannot run in this process."""
+    if name.startswith("mcp__"):
+        return (f"{name} is not available: its MCP server is not configured or did not "
+                "connect when opsbot started; it was not run")  # fmt: skip
+    return f"{agent} has no tool named {name!r}" if agent else f"unknown tool {name}"
+
+
 def _elapsed_ms(started: float | None) -> float:
     return round((time.monotonic() - started) * 1000, 1) if started is not None else 0.0
 
@@ -46,8 +54,14 @@ class ToolSteps(EngineBase):
     async def call_tool(
         self, run_id: str, agent: str, use: ToolUse, hop: int = 0
     ) -> ToolResult | approvals.NeedsApproval:
-        """Step: classify this exact call; run it if it is read-only, refuse it if denied."""
-        tool = self._tool(use.name)
+        """Step: classify this exact call; run it if it is read-only, refuse it if denied or if
+        the agent has no such tool (here: an MCP server that left the configuration or did not
+        connect at this start; decided inside the step, so a replay takes the same path)."""
+        tool = self._agent_tool(agent, use.name)
+        if tool is None:
+            missing = ToolResult.failed(unavailable(agent, use.name))
+            await self._refuse(run_id, agent, use, missing, Risk.READ.value)
+            return missing
         result: ToolResult | None = None
         needs: approvals.NeedsApproval | None = None
         risk = tool.risk.value
@@ -141,8 +155,12 @@ class ToolSteps(EngineBase):
     def _tool(self, name: str) -> Tool[Any]:
         tool = self.tools.get(name)
         if tool is None:
-            raise ToolError(f"unknown tool {name}")
+            raise ToolError(unavailable(None, name))
         return tool
+
+    def _agent_tool(self, agent: str, name: str) -> Tool[Any] | None:
+        spec = self.agents.get(agent)
+        return spec.tool(name) if spec is not None else self.tools.get(name)
 
     async def _save_call(
         self, run_id: str, agent: str, use: ToolUse, risk: str, status: str
@@ -169,12 +187,17 @@ class ToolSteps(EngineBase):
         with tracing.step_span(self.telemetry, run_id, f"execute_tool {use.name}",
                                tracing.hop_key(hop), {}) as span:  # fmt: skip
             result = await self._run_approved_tool(run_id, agent, use)
-            risk = self._tool(use.name).risk.value
+            tool = self.tools.get(use.name)
+            risk = tool.risk.value if tool is not None else Risk.WRITE.value
             self._record_tool_outcome(span, use, risk, result)
         return result
 
     async def _run_approved_tool(self, run_id: str, agent: str, use: ToolUse) -> ToolResult:
-        tool = self._tool(use.name)
+        tool = self.tools.get(use.name)
+        if tool is None:  # approved before a restart without its MCP server
+            result = ToolResult.failed(unavailable(agent, use.name))
+            await self._finish_call(run_id, agent, use, result, None)
+            return result
 
         def claim(session: Session) -> str | ToolResult:
             row = session.get(ToolCallRow, (run_id, use.id))

@@ -23,7 +23,8 @@ SIGNATURES = {
     # a refusal ends the turn (no further route step); v6 was never released before the turn
     # also noted rejected approvals (control flow around, not of, durable steps)
     "6": "066aff98ac702078",
-    "7": "91bfdfcef65e07ca",  # an agent that only looks records a refusal instead of asking
+    "7": "2e96bc759c40edfd",  # an agent that only looks records a refusal instead of asking;
+    # a tool the agent lacks is refused inside the call_tool step (a replay takes one path)
 }
 
 _DURABLE_CALLS = {"step", "recv_async", "sleep_async", "send_async", "set_event_async"}

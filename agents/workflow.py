@@ -224,8 +224,6 @@ class Turn:
             if ok and use.name == REPORT_FIX.name:
                 self.fix_status = str(use.input.get("status"))
             return ToolResult.ok(text) if ok else ToolResult.failed(text)
-        if spec.tool(use.name) is None:
-            return ToolResult.failed(f"{spec.name} has no tool named {use.name!r}")
         outcome = await step(
             "tool_call", self.engine.call_tool, self.run_id, spec.name, use, self._hop
         )

@@ -71,6 +71,8 @@ async def run_ask(settings: Settings, text: str, auto_yes: bool, user: str = "te
     publisher = TerminalPublisher(message.run_id(thread))
     engine = await service.launch(settings, publisher)
     print(f"commands: {engine.sandbox}", flush=True)
+    for line in engine.mcp.start_lines() if engine.mcp is not None else ():
+        print(line, flush=True)
     try:
         handle = await service.start_turn(thread, message)
         answering = asyncio.create_task(_answer_approvals(publisher, auto_yes, user))
