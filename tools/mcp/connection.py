@@ -12,12 +12,16 @@ import asyncio
 import contextlib
 import logging
 import sys
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
+import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp.types import CallToolResult, Implementation
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp.types import CONNECTION_CLOSED, CallToolResult, Implementation
 from mcp.types import Tool as McpToolInfo
 
 from tools.mcp.config import McpServerConfig
@@ -60,15 +64,24 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if type(error).__name__ not in text else text
 
 
-def _target(config: McpServerConfig) -> StdioServerParameters | str:
+HTTP_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
+"""The SDK's defaults for MCP over HTTP: a response stream may stay open for minutes."""
+
+
+def _transport(config: McpServerConfig, errlog: TextIO, stack: AsyncExitStack) -> Any:
+    """The SDK transport for `config`: a stdio process (its stderr to `errlog`) or Streamable
+    HTTP with the configured headers (the HTTP client is closed with `stack`)."""
     if config.transport == "stdio":
         assert config.command is not None
-        return StdioServerParameters(
+        params = StdioServerParameters(
             command=config.command, args=list(config.args), env=dict(config.env) or None,
             cwd=config.cwd,
         )  # fmt: skip
+        return stdio_client(params, errlog=errlog)
     assert config.url is not None
-    return config.url
+    http = httpx2.AsyncClient(headers=dict(config.headers), timeout=HTTP_TIMEOUT)
+    stack.push_async_callback(http.aclose)
+    return streamable_http_client(config.url, http_client=http)
 
 
 class McpConnection:
@@ -133,6 +146,16 @@ class McpConnection:
                 f"{self.config.name}/{name} gave no result within {timeout_s:g} s (it may still "
                 "run on the server)"
             ) from None
+        except MCPError as error:
+            if error.error.code != CONNECTION_CLOSED:  # the server answered: a JSON-RPC error
+                raise McpCallError(
+                    f"{self.config.name}/{name} was refused by the server: {error.error.message}"
+                ) from None
+            self._lose(describe_error(error))
+            raise McpCallError(
+                f"{self.config.name}/{name} failed in transport, its outcome is unknown: "
+                f"{describe_error(error)}"
+            ) from None
         except Exception as error:
             self._lose(describe_error(error))
             raise McpCallError(
@@ -168,12 +191,9 @@ class McpConnection:
 
     async def _connected_session(self) -> None:
         info = Implementation(name="opsbot", version=self._version or "0")
-        target = _target(self.config)
-        server: Any = target
-        if isinstance(target, StdioServerParameters):  # its stderr goes where ours goes
-            server = stdio_client(target, errlog=self._errlog or sys.stderr)
-        client = Client(server, mode="auto", client_info=info)
-        async with asyncio.timeout(CONNECT_TIMEOUT_S) as deadline:
+        async with AsyncExitStack() as stack, asyncio.timeout(CONNECT_TIMEOUT_S) as deadline:
+            transport = _transport(self.config, self._errlog or sys.stderr, stack)
+            client = Client(transport, mode="auto", client_info=info)
             async with client:
                 tools = await _list_tools(client)
                 deadline.reschedule(None)
