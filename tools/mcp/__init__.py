@@ -1,0 +1,1 @@
+"""The MCP toolset: MCP servers (stdio or Streamable HTTP) whose tools opsbot offers to agents."""
