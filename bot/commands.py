@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import shutil
 import signal
 import sys
@@ -112,6 +113,14 @@ async def run_demo(args: argparse.Namespace) -> int:
         )  # fmt: skip
     root = Path(args.demo_dir)
     workspace = await asyncio.to_thread(_prepare_demo, scenario.name, root)
+    extra: dict[str, Path] = {}
+    if not os.environ.get("OPSBOT_MCP_CONFIG"):  # the operator's own servers win
+        from sandbox.mcp.config import write_mcp_config
+
+        # the scenario's MCP servers (bad-deploy: deploys), their state fresh in the demo dir
+        written = await asyncio.to_thread(write_mcp_config, root, [scenario.name], True)
+        if written is not None:
+            extra["mcp_config"] = written
     server = await start_model_server(scenario)
     try:
         settings = load_settings(
@@ -121,8 +130,11 @@ async def run_demo(args: argparse.Namespace) -> int:
             log_sources=["logs/*.log"],
             database_url=f"sqlite:///{root / 'opsbot.sqlite'}",
             poll_interval_s=0.2,
+            **extra,
         )
         print(f"demo: scenario {scenario.name!r}, workspace {workspace}")
+        if "mcp_config" in extra:
+            print(f"demo: MCP servers from {extra['mcp_config']}")
         return await run_ask(settings, args.text or scenario.prompt, args.yes)
     finally:
         await server.stop()
