@@ -24,6 +24,7 @@ from pydantic import (
 from tools.registry import default_tools
 
 AGENTS = ("log_analyzer", "coding")
+MCP_TOOL = re.compile(r"mcp__[A-Za-z0-9_-]+?__[A-Za-z0-9_.-]+")  # an MCP server's tool (tools.mcp)
 
 
 class CaseError(Exception):
@@ -96,7 +97,7 @@ class TurnExpect(_Strict):
     def _known_tools(cls, names: list[str] | None) -> list[str] | None:
         known = default_tools().names()
         for name in names or []:
-            if name not in known:
+            if name not in known and not MCP_TOOL.fullmatch(name):
                 raise ValueError(f"{name!r} is not a tool opsbot records ({', '.join(known)})")
         return names
 

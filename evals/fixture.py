@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import yaml
 
 from evals.cases import Case, CaseError
+from sandbox.mcp.config import write_mcp_config
 from sandbox.model.scenario import SCENARIOS_DIR, Scenario, load_scenario, parse_scenario
 
 LOG_GLOB = "logs/*.log"
@@ -43,6 +45,15 @@ def prepare_workspace(case: Case, destination: Path) -> Path:
         path.write_text(text, encoding="utf-8")
     commit_all(workspace, f"fixture of {case.name}")
     return workspace
+
+
+def prepare_mcp(case: Case, destination: Path) -> Path | None:
+    """The MCP servers the case's bundled scenario needs (bad-deploy: deploys), as an
+    `mcpServers` file in `destination` with fresh server state there; None when it needs none
+    or the operator set OPSBOT_MCP_CONFIG (then the bot reads that file)."""
+    if os.environ.get("OPSBOT_MCP_CONFIG") or case.fixture.scenario is None:
+        return None
+    return write_mcp_config(destination, [case.fixture.scenario], fresh=True)
 
 
 def commit_all(folder: Path, message: str) -> None:

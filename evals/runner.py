@@ -23,7 +23,7 @@ from dbos import DBOS
 from bot.serve import run_until_stopped
 from core.settings import load_settings
 from evals.cases import Case, CaseTurn
-from evals.fixture import LOG_GLOB, offline_script, prepare_workspace
+from evals.fixture import LOG_GLOB, offline_script, prepare_mcp, prepare_workspace
 from evals.observe import CaseSeen, RunTables, TurnSeen
 from sandbox.model.server import start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
@@ -47,6 +47,7 @@ async def run_case(case: Case, access: ModelAccess, work: Path) -> CaseSeen:
     """Run every turn of `case` in a fresh workspace, database and Slack; what was seen."""
     seen = CaseSeen()
     workspace = prepare_workspace(case, work)
+    mcp_config = prepare_mcp(case, work)
     model = await start_model_server(offline_script(case)) if access.mode == "scripted" else None
     slack = await start_slack(SandboxConfig())
     database_url = f"sqlite:///{work / 'opsbot.sqlite'}"
@@ -59,6 +60,7 @@ async def run_case(case: Case, access: ModelAccess, work: Path) -> CaseSeen:
         slack_bot_token=slack.sandbox.workspace.bot_token, slack_api_url=slack.api_url,
         slack_app_token=slack.sandbox.workspace.app_token, approvers=[APPROVER],
         executor_id="eval", poll_interval_s=0.1, fault=None, otel_exporter_otlp_endpoint=None,
+        **({"mcp_config": mcp_config} if mcp_config is not None else {}),
     )  # fmt: skip
     with (work / "bot.log").open("w") as log, contextlib.redirect_stdout(log):
         handler = _log_to(log)
