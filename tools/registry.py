@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from tools import files, git, logs
 from tools.base import Tool
-from tools.edit import EDIT_FILE_TOOL
-from tools.files import FILE_TOOLS
-from tools.git import GIT_TOOLS
-from tools.logs import LOG_TOOLS
 from tools.outputs import READ_OUTPUT_TOOL
-from tools.shell.tool import SHELL_TOOL
+from tools.shell import tool as shell
 
 
 class ToolRegistry:
@@ -38,7 +35,7 @@ class ToolRegistry:
 
 
 def default_tools(extra: Iterable[Tool[Any]] = ()) -> ToolRegistry:
-    """Every built-in tool, then `extra` (the MCP servers' tools)."""
-    return ToolRegistry(
-        [*LOG_TOOLS, *FILE_TOOLS, EDIT_FILE_TOOL, *GIT_TOOLS, SHELL_TOOL, READ_OUTPUT_TOOL, *extra]
-    )
+    """Every built-in toolset's tools, `read_output` (the pager of them all), then `extra`
+    (the MCP servers' tools, tools/mcp/). A new toolset: docs/toolsets.md."""
+    toolsets = (logs.TOOLS, files.TOOLS, git.TOOLS, shell.TOOLS)
+    return ToolRegistry([*(t for toolset in toolsets for t in toolset), READ_OUTPUT_TOOL, *extra])

@@ -31,9 +31,9 @@ from tests.security.harness import (
     classify,
     damage,
 )
-from tools.files import FILE_TOOLS
-from tools.git import GIT_TOOLS
-from tools.logs import LOG_TOOLS
+from tools.files.read_write import FILE_TOOLS
+from tools.git.history import GIT_TOOLS
+from tools.logs.search import LOG_TOOLS
 from tools.policy import Verdict
 from tools.shell.tool import SHELL_TOOL
 

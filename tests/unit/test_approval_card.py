@@ -48,7 +48,7 @@ def shell_preview(command: str) -> str:
 
 
 def write_preview(name: str, content: str) -> str:
-    """The preview `write_file` describes for a new file (tools/files.py)."""
+    """The preview `write_file` describes for a new file (tools/files/read_write.py)."""
     lines = difflib.unified_diff([], content.splitlines(keepends=True), "/dev/null", f"b/{name}")
     return "".join(lines)
 

@@ -17,7 +17,7 @@ from core.redact import Redactor
 from core.types import Risk
 from tools.base import Tool, ToolContext, ToolStatus
 from tools.confine import Confinement
-from tools.files import ReadFileInput
+from tools.files.read_write import ReadFileInput
 from tools.registry import default_tools
 
 TOOLS = default_tools()

@@ -16,8 +16,8 @@ import pytest
 
 from core.types import Risk
 from tools.base import ToolContext, ToolError
-from tools.files import FILE_TOOLS
-from tools.logs import LOG_TOOLS, log_files
+from tools.files.read_write import FILE_TOOLS
+from tools.logs.search import LOG_TOOLS, log_files
 from tools.workspace import parent_dir, read_file_at, write_file_at
 
 TOOLS = {tool.name: tool for tool in (*FILE_TOOLS, *LOG_TOOLS)}

@@ -151,3 +151,7 @@ SHELL_TOOL: Tool[ShellInput] = Tool(
     preview=shell_preview,
     assess_call=shell_assessment,
 )
+
+TOOLS: tuple[Tool[Any], ...] = (SHELL_TOOL,)
+"""The shell toolset (declared here, not in the package's `__init__`, which the command policy
+imports before `tools.base` exists)."""

@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.confine import secrets_scan
-from tools.file_text import crlf_lines, ends_lines_with_crlf, lf_lines, lines_with_ends
-from tools.files import current_content, holds_credentials, write_risk, write_text
+from tools.files.read_write import current_content, holds_credentials, write_risk, write_text
+from tools.files.text import crlf_lines, ends_lines_with_crlf, lf_lines, lines_with_ends
 from tools.shell import gitconfig
 from tools.workspace import workspace_parts
 

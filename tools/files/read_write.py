@@ -1,5 +1,5 @@
 """File tools: read_file, list_files, search_code (read) and write_file (write or critical);
-edit_file (tools/edit.py) writes through the same functions.
+edit_file (tools/files/edit.py) writes through the same functions.
 
 Every path is walked from the workspace root one component at a time without following a
 symlink (tools/workspace.py), and the file is read or written through that walk's
@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.confine import secrets_scan
-from tools.file_text import (
+from tools.files.text import (
     in_files_line_ends,
     lines_with_ends,
     not_utf8_note,
@@ -205,7 +205,7 @@ def current_content(ctx: ToolContext, path: str) -> tuple[str, str]:
 
 
 def _new_content(args: WriteFileInput, before: str) -> str:
-    """The bytes-to-be of a write: the content in the file's own line ends (tools/file_text)."""
+    """The bytes-to-be of a write: the content in the file's own line ends (tools/files/text.py)."""
     return in_files_line_ends(before, args.content)
 
 
