@@ -63,6 +63,21 @@ def prepare_workspace(root: Path) -> Path:
     return workspace
 
 
+def mcp_for_dev(root: Path) -> dict[str, str]:
+    """The environment that gives the bot the bundled scenarios' MCP servers (`mcp.json` in
+    `root`, their state kept there across runs) unless OPSBOT_MCP_CONFIG is set already, and
+    tells the page where the deploy history is (picking bad-deploy again resets it)."""
+    from sandbox.mcp.config import DEPLOYS_STATE, write_mcp_config
+    from sandbox.model.scenario import bundled_names
+    from sandbox.slack.incident_reset import DEPLOYS_STATE_ENV
+
+    env = {DEPLOYS_STATE_ENV: str(root / DEPLOYS_STATE)}
+    if os.environ.get("OPSBOT_MCP_CONFIG"):
+        return env
+    written = write_mcp_config(root, bundled_names())
+    return env if written is None else {**env, "OPSBOT_MCP_CONFIG": str(written)}
+
+
 async def _wait_http(url: str, process: asyncio.subprocess.Process, what: str) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
@@ -146,6 +161,7 @@ async def _run_parts(
     live_key: str | None,
 ) -> int:  # fmt: skip
     workspace = await asyncio.to_thread(prepare_workspace, root)
+    mcp_env = await asyncio.to_thread(mcp_for_dev, root)
     slack_url, model_url = f"http://127.0.0.1:{ports.slack}", f"http://127.0.0.1:{ports.model}"
     model_name = os.environ.get("OPSBOT_MODEL", DEFAULT_MODEL)
     banner = f"live model: {model_name}" if live_key else "scripted model (no API key)"
@@ -158,7 +174,7 @@ async def _run_parts(
             "--state", str(root / "slack.json"), "--banner", banner,
             "--app-runs-url", f"http://127.0.0.1:{ports.bot}/runs",
             env={**os.environ, **{f"SANDBOX_{k}": v for k, v in credentials.items()},
-                 "SANDBOX_INCIDENT_WORKSPACE": str(workspace)},
+                 "SANDBOX_INCIDENT_WORKSPACE": str(workspace), **mcp_env},
         )  # fmt: skip
         started.append(slack)
         await _wait_http(f"{slack_url}/_sandbox/credentials", slack, "the local Slack")
@@ -176,7 +192,7 @@ async def _run_parts(
             "OPSBOT_WORKSPACE": str(workspace), "OPSBOT_LOG_SOURCES": "logs/*.log",
             "OPSBOT_APPROVERS": os.environ.get("OPSBOT_APPROVERS", "S0ONCALL"),
             "OPSBOT_HEALTH_PORT": str(ports.bot), "OPSBOT_RUNS_API": "true",
-            "OPSBOT_POLL_INTERVAL_S": "0.2",
+            "OPSBOT_POLL_INTERVAL_S": "0.2", **mcp_env,
         }  # fmt: skip
         if not live_key:
             env.update(ANTHROPIC_API_KEY="scripted-model", ANTHROPIC_BASE_URL=model_url)

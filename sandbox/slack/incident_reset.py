@@ -3,6 +3,7 @@
 `opsbot dev` keeps one incident workspace for every bundled scenario (`bot.dev`), so a fix the
 agents made stays in it. When a person picks a scenario again, the page restores that
 scenario's files (its `workspace/` and `logs/` as shipped under `sandbox/scenarios/NAME`) —
+and, for a scenario with a deploy history (bad-deploy), the deploys MCP server's state —
 unless a run started from that scenario has not finished (it may wait for an approval and
 would then act on files that changed under it); then nothing is touched and the page says so.
 """
@@ -20,6 +21,7 @@ import aiohttp
 from sandbox.slack.model import Workspace
 
 WORKSPACE_ENV = "SANDBOX_INCIDENT_WORKSPACE"  # set by `opsbot dev` to its incident workspace
+DEPLOYS_STATE_ENV = "SANDBOX_DEPLOYS_STATE"  # set by `opsbot dev`: the deploys server's state
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,20 @@ def restore(workspace: Path, name: str) -> list[str]:
         shutil.copy2(original, target)
         restored.append(relative)
     return restored
+
+
+def restore_deploys(name: str) -> list[str]:
+    """Put scenario `name`'s deploy history (its `deploys.json`) back into the deploys MCP
+    server's state named by SANDBOX_DEPLOYS_STATE; ["deploy history"] when it changed.
+
+    Raises `OSError` or `ValueError` when the seed or the state cannot be read or written."""
+    from sandbox.mcp.config import deploys_seed, reset_deploys
+
+    named = os.environ.get(DEPLOYS_STATE_ENV)
+    seed = deploys_seed(name)
+    if not named or seed is None:
+        return []
+    return ["deploy history"] if reset_deploys(Path(named), seed) else []
 
 
 def incident_threads(workspace: Workspace, prompt: str) -> list[tuple[str, str]]:
@@ -121,6 +137,7 @@ async def fresh_incident(
                                   "Finish or reject it, then pick the incident again to start "
                                   "over.")  # fmt: skip
     restored = await asyncio.to_thread(restore, root, name)
+    restored += await asyncio.to_thread(restore_deploys, name)
     note = f"{name} starts from its original files" + (
         f" ({len(restored)} restored: {', '.join(restored)})" if restored else "")  # fmt: skip
     return Outcome(True, restored, note)
