@@ -17,6 +17,7 @@ from bench import (
     charts,
     concurrency,
     confinement,
+    mcp,
     overhead,
     recovery,
     resume,
@@ -30,7 +31,7 @@ from bench.harness import write
 BENCHMARKS: dict[str, ModuleType] = {
     "ack": ack, "overhead": overhead, "waiting": waiting, "resume": resume,
     "concurrency": concurrency, "slack_load": slack_load, "recovery": recovery,
-    "stream_latency": stream_latency, "confinement": confinement,
+    "stream_latency": stream_latency, "confinement": confinement, "mcp": mcp,
 }  # fmt: skip
 CHARTS: dict[str, Callable[[list[dict[str, Any]]], Any]] = {
     "concurrency": charts.concurrency, "waiting": charts.waiting,
