@@ -4,12 +4,18 @@ each, and what each agent's tool definitions cost per model call."""
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from collections.abc import Sequence
+from typing import Any, ClassVar, TextIO
 
+import anthropic
+from anthropic.types import MessageParam
+
+from agents.model_errors import describe_error as describe_model_error
 from agents.specs import AGENT_NAMES, LOG_ANALYZER, default_agents
 from agents.tool_setup import load_mcp_servers
 from agents.versioning import APP_VERSION
 from core.settings import Settings
+from tools.base import Tool
 from tools.mcp.hub import CHARS_PER_TOKEN, McpHub, definition_tokens
 from tools.mcp.toolset import hints
 from tools.registry import default_tools
@@ -29,11 +35,11 @@ async def list_servers(settings: Settings, out: TextIO = sys.stdout) -> int:
     hub = McpHub(servers, version=APP_VERSION, errlog=sys.stderr)
     try:
         await hub.start()
+        connected = all(c.status.state == "connected" for c in hub.connections.values())
         _print_servers(hub, out)
-        _print_agents(hub, settings, out)
+        await _print_agents(hub, settings, out)
     finally:
         await hub.close()
-    connected = all(c.status.state == "connected" for c in hub.connections.values())
     return 0 if connected else 1
 
 
@@ -55,13 +61,66 @@ def _print_servers(hub: McpHub, out: TextIO) -> None:
                   f"({entry.verdict.rule}){said}", file=out)  # fmt: skip
 
 
-def _print_agents(hub: McpHub, settings: Settings, out: TextIO) -> None:
+async def _print_agents(hub: McpHub, settings: Settings, out: TextIO) -> None:
     agents = default_agents(default_tools(hub.tools()), settings, hub)
-    print(f"tool definitions per model call (about {CHARS_PER_TOKEN} characters per token):",
-          file=out)  # fmt: skip
-    for name, spec in agents.items():
-        mcp_tools = hub.tools_for(name, only_allowed=name == LOG_ANALYZER)
-        total = definition_tokens(spec.tools)
-        print(f"  {name}: {len(spec.tools)} tools, about {total} tokens, of which "
-              f"{len(mcp_tools)} MCP tools, about {definition_tokens(mcp_tools)} tokens",
-              file=out)  # fmt: skip
+    counter = TokenCounter(settings)
+    try:
+        sizes = {}
+        for name, spec in agents.items():
+            mcp_tools = hub.tools_for(name, only_allowed=name == LOG_ANALYZER)
+            sizes[name] = (spec, mcp_tools, await counter.count(spec.tools),
+                           await counter.count(mcp_tools))  # fmt: skip
+    finally:
+        await counter.close()
+    how = (
+        "counted with the Messages API's count_tokens"
+        if counter.failure is None
+        else f"estimated at {CHARS_PER_TOKEN} characters a token; count_tokens: {counter.failure}"
+    )
+    print(f"tool definitions sent with every model call ({how}):", file=out)
+    for name, (spec, mcp_tools, total, of_mcp) in sizes.items():
+        print(f"  {name}: {len(spec.tools)} tools, {total} tokens, of which {len(mcp_tools)} "
+              f"MCP tools, {of_mcp} tokens", file=out)  # fmt: skip
+
+
+class TokenCounter:
+    """Input tokens that tool definitions add to a call: the difference of two
+    `POST /v1/messages/count_tokens` calls (https://docs.anthropic.com/en/api/messages-count-tokens),
+    with and without the tools; once that fails (no key, no network), an estimate
+    (`definition_tokens`) and `failure` says why."""
+
+    PROBE: ClassVar[list[MessageParam]] = [{"role": "user", "content": "status?"}]
+
+    def __init__(self, settings: Settings) -> None:
+        self.failure: str | None = None if settings.anthropic_api_key else "no ANTHROPIC_API_KEY"
+        self._model = settings.model
+        self._client = anthropic.AsyncAnthropic(
+            api_key=settings.anthropic_api_key or "none", base_url=settings.anthropic_base_url,
+            max_retries=0, timeout=15.0,
+        )  # fmt: skip
+        self._base: int | None = None
+
+    async def count(self, tools: Sequence[Tool[Any]]) -> int:
+        """Tokens of `tools`' definitions (0 for none)."""
+        if not tools:
+            return 0
+        if self.failure is None:
+            try:
+                if self._base is None:
+                    self._base = await self._measure([])
+                return await self._measure([t.definition() for t in tools]) - self._base
+            except anthropic.AnthropicError as error:
+                self.failure = describe_model_error(error)
+        return definition_tokens(tools)
+
+    async def _measure(self, tools: list[dict[str, Any]]) -> int:
+        counted = await self._client.messages.count_tokens(
+            model=self._model, messages=self.PROBE, tools=tools  # type: ignore[arg-type]
+        ) if tools else await self._client.messages.count_tokens(
+            model=self._model, messages=self.PROBE
+        )  # fmt: skip
+        return counted.input_tokens
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        await self._client.close()

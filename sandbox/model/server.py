@@ -240,6 +240,19 @@ async def _set_limits(request: web.Request) -> web.Response:
     return web.json_response({"max_input_tokens": state.max_input_tokens})
 
 
+async def _count_tokens(request: web.Request) -> web.Response:
+    """`POST /v1/messages/count_tokens`: the prompt's size as this server counts it (4
+    characters a token), in the Messages API's shape (`{"input_tokens": N}`)."""
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return web.json_response({"type": "error", "error": {"type": "invalid_request_error",
+                                  "message": "messages: Field required"}}, status=400)  # fmt: skip
+    return web.json_response({"input_tokens": prompt_tokens(body)})
+
+
 async def _requests(request: web.Request) -> web.Response:
     state: ModelServerState = request.app[STATE]
     return web.json_response({"requests": state.requests, "served": state.served})
@@ -250,6 +263,7 @@ def make_app(scenario: Scenario) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[STATE] = ModelServerState(scenario)
     app.router.add_post("/v1/messages", _messages)
+    app.router.add_post("/v1/messages/count_tokens", _count_tokens)
     app.router.add_post("/_sandbox/faults", _add_faults)
     app.router.add_post("/_sandbox/limits", _set_limits)
     app.router.add_get("/_sandbox/requests", _requests)

@@ -85,7 +85,7 @@ def verdict_for(config: McpServerConfig, info: McpToolInfo) -> Verdict:
     if read_only and config.trust_annotations:
         return Verdict("allow", "readOnlyHint (trust_annotations)")
     if read_only:
-        return Verdict("approve", "readOnlyHint not trusted (trust_annotations is false)")
+        return Verdict("approve", "readOnlyHint, not trusted without trust_annotations")
     return Verdict("approve", "on no list")
 
 
