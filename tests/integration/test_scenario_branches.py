@@ -17,6 +17,7 @@ import pytest
 from agents import service
 from agents.events import ApprovalRequested, RunFinished
 from agents.publisher import RecordingPublisher
+from sandbox.mcp.config import DEPLOYS_STATE, write_mcp_config
 from sandbox.model.scenario import (
     Position,
     bundled_names,
@@ -69,7 +70,9 @@ async def test_a_rejected_card_gets_an_answer_that_says_what_did_not_happen(
     server = await start_model_server(scenario)
     publisher = RecordingPublisher()
     try:
-        async with launched(make_settings(database_url, workspace, server.url), publisher):
+        mcp = write_mcp_config(tmp_path, [name], fresh=True)  # bad-deploy: deploys server
+        extra = {"mcp_config": mcp} if mcp else {}
+        async with launched(make_settings(database_url, workspace, server.url, **extra), publisher):
             deciding = asyncio.create_task(decide_each(publisher, reject_at))
             thread, message = thread_and_message(scenario.prompt)
             outcome = await asyncio.wait_for(
@@ -90,6 +93,9 @@ async def test_a_rejected_card_gets_an_answer_that_says_what_did_not_happen(
     if rejected_call.tool_name == "write_file":
         changed = [p for p, data in before.items() if p.exists() and p.read_bytes() != data]
         assert changed == [], "a rejected write changed nothing"
+    if rejected_call.tool_name.startswith("mcp__deploys__"):  # bad-deploy's rollback
+        records = json.loads((tmp_path / DEPLOYS_STATE).read_text())["deploys"]
+        assert "rollback" not in [r["kind"] for r in records], "a rejected rollback ran"
     command = json.dumps(rejected_call.model_dump(mode="json"))
     if "-delete" in command:
         assert all(p.exists() for p in before), "a rejected delete deletes nothing"
