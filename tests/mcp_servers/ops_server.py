@@ -1,5 +1,6 @@
 """An MCP server for tests, built with the official SDK: read-only, destructive, slow, huge,
-failing and crashing tools; every call is appended to `--calls` (one JSON line) before it acts.
+failing and crashing tools, one that shows its environment and one with a constrained schema;
+every call is appended to `--calls` (one JSON line) before it acts.
 
     python -m tests.mcp_servers.ops_server --calls FILE [--http PORT] [--legacy]
 
@@ -14,11 +15,13 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from pydantic import Field
 
 READ_ONLY = ToolAnnotations(readOnlyHint=True)
 DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True)
@@ -75,6 +78,27 @@ def build(calls: Path) -> MCPServer:
         """Fail with `message`."""
         record("fail", message=message)
         raise ValueError(message)
+
+    @server.tool(annotations=READ_ONLY)
+    def refuse(message: str) -> str:
+        """Fail with `message` shown to the client (the SDK's ToolError; `fail` is masked)."""
+        record("refuse", message=message)
+        raise ToolError(message)
+
+    @server.tool(annotations=READ_ONLY)
+    def show_env(variable: str) -> str:
+        """The value of one of the server's environment variables ("" when unset)."""
+        record("show_env", variable=variable)
+        return os.environ.get(variable, "")
+
+    @server.tool()
+    def scale(
+        deployment: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")],
+        replicas: Annotated[int, Field(ge=1, le=10)],
+    ) -> str:
+        """Scale a deployment (a schema with a pattern and bounds)."""
+        record("scale", deployment=deployment, replicas=replicas)
+        return f"{deployment} scaled to {replicas}"
 
     @server.tool(annotations=READ_ONLY)
     def crash() -> str:
