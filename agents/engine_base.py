@@ -39,6 +39,8 @@ class EngineBase:
     _run_redactors: OrderedDict[str, Redactor] = field(
         default_factory=OrderedDict, init=False, repr=False
     )
+    _run_threads: OrderedDict[str, str] = field(default_factory=OrderedDict, init=False, repr=False)
+    """A run's thread id (it never changes), so a tool call does not read it each time."""
 
     def redactor_for(self, run_id: str) -> Redactor:
         """The run's own redactor: the shared patterns, a memory of hidden secrets of this run."""

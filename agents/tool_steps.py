@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agents import approvals, tracing
-from agents.engine_base import EngineBase
+from agents.engine_base import RUN_REDACTORS_KEPT, EngineBase
 from agents.events import (
     ToolFinished,
     ToolStarted,
@@ -44,6 +44,22 @@ def unavailable(agent: str | None, name: str) -> str:
     return f"{agent} has no tool named {name!r}" if agent else f"unknown tool {name}"
 
 
+def _save_row(
+    session: Session, run_id: str, agent: str, use: ToolUse, risk: str, status: str
+) -> None:
+    row = session.get(ToolCallRow, (run_id, use.id))
+    if row is None:
+        session.add(
+            ToolCallRow(
+                run_id=run_id, tool_use_id=use.id, agent=agent, name=use.name, args=use.input,
+                fingerprint=fingerprint(use.name, use.input), risk=risk, status=status,
+                started_at=time.time(),
+            )
+        )  # fmt: skip
+    else:
+        row.status = status
+
+
 def _elapsed_ms(started: float | None) -> float:
     return round((time.monotonic() - started) * 1000, 1) if started is not None else 0.0
 
@@ -58,24 +74,27 @@ class ToolSteps(EngineBase):
         the agent has no such tool (here: an MCP server that left the configuration or did not
         connect at this start; decided inside the step, so a replay takes the same path)."""
         tool = self._agent_tool(agent, use.name)
-        if tool is None:
-            missing = ToolResult.failed(unavailable(agent, use.name))
-            await self._refuse(run_id, agent, use, missing, Risk.READ.value)
-            return missing
         result: ToolResult | None = None
         needs: approvals.NeedsApproval | None = None
-        risk = tool.risk.value
-        try:
-            assessment = tool.assess(use.input, self.tool_ctx)
-        except ToolError as exc:
-            result = ToolResult.failed(self.redactor_for(run_id).redact(str(exc)))
+        risk = Risk.READ.value
+        if tool is None:
+            result = ToolResult.failed(unavailable(agent, use.name))
         else:
-            risk = assessment.risk.value
-            if assessment.denied is not None:
-                result = ToolResult.failed(assessment.denied, status=ToolStatus.DENIED)
-            elif assessment.risk is not Risk.READ:
-                needs = approvals.NeedsApproval(risk=risk, reason=assessment.reason)
-        reused = await self._id_reused(run_id, use, needs is not None)
+            risk = tool.risk.value
+            try:
+                assessment = tool.assess(use.input, self.tool_ctx)
+            except ToolError as exc:
+                result = ToolResult.failed(self.redactor_for(run_id).redact(str(exc)))
+            else:
+                risk = assessment.risk.value
+                if assessment.denied is not None:
+                    result = ToolResult.failed(assessment.denied, status=ToolStatus.DENIED)
+                elif assessment.risk is not Risk.READ:
+                    needs = approvals.NeedsApproval(risk=risk, reason=assessment.reason)
+        if tool is not None and result is None and needs is None:
+            reused = await self._claim_read(run_id, agent, use, tool.risk.value)
+        else:
+            reused = await self._id_reused(run_id, use, needs is not None)
         if needs is not None and not reused:
             return needs
         with tracing.step_span(self.telemetry, run_id, f"execute_tool {use.name}",
@@ -87,10 +106,10 @@ class ToolSteps(EngineBase):
                                  status=result.status.value, duration_ms=0.0,
                                  detail=result.error or "")
                 )  # fmt: skip
-            elif result is not None:
+            elif result is not None or tool is None:
+                result = result or ToolResult.failed(unavailable(agent, use.name))
                 await self._refuse(run_id, agent, use, result, risk)
-            else:
-                await self._save_call(run_id, agent, use, tool.risk.value, "running")
+            else:  # claimed: the "running" row is written
                 result = await self._execute(run_id, agent, use, tool)
             self._record_tool_outcome(span, use, risk, result)
         return result
@@ -122,8 +141,14 @@ class ToolSteps(EngineBase):
         ctx = self.tool_ctx_for(run_id)
         if not isinstance(ctx.outputs, DatabaseOutputs):
             return ctx
-        thread = await self.db.run(lambda s: s.scalar(select(RunRow.thread_id).where(
-            RunRow.id == run_id)))  # fmt: skip
+        thread = self._run_threads.get(run_id)
+        if thread is None:
+            thread = await self.db.run(lambda s: s.scalar(select(RunRow.thread_id).where(
+                RunRow.id == run_id)))  # fmt: skip
+            if thread is not None:
+                self._run_threads[run_id] = thread
+                while len(self._run_threads) > RUN_REDACTORS_KEPT:
+                    self._run_threads.popitem(last=False)
         return replace(ctx, outputs=ctx.outputs.for_thread(thread or run_id))
 
     async def _finish_call(
@@ -165,20 +190,21 @@ class ToolSteps(EngineBase):
     async def _save_call(
         self, run_id: str, agent: str, use: ToolUse, risk: str, status: str
     ) -> None:
-        def save(session: Session) -> None:
-            row = session.get(ToolCallRow, (run_id, use.id))
-            if row is None:
-                session.add(
-                    ToolCallRow(
-                        run_id=run_id, tool_use_id=use.id, agent=agent, name=use.name,
-                        args=use.input, fingerprint=fingerprint(use.name, use.input),
-                        risk=risk, status=status, started_at=time.time(),
-                    )
-                )  # fmt: skip
-            else:
-                row.status = status
+        await self.db.run(lambda session: _save_row(session, run_id, agent, use, risk, status))
 
-        await self.db.run(save)
+    async def _claim_read(self, run_id: str, agent: str, use: ToolUse, risk: str) -> bool:
+        """In one transaction: whether the tool_use id is reused (see approvals) and, when it is
+        not, the call's "running" row. Returns whether it was reused."""
+
+        def claim(session: Session) -> bool:
+            args_fingerprint = fingerprint(use.name, use.input)
+            if approvals.tool_use_id_reused(session, run_id, use.id, use.name, args_fingerprint,
+                                            needs_approval=False):  # fmt: skip
+                return True
+            _save_row(session, run_id, agent, use, risk, "running")
+            return False
+
+        return await self.db.run(claim)
 
     async def run_approved_tool(
         self, run_id: str, agent: str, use: ToolUse, hop: int = 0

@@ -80,7 +80,7 @@ async def test_review_a_write_that_changes_nothing_or_would_change_other_bytes_a
 
 
 def _agent_calls(requests: list[dict[str, Any]], agent: str) -> int:
-    return sum(f"{agent} agent" in str(body["system"]) for body in requests)
+    return sum(f"You are opsbot's {agent} agent" in str(body["system"]) for body in requests)
 
 
 REFUSALS: dict[str, tuple[list[dict[str, str]], list[Fault], str]] = {

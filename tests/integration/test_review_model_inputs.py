@@ -404,7 +404,9 @@ async def test_review_a_refusal_ends_the_turn_no_other_agent_takes_the_request(
     outcome, publisher, server = await _run(database_url, workspace, [turn], [refusal])
 
     assert outcome == "declined"
-    coding = [b for b in server.state.requests if "coding agent" in str(b["system"])]
+    coding = [
+        b for b in server.state.requests if "You are opsbot's coding agent" in str(b["system"])
+    ]
     assert coding == [], "a declined request went on to the coding agent"
     assert publisher.of(ApprovalRequested) == []
     assert ORIGINAL_LINE in (workspace / "checkout/pricing.py").read_text()
