@@ -16,7 +16,7 @@ import sys
 POINTS = frozenset({"after_route", "mid_stream", "after_tool", "waiting_approval",
                     "between_cas_and_send", "during_shell", "while_posting",
                     "after_stream_start", "before_stream_stop",
-                    "after_event_ack", "after_card"})  # fmt: skip
+                    "after_event_ack", "after_card", "after_mcp_answer"})  # fmt: skip
 
 log = logging.getLogger(__name__)
 _armed: dict[str, int] = {}

@@ -20,6 +20,7 @@ from mcp.types import CallToolResult, EmbeddedResource, ImageContent, TextConten
 from mcp.types import Tool as McpToolInfo
 from pydantic import BaseModel, ConfigDict
 
+from core import faults
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.mcp.config import McpServerConfig
@@ -144,6 +145,7 @@ def mcp_tool(connection: McpConnection, info: McpToolInfo, verdict: Verdict) -> 
             result = await connection.call(info.name, args.model_dump(), config.timeout_s)
         except McpCallError as error:
             raise ToolError(str(error)) from None
+        faults.point("after_mcp_answer")  # the server acted; opsbot has not recorded it yet
         data = result_data(result)
         if result.is_error:
             text = data if isinstance(data, str) else json.dumps(data)
