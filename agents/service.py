@@ -105,7 +105,7 @@ def build_engine(
             "traces": {"enabled": telemetry.exporting, "content_mode": "metadata_only"},
         },
     )
-    tools = default_tools(mcp.tools() if mcp is not None else ())
+    tools = default_tools(more=mcp.get if mcp is not None else None)
     confinement, sandbox_line = load_confinement(settings)
     return Engine(
         settings=settings,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,18 +32,26 @@ class AgentSpec:
     may_ask: bool = True
     """Whether a call that needs a person's approval may ask for it; when False it is refused
     with a note that the coding agent or a person can run it (the investigator only looks)."""
+    more_tools: Callable[[], Sequence[Tool[Any]]] | None = None
+    """Tools found while running (the MCP servers' that this agent gets), asked at each use."""
+
+    def all_tools(self) -> tuple[Tool[Any], ...]:
+        """The built-in tools, then those found while running."""
+        return (*self.tools, *(self.more_tools() if self.more_tools is not None else ()))
 
     def tool_definitions(self) -> list[dict[str, Any]]:
         """Every tool this agent may call, as the Messages API describes them."""
-        return [t.definition() for t in self.tools] + [t.definition() for t in self.state_tools]
+        return [t.definition() for t in self.all_tools()] + [
+            t.definition() for t in self.state_tools
+        ]
 
     def state_tool(self, name: str) -> StateTool | None:
         """The state tool called `name`, if this agent has it."""
         return next((t for t in self.state_tools if t.name == name), None)
 
     def tool(self, name: str) -> Tool[Any] | None:
-        """The workspace tool called `name`, if this agent has it."""
-        return next((t for t in self.tools if t.name == name), None)
+        """The workspace or MCP tool called `name`, if this agent has it now."""
+        return next((t for t in self.all_tools() if t.name == name), None)
 
 
 _SAFETY = (
@@ -96,6 +104,23 @@ def _coding_prompt(state: NetworkState) -> str:
     )
 
 
+def looks_only(agent: str, tool: str, why: str) -> str:
+    """The refusal an agent that only looks gets for a call that needs approval."""
+    because = f" ({why})" if why else ""
+    return (f"not run: {tool} needs a person's approval{because}, and {agent} only looks. "
+            "Say what should be run and why: the coding agent or a person can run it.")  # fmt: skip
+
+
+def _mcp_tools(
+    mcp: McpHub | None, agent: str, only_allowed: bool = False
+) -> Callable[[], list[Tool[Any]]] | None:
+    """The MCP tools `agent` gets, asked at each use (servers may answer after the start)."""
+    if mcp is None:
+        return None
+    hub = mcp
+    return lambda: hub.tools_for(agent, only_allowed)
+
+
 def log_analyzer_agent(
     tools: ToolRegistry, settings: Settings, mcp: McpHub | None = None
 ) -> AgentSpec:
@@ -105,17 +130,16 @@ def log_analyzer_agent(
         "search_logs", "read_log", "list_files", "read_file", "search_code", "git_log",
         "shell_execute", "read_output",
     ]  # fmt: skip
-    own = tools.subset(names)
-    extra = mcp.tools_for(LOG_ANALYZER, only_allowed=True) if mcp is not None else []
     return AgentSpec(
         name=LOG_ANALYZER,
         description="Investigates logs: failing component, error signature, first occurrence.",
         model=settings.model,
         max_tokens=settings.max_output_tokens,
         prompt=_log_analyzer_prompt,
-        tools=(*own, *extra),
+        tools=tuple(tools.subset(names)),
         state_tools=(RECORD_FINDINGS,),
         may_ask=False,
+        more_tools=_mcp_tools(mcp, LOG_ANALYZER, only_allowed=True),
     )
 
 
@@ -132,7 +156,8 @@ def coding_agent(tools: ToolRegistry, settings: Settings, mcp: McpHub | None = N
         model=settings.model,
         max_tokens=settings.max_output_tokens,
         prompt=_coding_prompt,
-        tools=(*tools.subset(names), *(mcp.tools_for(CODING) if mcp is not None else [])),
+        tools=tuple(tools.subset(names)),
+        more_tools=_mcp_tools(mcp, CODING),
         state_tools=(REPORT_FIX,),
     )
 

@@ -18,6 +18,7 @@ from agents.events import (
 )
 from agents.llm import ToolUse
 from agents.outputs import DatabaseOutputs
+from agents.specs import looks_only
 from core.models import RunRow, ToolCallRow
 from core.types import Risk, fingerprint
 from tools.base import Tool, ToolContext, ToolError, ToolResult, ToolStatus
@@ -78,7 +79,7 @@ class ToolSteps(EngineBase):
         needs: approvals.NeedsApproval | None = None
         risk = Risk.READ.value
         if tool is None:
-            result = ToolResult.failed(unavailable(agent, use.name))
+            result = self._not_given(agent, use)
         else:
             risk = tool.risk.value
             try:
@@ -107,7 +108,7 @@ class ToolSteps(EngineBase):
                                  detail=result.error or "")
                 )  # fmt: skip
             elif result is not None or tool is None:
-                result = result or ToolResult.failed(unavailable(agent, use.name))
+                result = result or self._not_given(agent, use)
                 await self._refuse(run_id, agent, use, result, risk)
             else:  # claimed: the "running" row is written
                 result = await self._execute(run_id, agent, use, tool)
@@ -182,6 +183,25 @@ class ToolSteps(EngineBase):
         if tool is None:
             raise ToolError(unavailable(None, name))
         return tool
+
+    def _not_given(self, agent: str, use: ToolUse) -> ToolResult:
+        """Why `agent` cannot call `use.name`: no such tool here, the operator denies it, it
+        needs approval and the agent only looks, or it is not among the agent's tools."""
+        known = self.tools.get(use.name)
+        spec = self.agents.get(agent)
+        if known is None:
+            return ToolResult.failed(unavailable(agent, use.name))
+        if spec is not None and not spec.may_ask:
+            try:
+                assessment = known.assess(use.input, self.tool_ctx)
+            except ToolError as error:
+                return ToolResult.failed(str(error))
+            if assessment.denied is not None:
+                return ToolResult.failed(assessment.denied, status=ToolStatus.DENIED)
+            if assessment.risk is not Risk.READ:
+                why = looks_only(agent, use.name, assessment.reason)
+                return ToolResult.failed(why, status=ToolStatus.DENIED)
+        return ToolResult.failed(f"{agent} has no tool named {use.name!r}")
 
     def _agent_tool(self, agent: str, name: str) -> Tool[Any] | None:
         spec = self.agents.get(agent)

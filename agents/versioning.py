@@ -23,7 +23,7 @@ SIGNATURES = {
     # a refusal ends the turn (no further route step); v6 was never released before the turn
     # also noted rejected approvals (control flow around, not of, durable steps)
     "6": "066aff98ac702078",
-    "7": "2e96bc759c40edfd",  # an agent that only looks records a refusal instead of asking;
+    "7": "cb374d7b08766a0c",  # an agent that only looks records a refusal instead of asking;
     # a tool the agent lacks is refused inside the call_tool step (a replay takes one path)
 }
 

@@ -23,7 +23,7 @@ from agents.model_calls import model_failure, model_retry_options, step_failure,
 from agents.outcomes import DECLINED, FAILED, LIMITED, NO_ANSWER, answered_outcome
 from agents.router import DONE, Hop, RouteDecision, RouteInput, fallback_decision
 from agents.runtime import current_engine
-from agents.specs import AgentSpec
+from agents.specs import AgentSpec, looks_only
 from agents.state import AWAITING_KEY, REPORT_FIX, NetworkState
 from agents.stop_reasons import (
     MAX_PAUSES,
@@ -46,13 +46,6 @@ async def step(
     """Run `fn` as the named DBOS step (checkpointed; never re-run once complete)."""
     step_options = cast(StepOptions, {"name": name, **options})
     return await DBOS.run_step_async(step_options, fn, *args)
-
-
-def looks_only(agent: str, tool: str, why: str) -> str:
-    """The refusal an agent that only looks gets for a call that needs approval."""
-    because = f" ({why})" if why else ""
-    return (f"not run: {tool} needs a person's approval{because}, and {agent} only looks. "
-            "Say what should be run and why: the coding agent or a person can run it.")  # fmt: skip
 
 
 def _refusal(status: str, decided_by: str | None, reason: str | None) -> ToolResult:

@@ -62,13 +62,13 @@ def _print_servers(hub: McpHub, out: TextIO) -> None:
 
 
 async def _print_agents(hub: McpHub, settings: Settings, out: TextIO) -> None:
-    agents = default_agents(default_tools(hub.tools()), settings, hub)
+    agents = default_agents(default_tools(more=hub.get), settings, hub)
     counter = TokenCounter(settings)
     try:
         sizes = {}
         for name, spec in agents.items():
             mcp_tools = hub.tools_for(name, only_allowed=name == LOG_ANALYZER)
-            sizes[name] = (spec, mcp_tools, await counter.count(spec.tools),
+            sizes[name] = (spec, mcp_tools, await counter.count(spec.all_tools()),
                            await counter.count(mcp_tools))  # fmt: skip
     finally:
         await counter.close()
@@ -79,7 +79,7 @@ async def _print_agents(hub: McpHub, settings: Settings, out: TextIO) -> None:
     )
     print(f"tool definitions sent with every model call ({how}):", file=out)
     for name, (spec, mcp_tools, total, of_mcp) in sizes.items():
-        print(f"  {name}: {len(spec.tools)} tools, {total} tokens, of which {len(mcp_tools)} "
+        print(f"  {name}: {len(spec.all_tools())} tools, {total} tokens, of which {len(mcp_tools)} "
               f"MCP tools, {of_mcp} tokens", file=out)  # fmt: skip
 
 

@@ -17,6 +17,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.specs import AGENT_NAMES
+from agents.tool_setup import load_mcp_servers
 from core.errors import ConfigError, StartupError
 from core.settings import Settings
 
@@ -72,6 +74,10 @@ def config_problems(settings: Settings) -> list[tuple[str, str]]:
     if settings.runs_api and not app and settings.health_port == settings.http_port:
         problems.append(("OPSBOT_RUNS_API", "needs OPSBOT_HEALTH_PORT other than OPSBOT_HTTP_PORT "
                          "(/runs listens on 127.0.0.1 only)"))  # fmt: skip
+    try:  # the file is read again at launch; a bad one is found before anything starts
+        load_mcp_servers(settings, AGENT_NAMES)
+    except ConfigError as error:
+        problems.extend(error.problems)
     return problems
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tools import files, git, logs
@@ -14,7 +14,11 @@ from tools.shell import tool as shell
 class ToolRegistry:
     """Tools by name; agents pick their subset from it."""
 
-    def __init__(self, tools: Iterable[Tool[Any]]) -> None:
+    def __init__(
+        self, tools: Iterable[Tool[Any]], more: Callable[[str], Tool[Any] | None] | None = None
+    ) -> None:
+        """`more` finds tools that appear while running (an MCP server's, `McpHub.get`)."""
+        self._more = more
         self._tools: dict[str, Tool[Any]] = {}
         for tool in tools:
             if tool.name in self._tools:
@@ -23,7 +27,10 @@ class ToolRegistry:
 
     def get(self, name: str) -> Tool[Any] | None:
         """The tool called `name`, or None."""
-        return self._tools.get(name)
+        tool = self._tools.get(name)
+        if tool is None and self._more is not None:
+            return self._more(name)
+        return tool
 
     def subset(self, names: Iterable[str]) -> list[Tool[Any]]:
         """The named tools, in the order given; unknown names raise KeyError."""
@@ -34,8 +41,11 @@ class ToolRegistry:
         return list(self._tools)
 
 
-def default_tools(extra: Iterable[Tool[Any]] = ()) -> ToolRegistry:
+def default_tools(
+    extra: Iterable[Tool[Any]] = (), more: Callable[[str], Tool[Any] | None] | None = None
+) -> ToolRegistry:
     """Every built-in toolset's tools, `read_output` (the pager of them all), then `extra`
     (the MCP servers' tools, tools/mcp/). A new toolset: docs/toolsets.md."""
     toolsets = (logs.TOOLS, files.TOOLS, git.TOOLS, shell.TOOLS)
-    return ToolRegistry([*(t for toolset in toolsets for t in toolset), READ_OUTPUT_TOOL, *extra])
+    builtin = [*(t for toolset in toolsets for t in toolset), READ_OUTPUT_TOOL]
+    return ToolRegistry([*builtin, *extra], more)

@@ -77,13 +77,6 @@ async def test_servers_that_do_not_connect_are_reported_and_the_others_work(
     assert [c["tool"] for c in read_calls(calls)] == ["get_status"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stdio command that prints non-MCP output and stays alive is still 'connecting' "
-    "when the hub's wait (CONNECT_TIMEOUT_S + 1 = 16 s) ends: the 15 s connect timeout is "
-    "recorded only after the stdio client has shut the process down (about 3 s more), so the "
-    "start line says 'not connected (connecting)' with no reason (tools/mcp/connection.py)",
-)
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("output", ["hello, I am not MCP", '{"jsonrpc": "2.0", "id": 99}'])
 async def test_a_command_that_prints_garbage_and_stays_is_reported_with_a_reason(
@@ -240,13 +233,6 @@ async def test_serve_refuses_a_bad_mcp_file_naming_the_server_and_field_exit_2(
     assert ended.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the MCP file is read in agents/service.launch, after serve set up logging; the "
-    "stop that follows (service.stop -> shutdown -> DBOS.destroy) logs 'INFO dbos: DBOS "
-    "successfully shut down' to stderr, so a bad file is two lines, not one as other "
-    "configuration errors are",
-)
 @pytest.mark.parametrize(("servers", "expected"), BAD_FILES[:2])
 async def test_serve_says_only_one_line_for_a_bad_mcp_file(
     slack: RunningSlack, tmp_path: Path, servers: dict[str, Any], expected: str

@@ -201,14 +201,6 @@ async def test_the_investigator_runs_allowed_mcp_tools_and_is_refused_the_rest(
         assert calls[name][0] != "ok", name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="log_analyzer is not given approve-verdict MCP tools (McpHub.tools_for "
-    "only_allowed), so call_tool refuses them as unavailable: 'its MCP server is not "
-    "configured or did not connect' (agents/tool_steps.py unavailable) though the server is "
-    "connected; the looks_only note (needs approval, the coding agent or a person can run "
-    "it) never reaches the model",
-)
 async def test_the_investigator_is_told_an_mcp_tool_needs_approval_not_that_it_is_missing(
     database_url: str, investigate_world: World, tmp_path: Path
 ) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 15.0
 """From launching or reaching a server to its tool listing, at most."""
+NO_ANSWER = f"no answer to the MCP handshake and tool listing within {CONNECT_TIMEOUT_S:.0f} s"
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Waits between reconnection attempts; the last repeats."""
 RECONNECT_WAIT_S = 5.0
@@ -87,8 +89,12 @@ def _transport(config: McpServerConfig, errlog: TextIO, stack: AsyncExitStack) -
 class McpConnection:
     """The connection to one configured server (see the module docstring)."""
 
-    def __init__(self, config: McpServerConfig, version: str = "", errlog: TextIO | None = None):
+    def __init__(
+        self, config: McpServerConfig, version: str = "", errlog: TextIO | None = None,
+        on_listed: Callable[[McpConnection], None] | None = None,
+    ) -> None:  # fmt: skip
         self.config = config
+        self._on_listed = on_listed
         self._version = version
         self._errlog = errlog
         self._state: State = "connecting"
@@ -177,6 +183,9 @@ class McpConnection:
                 attempt = 0
             except asyncio.CancelledError:
                 raise
+            except TimeoutError:
+                self._detail = NO_ANSWER
+                log.warning("MCP server %s: %s", self.config.name, self._detail)
             except Exception as error:
                 self._detail = describe_error(error)
                 log.warning("MCP server %s: %s", self.config.name, self._detail)
@@ -189,8 +198,22 @@ class McpConnection:
             await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
             attempt += 1
 
+    def _overdue(self) -> None:
+        """The connect deadline passed: say so now (tearing a stdio process down takes seconds
+        more before the attempt ends)."""
+        if not self._up.is_set() and not self._closing:
+            self._state, self._detail = "down", NO_ANSWER
+            self._tried.set()
+
     async def _connected_session(self) -> None:
         info = Implementation(name="opsbot", version=self._version or "0")
+        overdue = asyncio.get_running_loop().call_later(CONNECT_TIMEOUT_S, self._overdue)
+        try:
+            await self._session(info)
+        finally:
+            overdue.cancel()
+
+    async def _session(self, info: Implementation) -> None:
         async with AsyncExitStack() as stack, asyncio.timeout(CONNECT_TIMEOUT_S) as deadline:
             transport = _transport(self.config, self._errlog or sys.stderr, stack)
             client = Client(transport, mode="auto", client_info=info)
@@ -199,6 +222,8 @@ class McpConnection:
                 deadline.reschedule(None)
                 self._client, self._tools, self._protocol = client, tools, client.protocol_version
                 self._state, self._detail = "connected", ""
+                if self._on_listed is not None:
+                    self._on_listed(self)
                 self._up.set()
                 self._tried.set()
                 await self._lost.wait()

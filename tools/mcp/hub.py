@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -14,6 +15,7 @@ from tools.mcp.config import McpServerConfig
 from tools.mcp.connection import CONNECT_TIMEOUT_S, McpConnection
 from tools.mcp.toolset import Verdict, mcp_tool, model_name, verdict_for
 
+log = logging.getLogger(__name__)
 CHARS_PER_TOKEN = 4
 """For the size of tool definitions: Anthropic's rule of thumb for English text and JSON."""
 
@@ -29,27 +31,49 @@ class McpToolEntry:
 
 
 class McpHub:
-    """The MCP servers of one process (see the module docstring)."""
+    """The MCP servers of one process (see the module docstring). A server's tools are
+    (re)gated each time it lists them, so one that answers after the start (an `npx` download,
+    a restarted server) brings its tools then."""
 
     def __init__(self, configs: Iterable[McpServerConfig], version: str = "",
                  errlog: TextIO | None = None) -> None:  # fmt: skip
-        self.connections = {c.name: McpConnection(c, version, errlog) for c in configs}
-        self.entries: list[McpToolEntry] = []
+        self.connections = {
+            c.name: McpConnection(c, version, errlog, on_listed=self._listed) for c in configs
+        }
+        self._by_server: dict[str, list[McpToolEntry]] = {}
+        self._started = False
+
+    @property
+    def entries(self) -> list[McpToolEntry]:
+        """Every MCP tool of every server that has listed its tools, in configuration order."""
+        return [entry for name in self.connections for entry in self._by_server.get(name, [])]
 
     async def start(self, wait_s: float = CONNECT_TIMEOUT_S + 1) -> None:
-        """Connect every server at once (each gets `wait_s` seconds, then keeps trying in the
-        background) and gate the tools of those that listed them."""
+        """Connect every server at once; return when each has listed its tools or failed, or
+        after `wait_s` seconds (those still connecting keep trying in the background)."""
         await asyncio.gather(*(c.start(wait_s) for c in self.connections.values()))
-        taken: set[str] = set()
-        for connection in self.connections.values():
-            for info in connection.status.tools:
-                name = model_name(connection.config.name, info.name)
-                if name in taken:
-                    continue  # two tool names that differ only in characters a model name drops
-                taken.add(name)
-                verdict = verdict_for(connection.config, info)
-                self.entries.append(McpToolEntry(connection.config.name, info.name, verdict,
-                                                 mcp_tool(connection, info, verdict)))  # fmt: skip
+        self._started = True
+
+    def get(self, name: str) -> Tool[Any] | None:
+        """The MCP tool the model knows as `name`, if a server lists it now."""
+        return next((entry.tool for entry in self.entries if entry.tool.name == name), None)
+
+    def _listed(self, connection: McpConnection) -> None:
+        server = connection.config.name
+        taken = {e.tool.name for name, entries in self._by_server.items() if name != server
+                 for e in entries}  # fmt: skip
+        entries = []
+        for info in connection.status.tools:
+            name = model_name(server, info.name)
+            if name in taken:
+                continue  # two tool names that differ only in characters a model name drops
+            taken.add(name)
+            verdict = verdict_for(connection.config, info)
+            entries.append(McpToolEntry(server, info.name, verdict,
+                                        mcp_tool(connection, info, verdict)))  # fmt: skip
+        self._by_server[server] = entries
+        if self._started:
+            log.info("%s", self._line(server))
 
     async def close(self) -> None:
         """Close every session (stdio servers end)."""
@@ -73,25 +97,26 @@ class McpHub:
         return chosen
 
     def start_lines(self) -> list[str]:
-        """One line per server: connected with its tools by verdict, or why not."""
-        lines = []
-        for name, connection in self.connections.items():
-            status = connection.status
-            if status.state != "connected":
-                why = status.detail or status.state
-                lines.append(f"MCP {name}: not connected ({why}); retrying in the background, "
-                             "its tools come at the next start")  # fmt: skip
-                continue
-            counts = {kind: 0 for kind in ("allow", "approve", "deny")}
-            for entry in self.entries:
-                if entry.server == name:
-                    counts[entry.verdict.kind] += 1
-            lines.append(
-                f"MCP {name}: connected ({status.protocol}), {len(status.tools)} tools: "
-                f"{counts['allow']} run at once, {counts['approve']} ask for approval, "
-                f"{counts['deny']} denied"
-            )
-        return lines
+        """One line per server: connected with its tools by verdict, or why not yet."""
+        return [self._line(name) for name in self.connections]
+
+    def _line(self, name: str) -> str:
+        status = self.connections[name].status
+        if status.state == "connecting":
+            return (f"MCP {name}: no answer yet; still connecting in the background, its tools "
+                    "come when it answers")  # fmt: skip
+        if status.state != "connected":
+            why = status.detail or status.state
+            return (f"MCP {name}: not connected ({why}); retrying in the background, its tools "
+                    "come when it answers")  # fmt: skip
+        counts = {kind: 0 for kind in ("allow", "approve", "deny")}
+        for entry in self._by_server.get(name, []):
+            counts[entry.verdict.kind] += 1
+        return (
+            f"MCP {name}: connected ({status.protocol}), {len(status.tools)} tools: "
+            f"{counts['allow']} run at once, {counts['approve']} ask for approval, "
+            f"{counts['deny']} denied"
+        )
 
 
 def definition_tokens(tools: Iterable[Tool[Any]]) -> int:
