@@ -49,7 +49,7 @@ async def test_a_server_that_answers_late_brings_its_tools_then(
         await hub.start(wait_s=0.5)
         [line] = hub.start_lines()
         assert line.startswith("MCP late: no answer yet; still connecting"), line
-        settings = Settings(_env_file=None, workspace=tmp_path)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, workspace=tmp_path)
         agents = default_agents(default_tools(more=hub.get), settings, hub)
         assert agents[LOG_ANALYZER].tool("mcp__late__get_status") is None
 
