@@ -203,17 +203,24 @@ class Tool(Generic[InputT]):
         return result
 
 
-def json_schema_problem(schema: dict[str, Any], value: Any) -> str | None:
+def json_schema_problem(schema: dict[str, Any], value: Any, check_only: bool = False) -> str | None:
     """The first way `value` breaks `schema` (JSON Schema, the draft the schema names, else
     2020-12), as "path: message"; None when it conforms. A schema that is itself invalid is
-    reported as the problem."""
+    reported as the problem; with `check_only`, only that is checked. References resolve
+    within the schema only: one to another document is a problem, never fetched."""
     import jsonschema  # the MCP SDK's dependency; only schema-driven tools need it
+    import referencing.exceptions
 
     try:
         validator = _validator(json.dumps(schema, sort_keys=True))
     except jsonschema.exceptions.SchemaError as bad:
         return f"the tool's own input schema is invalid: {bad.message}"
-    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if check_only:
+        return None
+    try:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    except referencing.exceptions.Unresolvable as unresolved:
+        return f"the tool's input schema refers to what it does not hold: {unresolved}"
     if error is None:
         return None
     where = ".".join(str(part) for part in error.absolute_path) or "input"
@@ -222,23 +229,27 @@ def json_schema_problem(schema: dict[str, Any], value: Any) -> str | None:
 
 @functools.lru_cache(maxsize=1024)
 def _validator(schema_text: str) -> Any:
-    """A checked validator for one schema (building one costs milliseconds)."""
+    """A checked validator for one schema (building one costs milliseconds), with an empty
+    registry: no reference is ever retrieved from elsewhere."""
     import jsonschema
+    from referencing import Registry
 
     schema = json.loads(schema_text)
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
-    return validator_class(schema)
+    return validator_class(schema, registry=Registry())
 
 
 def redact_data(data: Any, redactor: Redactor) -> Any:
-    """Redact every string inside a JSON-like value."""
+    """Redact every string inside a JSON-like value, keys included."""
     if isinstance(data, str):
         return redactor.redact(data)
     if isinstance(data, list):
         return [redact_data(item, redactor) for item in data]
-    if isinstance(data, dict):
-        return {key: redact_data(value, redactor) for key, value in data.items()}
+    if isinstance(data, dict):  # keys too: a server may answer {"<token>": ...}
+        return {
+            redact_data(key, redactor): redact_data(value, redactor) for key, value in data.items()
+        }
     return data
 
 

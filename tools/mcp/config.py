@@ -73,6 +73,9 @@ class McpServerConfig(BaseModel, frozen=True, extra="forbid"):
         """Raises ValueError('field: problem') naming fields and keys, never a value."""
         if not NAME.fullmatch(self.name):
             raise ValueError("name: must be 1 to 32 letters, digits, '_' or '-' (it names tools)")
+        if "__" in self.name or self.name.endswith("_"):
+            raise ValueError("name: must not hold '__' or end with '_' (tools are named "
+                             "mcp__<server>__<tool>: servers' tools never collide)")  # fmt: skip
         if (self.command is None) == (self.url is None):
             which = "both are set" if self.command is not None else "neither is set"
             raise ValueError(f"command, url: {which}; give command (stdio) or url (HTTP)")

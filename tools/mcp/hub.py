@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -59,15 +60,18 @@ class McpHub:
         return next((entry.tool for entry in self.entries if entry.tool.name == name), None)
 
     def _listed(self, connection: McpConnection) -> None:
+        """Gate the tools `connection` listed. Two tools whose names become one model name
+        (`a.b` and `a_b`) are both left out, whatever order the server lists them in; two
+        servers' tools never share a name (server names hold no `__`, tools.mcp.config)."""
         server = connection.config.name
-        taken = {e.tool.name for name, entries in self._by_server.items() if name != server
-                 for e in entries}  # fmt: skip
+        named = Counter(model_name(server, info.name) for info in connection.status.tools)
         entries = []
         for info in connection.status.tools:
             name = model_name(server, info.name)
-            if name in taken:
-                continue  # two tool names that differ only in characters a model name drops
-            taken.add(name)
+            if named[name] > 1:
+                log.warning("MCP %s: tool %r left out: another of its tools is also named %s",
+                            server, info.name[:80], name)  # fmt: skip
+                continue
             verdict = verdict_for(connection.config, info)
             entries.append(McpToolEntry(server, info.name, verdict,
                                         mcp_tool(connection, info, verdict)))  # fmt: skip

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from core import faults
 from core.types import Risk
-from tools.base import Assessment, Tool, ToolContext, ToolError
+from tools.base import Assessment, Tool, ToolContext, ToolError, json_schema_problem
 from tools.mcp.config import McpServerConfig
 from tools.mcp.connection import McpCallError, McpConnection
 
@@ -113,7 +113,8 @@ def result_data(result: CallToolResult) -> Any:
 def card_text(config: McpServerConfig, info: McpToolInfo, args: dict[str, Any]) -> str:
     """What an approval card shows: server, tool, description, the server's hints and the
     exact arguments."""
-    lines = [f"MCP server {config.name} ({config.target()})", f"tool {info.name}"]
+    shown_name = _shorten(json.dumps(info.name, ensure_ascii=False), 120)
+    lines = [f"MCP server {config.name} ({config.target()})", f"tool {shown_name}"]
     if info.description:
         lines.append(_shorten(" ".join(info.description.split()), 300))
     if said := hints(info):
@@ -127,12 +128,51 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _description(config: McpServerConfig, info: McpToolInfo) -> str:
+def _description(config: McpServerConfig, info: McpToolInfo, name: str, note: str) -> str:
+    """`[MCP server <server>, tool <name>] <description>`: the frame names the tool by its model
+    name (the server's raw name could close the frame), the server's words folded and cut."""
     said = hints(info)
-    note = f" (the server says: {', '.join(said)})" if said else ""
-    said_by_server = info.description or info.title or info.name
-    body = _shorten(" ".join(said_by_server.split()), MAX_DESCRIPTION)
-    return f"[MCP server {config.name}, tool {info.name}{note}] {body}"
+    hinted = f" (the server says: {', '.join(said)})" if said else ""
+    said_by_server = info.description or info.title or ""
+    body = _shorten(" ".join(f"{said_by_server} {note}".split()), MAX_DESCRIPTION)
+    short = name.removeprefix(f"{PREFIX}__{config.name}__")
+    return f"[MCP server {config.name}, tool {short}{hinted}] {body or short}"
+
+
+def offered_schema(info: McpToolInfo) -> tuple[dict[str, Any], str]:
+    """The input schema offered to the model and checked before a call, and a note for the
+    description when the server's own could not be used (it is not valid JSON Schema, not an
+    object's, refers outside itself or is over `MAX_SCHEMA` characters): then any object goes
+    and the server checks the arguments itself."""
+    schema = dict(info.input_schema) or {"type": "object"}
+    schema.pop("title", None)
+    problem = schema_problem(schema)
+    if problem is None:
+        return schema, ""
+    return {"type": "object"}, f"(Its input schema was left out: {problem}.)"
+
+
+MAX_SCHEMA = 16_000
+
+
+def schema_problem(schema: dict[str, Any]) -> str | None:
+    """Why an MCP server's input schema cannot be offered, or None."""
+    text = json.dumps(schema, ensure_ascii=False)
+    if len(text) > MAX_SCHEMA:
+        return f"{len(text)} characters, over {MAX_SCHEMA}"
+    if schema.get("type", "object") != "object":
+        return "not an object's schema"
+    if refers_elsewhere(schema):
+        return REFERS_ELSEWHERE
+    return json_schema_problem(schema, None, check_only=True)
+
+
+REFERS_ELSEWHERE = "it refers to another document, which opsbot never fetches"
+
+
+def refers_elsewhere(schema: dict[str, Any]) -> bool:
+    """Whether a `$ref` of `schema` points outside it (not `#...`)."""
+    return re.search(r'"\$ref":\s*"(?!#)', json.dumps(schema, ensure_ascii=False)) is not None
 
 
 def mcp_tool(connection: McpConnection, info: McpToolInfo, verdict: Verdict) -> Tool[McpArguments]:
@@ -140,7 +180,12 @@ def mcp_tool(connection: McpConnection, info: McpToolInfo, verdict: Verdict) -> 
     config = connection.config
     name = model_name(config.name, info.name)
 
+    unchecked = refers_elsewhere(dict(info.input_schema))
+
     async def call(args: McpArguments, ctx: ToolContext) -> Any:
+        if unchecked:  # the arguments cannot be checked against what the server expects
+            raise ToolError(f"{config.name}/{info.name} is not called: its input schema "
+                            f"{REFERS_ELSEWHERE}, so its arguments cannot be checked")  # fmt: skip
         try:
             result = await connection.call(info.name, args.model_dump(), config.timeout_s)
         except McpCallError as error:
@@ -153,6 +198,9 @@ def mcp_tool(connection: McpConnection, info: McpToolInfo, verdict: Verdict) -> 
         return data
 
     def assess(args: McpArguments, ctx: ToolContext) -> Assessment:
+        if unchecked:
+            return Assessment(Risk.READ, denied=f"{config.name}/{info.name} is not called: its "
+                              f"input schema {REFERS_ELSEWHERE}")  # fmt: skip
         if verdict.kind == "deny":
             return Assessment(Risk.CRITICAL, denied=f"{config.name}/{info.name} is refused by "
                               f"the operator's MCP configuration ({verdict.rule})")  # fmt: skip
@@ -165,7 +213,6 @@ def mcp_tool(connection: McpConnection, info: McpToolInfo, verdict: Verdict) -> 
         return card_text(config, info, args.model_dump())
 
     risk = {"allow": Risk.READ, "approve": Risk.WRITE, "deny": Risk.CRITICAL}[verdict.kind]
-    schema = dict(info.input_schema) or {"type": "object"}
-    schema.pop("title", None)
-    return Tool(name, _description(config, info), McpArguments, risk, call, preview=preview,
-                assess_call=assess, schema=schema)  # fmt: skip
+    schema, note = offered_schema(info)
+    return Tool(name, _description(config, info, name, note), McpArguments, risk, call,
+                preview=preview, assess_call=assess, schema=schema)  # fmt: skip
