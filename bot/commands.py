@@ -102,6 +102,7 @@ def _prepare_demo(scenario_name: str, root: Path) -> Path:
 
 async def run_demo(args: argparse.Namespace) -> int:
     """`opsbot ask --demo`: the bundled scenario against the in-process scripted model."""
+    from sandbox.mcp.config import own_config_note, write_mcp_config
     from sandbox.model.scenario import load_scenario  # the sandbox serves the demo only
     from sandbox.model.server import start_model_server
 
@@ -114,9 +115,10 @@ async def run_demo(args: argparse.Namespace) -> int:
     root = Path(args.demo_dir)
     workspace = await asyncio.to_thread(_prepare_demo, scenario.name, root)
     extra: dict[str, Path] = {}
-    if not os.environ.get("OPSBOT_MCP_CONFIG"):  # the operator's own servers win
-        from sandbox.mcp.config import write_mcp_config
-
+    if os.environ.get("OPSBOT_MCP_CONFIG"):  # the operator's own servers win
+        if note := own_config_note([scenario.name]):
+            print(f"opsbot ask --demo: {note}", file=sys.stderr, flush=True)
+    else:
         # the scenario's MCP servers (bad-deploy: deploys), their state fresh in the demo dir
         written = await asyncio.to_thread(write_mcp_config, root, [scenario.name], True)
         if written is not None:

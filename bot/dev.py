@@ -67,12 +67,14 @@ def mcp_for_dev(root: Path) -> dict[str, str]:
     """The environment that gives the bot the bundled scenarios' MCP servers (`mcp.json` in
     `root`, their state kept there across runs) unless OPSBOT_MCP_CONFIG is set already, and
     tells the page where the deploy history is (picking bad-deploy again resets it)."""
-    from sandbox.mcp.config import DEPLOYS_STATE, write_mcp_config
+    from sandbox.mcp.config import DEPLOYS_STATE, own_config_note, write_mcp_config
     from sandbox.model.scenario import bundled_names
     from sandbox.slack.incident_reset import DEPLOYS_STATE_ENV
 
     env = {DEPLOYS_STATE_ENV: str(root / DEPLOYS_STATE)}
     if os.environ.get("OPSBOT_MCP_CONFIG"):
+        if note := own_config_note(bundled_names()):
+            print(f"opsbot dev: {note}", file=sys.stderr, flush=True)
         return env
     written = write_mcp_config(root, bundled_names())
     return env if written is None else {**env, "OPSBOT_MCP_CONFIG": str(written)}

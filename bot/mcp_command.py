@@ -33,8 +33,11 @@ async def list_servers(settings: Settings, out: TextIO = sys.stdout) -> int:
               "(docs/operating.md)", file=out)  # fmt: skip
         return 2
     hub = McpHub(servers, version=APP_VERSION, errlog=sys.stderr)
+    longest = max(server.connect_timeout_s for server in servers)
+    print(f"connecting to {len(servers)} MCP server(s), up to {longest:g} s...", file=sys.stderr,
+          flush=True)  # fmt: skip
     try:
-        await hub.start()
+        await hub.start(wait_s=longest + 1)
         connected = all(c.status.state == "connected" for c in hub.connections.values())
         _print_servers(hub, out)
         await _print_agents(hub, settings, out)

@@ -57,6 +57,17 @@ def reset_deploys(state: Path, seed: Path) -> bool:
     return True
 
 
+def own_config_note(scenarios: Iterable[str]) -> str | None:
+    """The line to print when OPSBOT_MCP_CONFIG replaces the servers these bundled scenarios
+    ship (their tools are then refused), or None."""
+    needing = [name for name in scenarios if deploys_seed(name) is not None]
+    if not needing:
+        return None
+    return (f"OPSBOT_MCP_CONFIG is set, so the bundled MCP server deploys is not started: "
+            f"{', '.join(needing)} cannot call it (its rollback is refused). Unset "
+            "OPSBOT_MCP_CONFIG to try the bundled incidents as shipped.")  # fmt: skip
+
+
 def write_mcp_config(directory: Path, scenarios: Iterable[str], fresh: bool = False) -> Path | None:
     """Write `directory/mcp.json` with the servers `scenarios` need and seed their state in
     `directory` (reset to the seed when `fresh`, else kept); its path, or None when none of

@@ -58,7 +58,8 @@ async def test_servers_that_do_not_connect_are_reported_and_the_others_work(
             McpServerConfig(name="missing", command="/nonexistent/bin/mcp-server"),
             McpServerConfig(name="notexec", command=str(not_executable)),
             McpServerConfig(name="exits", command="sh", args=("-c", "echo garbage; echo {")),
-            McpServerConfig(name="echoes", command="cat"),  # answers requests with requests
+            McpServerConfig(name="echoes", command="cat",  # answers requests with requests
+                            connect_timeout_s=5.0),
             McpServerConfig(name="http404", url=f"http://127.0.0.1:{port_404}/mcp"),
             McpServerConfig(name="http404root", url=f"http://127.0.0.1:{port_404}/"),
             McpServerConfig(name="nothing", url=f"http://127.0.0.1:{free_port()}/mcp"),
@@ -82,10 +83,11 @@ async def test_servers_that_do_not_connect_are_reported_and_the_others_work(
 async def test_a_command_that_prints_garbage_and_stays_is_reported_with_a_reason(
     output: str,
 ) -> None:
-    garbage = McpServerConfig(name="garbage", command="sh",
+    garbage = McpServerConfig(name="garbage", command="sh", connect_timeout_s=5.0,
                               args=("-c", f"echo '{output}'; exec sleep 60"))  # fmt: skip
-    async with started_hub(garbage) as hub:
-        _not_connected(hub.start_lines(), "garbage")
+    async with started_hub(garbage, wait_s=8.0) as hub:
+        reason = _not_connected(hub.start_lines(), "garbage")
+    assert "within 5 s (connect_timeout_s)" in reason, reason
 
 
 def _secret_config(tmp_path: Path, calls: Path, port_404: int) -> Path:

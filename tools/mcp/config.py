@@ -46,6 +46,10 @@ class McpServerConfig(BaseModel, frozen=True, extra="forbid"):
     approve: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     timeout_s: float = Field(default=30.0, strict=True, gt=0, le=3600, allow_inf_nan=False)
+    connect_timeout_s: float = Field(default=60.0, strict=True, gt=0, le=3600,
+                                     allow_inf_nan=False)  # fmt: skip
+    """From launching or reaching the server to its tool listing (a first `npx` download
+    takes a while); then the attempt is ended and retried with backoff."""
     trust_annotations: bool = Field(default=False, strict=True)
     # command and args as the file wrote them (`${VAR}` unexpanded), so target() shows no secret
     _written: tuple[str, ...] | None = None

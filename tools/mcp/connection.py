@@ -29,9 +29,8 @@ from tools.mcp.config import McpServerConfig
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S = 15.0
-"""From launching or reaching a server to its tool listing, at most."""
-NO_ANSWER = f"no answer to the MCP handshake and tool listing within {CONNECT_TIMEOUT_S:.0f} s"
+START_WAIT_S = 10.0
+"""How long a start waits for a server before it goes on (the server keeps connecting)."""
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Waits between reconnection attempts; the last repeats."""
 RECONNECT_WAIT_S = 5.0
@@ -113,7 +112,7 @@ class McpConnection:
         """The connection's state now."""
         return ConnectionStatus(self._state, self._detail, self._protocol, self._tools)
 
-    async def start(self, wait_s: float = CONNECT_TIMEOUT_S + 1) -> ConnectionStatus:
+    async def start(self, wait_s: float = START_WAIT_S) -> ConnectionStatus:
         """Start the supervisor; return once the first attempt has connected or failed (or
         after `wait_s` seconds, still connecting)."""
         if self._task is None:
@@ -184,7 +183,7 @@ class McpConnection:
             except asyncio.CancelledError:
                 raise
             except TimeoutError:
-                self._detail = NO_ANSWER
+                self._detail = self._no_answer()
                 log.warning("MCP server %s: %s", self.config.name, self._detail)
             except Exception as error:
                 self._detail = describe_error(error)
@@ -198,23 +197,32 @@ class McpConnection:
             await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
             attempt += 1
 
+    def _no_answer(self) -> str:
+        return (f"no answer to the MCP handshake and tool listing within "
+                f"{self.config.connect_timeout_s:g} s (connect_timeout_s)")  # fmt: skip
+
     def _overdue(self) -> None:
         """The connect deadline passed: say so now (tearing a stdio process down takes seconds
         more before the attempt ends)."""
         if not self._up.is_set() and not self._closing:
-            self._state, self._detail = "down", NO_ANSWER
+            self._state, self._detail = "down", self._no_answer()
             self._tried.set()
 
     async def _connected_session(self) -> None:
         info = Implementation(name="opsbot", version=self._version or "0")
-        overdue = asyncio.get_running_loop().call_later(CONNECT_TIMEOUT_S, self._overdue)
+        overdue = asyncio.get_running_loop().call_later(
+            self.config.connect_timeout_s, self._overdue
+        )
         try:
             await self._session(info)
         finally:
             overdue.cancel()
 
     async def _session(self, info: Implementation) -> None:
-        async with AsyncExitStack() as stack, asyncio.timeout(CONNECT_TIMEOUT_S) as deadline:
+        async with (
+            AsyncExitStack() as stack,
+            asyncio.timeout(self.config.connect_timeout_s) as deadline,
+        ):
             transport = _transport(self.config, self._errlog or sys.stderr, stack)
             client = Client(transport, mode="auto", client_info=info)
             async with client:

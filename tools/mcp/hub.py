@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from tools.base import Tool
 from tools.mcp.config import McpServerConfig
-from tools.mcp.connection import CONNECT_TIMEOUT_S, McpConnection
+from tools.mcp.connection import START_WAIT_S, McpConnection
 from tools.mcp.toolset import Verdict, mcp_tool, model_name, verdict_for
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class McpHub:
         """Every MCP tool of every server that has listed its tools, in configuration order."""
         return [entry for name in self.connections for entry in self._by_server.get(name, [])]
 
-    async def start(self, wait_s: float = CONNECT_TIMEOUT_S + 1) -> None:
+    async def start(self, wait_s: float = START_WAIT_S) -> None:
         """Connect every server at once; return when each has listed its tools or failed, or
         after `wait_s` seconds (those still connecting keep trying in the background)."""
         await asyncio.gather(*(c.start(wait_s) for c in self.connections.values()))
