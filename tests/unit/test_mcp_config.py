@@ -331,9 +331,9 @@ def test_globs_are_kept_as_written(tmp_path: Path) -> None:
         (0, "greater than 0"),
         (-1, "greater than 0"),
         (3601, "less than or equal to 3600"),
-        ("20", "a valid number"),
-        (True, "a valid number"),
-        (None, "a valid number"),
+        ("20", "a number of seconds"),
+        (True, "a number of seconds"),
+        (None, "a number of seconds"),
         (float("nan"), "a finite number"),
         (float("inf"), "a finite number"),
     ],
@@ -341,9 +341,11 @@ def test_globs_are_kept_as_written(tmp_path: Path) -> None:
 def test_timeout_is_a_positive_number_of_seconds_up_to_an_hour(
     tmp_path: Path, timeout: Any, expected: str
 ) -> None:
+    wrong_type = expected == "a number of seconds"
     assert one(tmp_path, {"command": "x", "timeout_s": timeout}) == (
-        f"server s: timeout_s: Input should be {expected}"
-    )
+        "server s: timeout_s: must be a number of seconds, e.g. 30"
+        if wrong_type else f"server s: timeout_s: Input should be {expected}"
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("timeout", [0.5, 3600, 20])
@@ -354,11 +356,11 @@ def test_timeouts_in_range(tmp_path: Path, timeout: float) -> None:
 @pytest.mark.parametrize(
     ("server", "expected"),
     [
-        ({"command": "x", "args": "-y pkg"}, "server s: args: Input should be a valid tuple"),
-        ({"command": "x", "args": ["--port", 8080]}, "server s: args.1: Input should be a valid"),
-        ({"command": "x", "env": ["A=1"]}, "server s: env: Input should be a valid dictionary"),
-        ({"command": ["npx"]}, "server s: command: Input should be a valid string"),
-        ({"command": "x", "trust_annotations": "yes"}, "server s: trust_annotations: Input"),
+        ({"command": "x", "args": "-y pkg"}, "server s: args: must be a list, e.g. ["),
+        ({"command": "x", "args": ["--port", 8080]}, "server s: args.1: must be a string"),
+        ({"command": "x", "env": ["A=1"]}, "server s: env: must be a mapping of names to"),
+        ({"command": ["npx"]}, "server s: command: must be a string"),
+        ({"command": "x", "trust_annotations": "yes"}, "server s: trust_annotations: must be "),
         ({"command": " "}, "server s: command: is empty"),
         ({"command": "x", "env": {"A=B": "1"}}, "server s: env: a name is empty or contains '='"),
         ({"url": "http://h/", "headers": {"Bad Name": "1"}}, "server s: headers: 'Bad Name' is"),
@@ -377,7 +379,7 @@ def test_wrong_shapes_are_one_line_naming_the_field(
 
 def test_several_problems_are_joined(tmp_path: Path) -> None:
     result = one(tmp_path, {"command": 1, "args": [1, 2], "timeout_s": "x", "allow": "y"})
-    assert result.startswith("server s: command: Input should be a valid string; args.0: ")
+    assert result.startswith("server s: command: must be a string; args.0: must be a string")
     assert result.endswith("(and 2 more)")
 
 
@@ -423,7 +425,10 @@ def test_a_file_that_does_not_parse_is_one_line_with_where(
         ("[1, 2]", "top level is not a mapping (expected a mapping with mcpServers)"),
         ('"mcpServers"', "top level is not a mapping (expected a mapping with mcpServers)"),
         ("42", "top level is not a mapping (expected a mapping with mcpServers)"),
-        ('{"servers": {"a": {"command": "x"}}}', "has no mcpServers"),
+        (
+            '{"servers": {"a": {"command": "x"}}}',
+            "has no mcpServers (VS Code's file names them servers: rename that key to mcpServers)",
+        ),
         ('{"mcpservers": {}}', "has no mcpServers"),
         ("{}", "has no mcpServers"),
         ('{"mcpServers": []}', "mcpServers must be a mapping of server names to settings"),

@@ -140,7 +140,9 @@ def load_mcp_config(
         what = "is empty" if data is None else "top level is not a mapping"
         raise McpConfigError(f"{path}: {what} (expected a mapping with mcpServers)")
     if "mcpServers" not in data:
-        raise McpConfigError(f"{path}: has no mcpServers")
+        hint = (" (VS Code's file names them servers: rename that key to mcpServers)"
+                if "servers" in data else "")  # fmt: skip
+        raise McpConfigError(f"{path}: has no mcpServers{hint}")
     if not isinstance(servers := data["mcpServers"], dict):
         raise McpConfigError(f"{path}: mcpServers must be a mapping of server names to settings")
     if not servers:
@@ -167,6 +169,8 @@ def _server(
         if key not in fields | _IGNORED:
             near = difflib.get_close_matches(str(key), sorted(fields), n=1)
             hint = f" (did you mean {near[0]}?)" if near else ""
+            if str(key) in _OTHER_CLIENTS:
+                hint = f" ({_OTHER_CLIENTS[str(key)]})"
             raise McpConfigError(f"server {shown}: {key}: unknown key{hint}")
     if (kind := raw.get("type")) == "sse":
         raise McpConfigError(
@@ -221,12 +225,27 @@ def _expand(text: Any, environ: Mapping[str, str], where: str) -> Any:
     return _REFERENCE.sub(value, text) if isinstance(text, str) else text
 
 
+_OTHER_CLIENTS = {
+    "autoApprove": "Cline's autoApprove lists tools to run at once: opsbot's key is allow",
+    "alwaysAllow": "Roo Code's alwaysAllow lists tools to run at once: opsbot's key is allow",
+    "serverUrl": "Windsurf's serverUrl: opsbot's key is url",
+    "httpUrl": "Gemini CLI's httpUrl: opsbot's key is url",
+}
+_EXPECTED = {
+    "tuple_type": 'must be a list, e.g. ["get_*", "list_*"]',
+    "float_type": "must be a number of seconds, e.g. 30",
+    "bool_type": "must be true or false",
+    "dict_type": "must be a mapping of names to strings",
+    "string_type": "must be a string",
+}
+
+
 def _problems(error: ValidationError) -> str:
     """The first few problems as 'field: problem'; pydantic's inputs (maybe secrets) left out."""
     lines = []
     for item in error.errors()[:3]:
         where = ".".join(str(part) for part in item["loc"])
-        message = str(item["msg"]).removeprefix("Value error, ")
+        message = _EXPECTED.get(item["type"]) or str(item["msg"]).removeprefix("Value error, ")
         lines.append(f"{where}: {message}" if where else message)
     more = error.error_count() - len(lines)
     return "; ".join(lines) + (f" (and {more} more)" if more > 0 else "")
