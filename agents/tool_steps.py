@@ -34,7 +34,9 @@ def key_argument(args: dict[str, Any]) -> str:
             value = args[name]
             text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
             return text if len(text) <= 80 else text[:77] + "..."
-    return ""
+    scalars = [f"{k}={v}" for k, v in args.items() if isinstance(v, str | int | float)][:2]
+    text = " ".join(scalars)  # an MCP tool's own arguments, e.g. deploy_id=d-2044
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def unavailable(agent: str | None, name: str) -> str:

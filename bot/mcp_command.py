@@ -14,12 +14,15 @@ from agents.model_errors import describe_error as describe_model_error
 from agents.specs import AGENT_NAMES, LOG_ANALYZER, default_agents
 from agents.tool_setup import load_mcp_servers
 from agents.versioning import APP_VERSION
+from core.redact import Redactor
 from core.settings import Settings
 from tools.base import Tool
 from tools.mcp.hub import CHARS_PER_TOKEN, McpHub, definition_tokens
 from tools.mcp.toolset import hints
 from tools.registry import default_tools
 
+MANY_TOKENS = 2_000
+"""MCP tool definitions above this many tokens per call are worth narrowing."""
 VERDICT_WORDS = {"allow": "runs at once", "approve": "asks for approval", "deny": "denied"}
 
 
@@ -47,21 +50,25 @@ async def list_servers(settings: Settings, out: TextIO = sys.stdout) -> int:
 
 
 def _print_servers(hub: McpHub, out: TextIO) -> None:
+    shown = Redactor()  # a token written into args literally stays off the terminal
     for name, connection in hub.connections.items():
         status = connection.status
         config = connection.config
         state = (f"connected, protocol {status.protocol}" if status.state == "connected"
                  else f"NOT CONNECTED: {status.detail or status.state}")  # fmt: skip
         agents = ", ".join(config.agents) if config.agents is not None else "every agent"
-        print(f"{name}  ({config.transport}: {config.target()})", file=out)
+        print(f"{name}  ({config.transport}: {shown.redact(config.target())})", file=out)
         print(f"  {state}; for {agents}; calls time out after {config.timeout_s:g} s; "
               f"annotations {'trusted' if config.trust_annotations else 'not trusted'}",
               file=out)  # fmt: skip
         for entry in (e for e in hub.entries if e.server == name):
             info = next(t for t in status.tools if t.name == entry.name)
             said = f"  [server says: {', '.join(hints(info))}]" if hints(info) else ""
+            given = [agent for agent in AGENT_NAMES if entry.tool in hub.tools_for(
+                agent, only_allowed=agent == LOG_ANALYZER)]  # fmt: skip
+            to = f"; offered to {', '.join(given)}" if given else "; offered to no agent"
             print(f"  {entry.tool.name}: {VERDICT_WORDS[entry.verdict.kind]} "
-                  f"({entry.verdict.rule}){said}", file=out)  # fmt: skip
+                  f"({entry.verdict.rule}){to}{said}", file=out)  # fmt: skip
 
 
 async def _print_agents(hub: McpHub, settings: Settings, out: TextIO) -> None:
@@ -84,6 +91,12 @@ async def _print_agents(hub: McpHub, settings: Settings, out: TextIO) -> None:
     for name, (spec, mcp_tools, total, of_mcp) in sizes.items():
         print(f"  {name}: {len(spec.all_tools())} tools, {total} tokens, of which {len(mcp_tools)} "
               f"MCP tools, {of_mcp} tokens", file=out)  # fmt: skip
+        if of_mcp > MANY_TOKENS:
+            print(f"    that is many for every call: narrow the servers with agents or deny "
+                  f"(over {MANY_TOKENS} tokens of MCP tools)", file=out)  # fmt: skip
+    if any(spec.name == LOG_ANALYZER and not mcp for spec, mcp, _, _ in sizes.values()):
+        print("  log_analyzer only looks: it gets the tools that run at once (allow globs, or "
+              "readOnlyHint with trust_annotations)", file=out)  # fmt: skip
 
 
 class TokenCounter:

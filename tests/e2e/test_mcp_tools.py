@@ -69,7 +69,7 @@ async def test_each_transport_connects_gates_by_glob_and_runs(
         assert verdicts["delete_pod"] == ("deny", "deny '*pod*'")
         assert verdicts["get_status"] == ("allow", "allow 'get_*'")  # also on approve '*_status'
         assert verdicts["restart_service"] == ("approve", "approve 'restart_*'")
-        assert verdicts["scale"] == ("approve", "on no list")
+        assert verdicts["scale"] == ("approve", "not in allow, approve or deny")
 
         status = tool(hub, "get_status").assess({"service": "checkout"}, ctx)
         assert (status.risk, status.denied) == (Risk.READ, None)
@@ -107,11 +107,14 @@ async def test_annotations_move_a_tool_only_where_trusted_and_lists_still_win(
             assert "not trusted" in rule, rule
             assert tool(hub, name, "plain").assess({"name": "x", "service": "x", "kilobytes": 1},
                                                    ctx).risk is not Risk.READ  # fmt: skip
-        assert kinds["plain", "delete_pod"] == ("approve", "on no list")  # destructiveHint
+        assert kinds["plain", "delete_pod"] == (
+            "approve",
+            "not in allow, approve or deny",
+        )  # destructiveHint
         assert kinds["trusted", "get_status"] == ("allow", "readOnlyHint (trust_annotations)")
         assert kinds["trusted", "restart_service"] == ("approve", "approve 'restart_*'")
         assert kinds["trusted", "crash"] == ("deny", "deny 'crash'")
-        assert kinds["trusted", "delete_pod"] == ("approve", "on no list")
+        assert kinds["trusted", "delete_pod"] == ("approve", "not in allow, approve or deny")
         card = tool(hub, "restart_service", "plain").describe({"name": "checkout"}, ctx)
         assert "the server says (not verified): read-only" in card
         assert '"name": "checkout"' in card

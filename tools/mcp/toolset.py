@@ -87,7 +87,7 @@ def verdict_for(config: McpServerConfig, info: McpToolInfo) -> Verdict:
         return Verdict("allow", "readOnlyHint (trust_annotations)")
     if read_only:
         return Verdict("approve", "readOnlyHint, not trusted without trust_annotations")
-    return Verdict("approve", "on no list")
+    return Verdict("approve", "not in allow, approve or deny")
 
 
 def result_data(result: CallToolResult) -> Any:
