@@ -177,14 +177,21 @@ async def test_mcp_list_exits_0_when_every_server_connected_1_when_one_did_not(
     assert f"remote  (http: {url})" in out
     assert out.count("connected, protocol 2026-07-28") == 2, out
     assert "for coding; calls time out after 5 s; annotations not trusted" in out
-    assert ("mcp__ops__get_status: runs at once (allow 'get_*'); offered to log_analyzer, "
-            "coding  [server says: read-only]") in out
-    assert ("mcp__ops__delete_pod: denied (deny 'delete_*'); offered to no agent  [server "
-            "says: destructive]") in out
-    assert ("mcp__remote__list_pods: asks for approval (not in allow, approve or deny); "
-            "offered to coding") in out
-    assert ("mcp__ops__list_pods: asks for approval (not in allow, approve or deny); "
-            "offered to coding") in out, "log_analyzer only looks"
+    assert (
+        "mcp__ops__get_status: runs at once (allow 'get_*'); offered to log_analyzer, "
+        "coding  [server says: read-only]"
+    ) in out
+    assert (
+        "mcp__ops__delete_pod: denied (deny 'delete_*'); offered to no agent  [server "
+        "says: destructive]"
+    ) in out
+    assert (
+        "mcp__remote__list_pods: asks for approval (not in allow, approve or deny); "
+        "offered to coding"
+    ) in out
+    assert (
+        "mcp__ops__list_pods: asks for approval (not in allow, approve or deny); offered to coding"
+    ) in out, "log_analyzer only looks"
     agents = {line.split(":")[0].strip(): line for line in out.splitlines()
               if line.startswith("  ") and "tokens, of which" in line}  # fmt: skip
     assert "of which 1 MCP tools" in agents["log_analyzer"], "ops' get_status, allowed"
