@@ -33,6 +33,9 @@ START_WAIT_S = 10.0
 """How long a start waits for a server before it goes on (the server keeps connecting)."""
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Waits between reconnection attempts; the last repeats."""
+PING_INTERVAL_S = 30.0
+"""How often an idle connection is checked (MCP `ping`)."""
+PING_TIMEOUT_S = 10.0
 RECONNECT_WAIT_S = 5.0
 """How long a call waits for a lost connection to come back before it fails."""
 MAX_LISTED_TOOLS = 500
@@ -234,7 +237,19 @@ class McpConnection:
                     self._on_listed(self)
                 self._up.set()
                 self._tried.set()
-                await self._lost.wait()
+                await self._watch(client)
+
+    async def _watch(self, client: Client) -> None:
+        """Until a call loses the connection, ping the idle server every `PING_INTERVAL_S`, so
+        one that died between calls is reopened before the next call, not found by it."""
+        while not self._lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), PING_INTERVAL_S)
+                return
+            try:
+                await asyncio.wait_for(client.send_ping(), PING_TIMEOUT_S)
+            except Exception as error:
+                self._lose(f"no answer to a ping: {describe_error(error)}")
 
 
 async def _list_tools(client: Client) -> tuple[McpToolInfo, ...]:
