@@ -308,5 +308,7 @@ def run(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: paused runs resume on the next start", file=sys.stderr)
+        runs = args.command == "ask"  # only a turn leaves runs that resume
+        print("\ninterrupted" + (": paused runs resume on the next start" if runs else ""),
+              file=sys.stderr)  # fmt: skip
         return 130

@@ -4,13 +4,16 @@ no MCP tool is told why."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.serve_process import serve_env
 from tests.e2e.test_mcp_connect import _mcp_list
 from tests.mcp_servers.running import ROOT
 
@@ -69,3 +72,33 @@ async def test_an_investigator_without_mcp_tools_is_told_why(tmp_path: Path) -> 
     code, out, _ = await _mcp_list(tmp_path, config)
     assert code == 0
     assert "log_analyzer only looks: it gets the tools that run at once" in out
+
+
+@pytest.mark.parametrize("after_s", [0.2, 1.5])
+async def test_ctrl_c_while_it_connects_ends_it_quietly(tmp_path: Path, after_s: float) -> None:
+    """A server that takes a minute to answer; Ctrl-C while `mcp list` waits for it: exit
+    130, one word, no traceback, no talk of paused runs (it starts none), the server's process
+    gone. (A Ctrl-C before that, while Python imports, ends it by SIGINT's default action.)"""
+    marker = f"opsbot-mcp-list-{tmp_path.name}"
+    slow = {"command": sys.executable, "args": ["-c", "import time; time.sleep(60)", marker]}
+    env = serve_env(None, tmp_path, OPSBOT_MCP_CONFIG=write(tmp_path, {"slow": slow}))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "mcp", "list", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    first = await asyncio.wait_for(process.stderr.readline(), 60)
+    assert first.startswith(b"connecting to 1 MCP server(s)"), first
+    await asyncio.sleep(after_s)
+    process.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(process.communicate(), 20)
+    said = err.decode()
+    assert process.returncode == 130, said
+    assert said.rstrip().endswith("interrupted"), said
+    assert "Traceback" not in said
+    assert "paused runs" not in said
+    await asyncio.sleep(0.5)
+    pgrep = await asyncio.create_subprocess_exec("pgrep", "-f", marker,
+                                                 stdout=asyncio.subprocess.PIPE)  # fmt: skip
+    left, _ = await pgrep.communicate()
+    assert left == b"", f"the server outlived mcp list: {left!r}"
