@@ -42,8 +42,8 @@ def key_argument(args: dict[str, Any]) -> str:
 def unavailable(agent: str | None, name: str) -> str:
     """Why a call of tool `name` cannot run in this process."""
     if name.startswith("mcp__"):
-        return (f"{name} is not available: its MCP server is not configured or did not "
-                "connect when opsbot started; it was not run")  # fmt: skip
+        return (f"{name} is not available: its MCP server is not configured, or has not "
+                "listed it since opsbot started; it was not run")  # fmt: skip
     return f"{agent} has no tool named {name!r}" if agent else f"unknown tool {name}"
 
 
@@ -74,8 +74,8 @@ class ToolSteps(EngineBase):
         self, run_id: str, agent: str, use: ToolUse, hop: int = 0
     ) -> ToolResult | approvals.NeedsApproval:
         """Step: classify this exact call; run it if it is read-only, refuse it if denied or if
-        the agent has no such tool (here: an MCP server that left the configuration or did not
-        connect at this start; decided inside the step, so a replay takes the same path)."""
+        the agent has no such tool (an MCP server that left the configuration or has not
+        answered since this start; decided inside the step, so a replay takes the same path)."""
         tool = self._agent_tool(agent, use.name)
         result: ToolResult | None = None
         needs: approvals.NeedsApproval | None = None
