@@ -41,11 +41,9 @@ class ToolRegistry:
         return list(self._tools)
 
 
-def default_tools(
-    extra: Iterable[Tool[Any]] = (), more: Callable[[str], Tool[Any] | None] | None = None
-) -> ToolRegistry:
-    """Every built-in toolset's tools, `read_output` (the pager of them all), then `extra`
-    (the MCP servers' tools, tools/mcp/). A new toolset: docs/toolsets.md."""
+def default_tools(more: Callable[[str], Tool[Any] | None] | None = None) -> ToolRegistry:
+    """Every built-in toolset's tools and `read_output` (the pager of them all); `more` finds
+    the tools that appear while running (the MCP servers', `McpHub.get`). A new toolset:
+    docs/toolsets.md."""
     toolsets = (logs.TOOLS, files.TOOLS, git.TOOLS, shell.TOOLS)
-    builtin = [*(t for toolset in toolsets for t in toolset), READ_OUTPUT_TOOL]
-    return ToolRegistry([*builtin, *extra], more)
+    return ToolRegistry([*(t for toolset in toolsets for t in toolset), READ_OUTPUT_TOOL], more)
