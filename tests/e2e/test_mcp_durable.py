@@ -118,7 +118,7 @@ def _assert_card_shows_the_call(card: dict[str, Any]) -> None:
     shown = str(card["blocks"])
     assert "mcp__ops__delete_pod" in shown
     assert "MCP server ops" in shown, "the server"
-    assert "tool delete_pod" in shown, "the tool"
+    assert 'tool "delete_pod"' in shown, "the tool (its raw name quoted)"
     assert "Delete a pod." in shown, "the server's description"
     assert '"name": "api-7d9f"' in shown, "the exact arguments"
     assert '"grace_period": 0' in shown, "every argument, even one the schema does not name"
