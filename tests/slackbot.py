@@ -98,6 +98,17 @@ async def wait_for(sandbox: SlackSandbox, condition: Any, timeout_s: float = 30.
     raise AssertionError(f"timed out waiting; thread state: {sandbox.calls[-5:]}")
 
 
+async def reject_with_reason(
+    sandbox: SlackSandbox, user: str, card_ts: str, reason: str, channel: str = CHANNEL
+) -> None:
+    """Click a card's Reject as `user`, then submit `reason` in the reason form it opens."""
+    await sandbox.click(user, channel, card_ts, "opsbot_reject")
+    modal = await wait_for(sandbox, lambda: [
+        v["view"] for v in sandbox.workspace.views
+        if v["view"].get("callback_id") == "opsbot_reject_reason"])  # fmt: skip
+    await sandbox.submit_view(user, modal[-1]["id"], {"reason": {"reason": reason}})
+
+
 def forge_click(sandbox: SlackSandbox, user: str, ts: str, approval_id: str) -> None:
     """Deliver a click on the message at `ts` from a made-up button carrying `approval_id`."""
     message = sandbox.workspace.find_message(CHANNEL, ts)

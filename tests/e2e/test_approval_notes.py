@@ -16,7 +16,7 @@ from agents.queries import first_words
 from sandbox.model.scenario import load_scenario
 from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.server import SlackSandbox
-from tests.slackbot import CHANNEL, card_with, running_bot, wait_for
+from tests.slackbot import CHANNEL, card_with, reject_with_reason, running_bot, wait_for
 from tests.support import copy_scenario
 
 pytestmark = pytest.mark.e2e
@@ -127,10 +127,7 @@ async def test_status_and_home_name_runs_by_what_they_are_about(
 
             card = card_with(sandbox, root.ts, "write_file")
             assert card
-            await sandbox.click("U0ONCALL", CHANNEL, card["ts"], "opsbot_reject")
-            modal = await wait_for(sandbox, lambda: [v["view"] for v in sandbox.workspace.views
-                                                     if v["view"].get("callback_id")])  # fmt: skip
-            await sandbox.submit_view("U0ONCALL", modal[-1]["id"], {"reason": {"reason": "no"}})
+            await reject_with_reason(sandbox, "U0ONCALL", card["ts"], "no")
             await wait_for(sandbox, lambda: "the disk is still full" in str(
                 sandbox.rendered_thread(CHANNEL, root.ts)), 60)  # fmt: skip
 

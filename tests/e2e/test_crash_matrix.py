@@ -23,7 +23,7 @@ from core.models import MessageRow, RunRow
 from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import SandboxConfig, SlackSandbox
-from tests.slackbot import CHANNEL, thread, wait_for
+from tests.slackbot import CHANNEL, reject_with_reason, thread, wait_for
 from tests.support import counter_workspace, scripted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -149,10 +149,7 @@ async def act_on_cards(sandbox: SlackSandbox, root_ts: str, handled: set[str]) -
             continue
         handled.add(card["ts"])
         if "outcome is unknown" in str(card["blocks"]):
-            await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_reject")
-            modal = await wait_for(sandbox, lambda: [v["view"] for v in sandbox.workspace.views
-                                                     if v["view"].get("callback_id")])  # fmt: skip
-            await sandbox.submit_view("U0LEAD", modal[-1]["id"], {"reason": {"reason": "it ran"}})
+            await reject_with_reason(sandbox, "U0LEAD", card["ts"], "it ran")
         else:
             CLICKED_AT[card["ts"]] = time.time()
             await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_approve")

@@ -22,7 +22,7 @@ from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import SandboxConfig, SlackSandbox
 from tests.e2e.test_crash_matrix import COUNTER, SCRIPT, final, serve
-from tests.slackbot import CHANNEL, card_with, thread, wait_for
+from tests.slackbot import CHANNEL, card_with, reject_with_reason, thread, wait_for
 from tests.support import COUNTER_TURN, counter_workspace, next_ts, scripted
 
 pytestmark = pytest.mark.e2e
@@ -176,11 +176,7 @@ async def test_rejected_after_a_kill_the_thread_says_who_rejected_and_why(
 ) -> None:
     sandbox, root_ts, card, second = await _killed_while_waiting(slack_world, database_url)
     try:
-        await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_reject")
-        modal = await wait_for(sandbox, lambda: [v["view"] for v in sandbox.workspace.views
-                                                 if v["view"].get("callback_id")])  # fmt: skip
-        await sandbox.submit_view("U0LEAD", modal[-1]["id"],
-                                  {"reason": {"reason": "not during the freeze"}})  # fmt: skip
+        await reject_with_reason(sandbox, "U0LEAD", card["ts"], "not during the freeze")
         await wait_for(sandbox, lambda: final(sandbox, root_ts), 60)
     finally:
         await _stop(second)

@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.test_crash_matrix import final, serve
 from tests.e2e.test_mcp_durable import World, _stop, _text, _tool_calls, coding_world, mcp_env
 from tests.mcp_servers.running import read_calls
-from tests.slackbot import CHANNEL, card_with, wait_for
+from tests.slackbot import CHANNEL, card_with, reject_with_reason, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 __all__ = ["coding_world"]  # the fixture, used by name
@@ -45,12 +45,10 @@ async def test_an_mcp_call_cut_off_by_a_kill_is_asked_about_again_not_rerun(
             sandbox, lambda: [c for c in [card_with(sandbox, root.ts, "outcome is unknown")]
                               if c and c["ts"] != card["ts"]], 60)  # fmt: skip
         assert len(_deleted(calls)) == 1, "not re-run before a person answered"
-        await sandbox.click("U0LEAD", CHANNEL, again[0]["ts"], second_answer)
         if second_answer == "opsbot_reject":
-            modal = await wait_for(sandbox, lambda: [v["view"] for v in sandbox.workspace.views
-                                                     if v["view"].get("callback_id")])  # fmt: skip
-            await sandbox.submit_view("U0LEAD", modal[-1]["id"],
-                                      {"reason": {"reason": "it already ran"}})  # fmt: skip
+            await reject_with_reason(sandbox, "U0LEAD", again[0]["ts"], "it already ran")
+        else:
+            await sandbox.click("U0LEAD", CHANNEL, again[0]["ts"], second_answer)
         await wait_for(sandbox, lambda: final(sandbox, root.ts), 60)
         await asyncio.sleep(1.0)
     finally:

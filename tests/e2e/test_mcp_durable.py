@@ -22,7 +22,7 @@ from sandbox.slack.app import RunningSlack
 from sandbox.slack.server import SlackSandbox
 from tests.e2e.test_crash_matrix import counter_world, final, posted_card_approvals, serve
 from tests.mcp_servers.running import ROOT, read_calls, server_args
-from tests.slackbot import CHANNEL, card_with, thread, wait_for
+from tests.slackbot import CHANNEL, card_with, reject_with_reason, thread, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 World = tuple[RunningSlack, RunningModelServer, Path]
@@ -153,11 +153,7 @@ async def test_rejected_after_a_kill_the_mcp_call_never_runs(
     sandbox, root_ts, card, second = await _killed_while_waiting(coding_world, database_url, env)
     try:
         _assert_card_shows_the_call(card)
-        await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_reject")
-        modal = await wait_for(sandbox, lambda: [v["view"] for v in sandbox.workspace.views
-                                                 if v["view"].get("callback_id")])  # fmt: skip
-        await sandbox.submit_view("U0LEAD", modal[-1]["id"],
-                                  {"reason": {"reason": "it still serves traffic"}})  # fmt: skip
+        await reject_with_reason(sandbox, "U0LEAD", card["ts"], "it still serves traffic")
         await wait_for(sandbox, lambda: final(sandbox, root_ts), 60)
         await asyncio.sleep(1.0)
     finally:

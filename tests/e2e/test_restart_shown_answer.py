@@ -19,7 +19,7 @@ from sandbox.model.server import RunningModelServer
 from sandbox.slack.app import RunningSlack
 from sandbox.slack.server import SlackSandbox
 from tests.e2e.test_crash_matrix import act_on_cards, counter_world, final, serve, until
-from tests.slackbot import CHANNEL, card_with, thread, wait_for
+from tests.slackbot import CHANNEL, card_with, reject_with_reason, thread, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 FINDING = "Root cause found. Since checkout 4.2.0 the payment client gives up after 2 seconds."
@@ -95,10 +95,7 @@ async def test_rejected_after_a_kill_each_paragraph_appears_once(
 ) -> None:
     sandbox, root_ts, card, second = await _killed_while_waiting(world, database_url)
     try:
-        await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_reject")
-        modal = await wait_for(sandbox, lambda: [v["view"] for v in sandbox.workspace.views
-                                                 if v["view"].get("callback_id")])  # fmt: skip
-        await sandbox.submit_view("U0LEAD", modal[-1]["id"], {"reason": {"reason": "freeze"}})
+        await reject_with_reason(sandbox, "U0LEAD", card["ts"], "freeze")
         await wait_for(sandbox, lambda: final(sandbox, root_ts), 60)
     finally:
         await _stop(second)

@@ -14,7 +14,15 @@ from core.db import Database, sqlalchemy_url
 from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.server import SlackSandbox
 from tests.e2e.test_slack_bot_edges import approval_id_of, final_of
-from tests.slackbot import CHANNEL, card_with, forge_click, running_bot, thread, wait_for
+from tests.slackbot import (
+    CHANNEL,
+    card_with,
+    forge_click,
+    reject_with_reason,
+    running_bot,
+    thread,
+    wait_for,
+)
 from tests.support import counter_workspace, scripted
 
 pytestmark = pytest.mark.e2e
@@ -128,11 +136,7 @@ async def test_an_approval_is_not_reused_for_a_changed_command(
             await asyncio.sleep(1.0)
             assert counter.read_text() == "ran\n", "an old approval ran the changed command"
             assert card_with(sandbox, root.ts, "--again") is not None
-            await sandbox.click("U0LEAD", CHANNEL, second["ts"], "opsbot_reject")
-            modal = await wait_for(sandbox, lambda: [
-                v["view"] for v in sandbox.workspace.views
-                if v["view"].get("callback_id") == "opsbot_reject_reason"])  # fmt: skip
-            await sandbox.submit_view("U0LEAD", modal[-1]["id"], {"reason": {"reason": "once"}})
+            await reject_with_reason(sandbox, "U0LEAD", second["ts"], "once")
             await wait_for(sandbox, lambda: final_of(sandbox, root.ts))
     finally:
         await server.stop()
