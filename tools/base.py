@@ -31,6 +31,21 @@ class ToolStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+class ToolFile(BaseModel):
+    """A file a tool made for people, not for the model (a chart): posted into the run's
+    thread, never sent to the model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    """File name with extension, e.g. `error-rate.png`."""
+    title: str
+    """What the thread shows above the file."""
+    content_b64: str
+    """The file's bytes, base64 (a step's output must be JSON)."""
+    alt_text: str = ""
+
+
 class ToolResult(BaseModel):
     """The structured envelope every tool call returns."""
 
@@ -40,6 +55,8 @@ class ToolResult(BaseModel):
     data: Any = None
     error: str | None = None
     truncated: bool = False
+    files: tuple[ToolFile, ...] = ()
+    """Files for the thread (charts); `for_model` leaves them out."""
 
     @classmethod
     def ok(cls, data: Any) -> ToolResult:
@@ -53,7 +70,8 @@ class ToolResult(BaseModel):
 
     def for_model(self) -> str:
         """The JSON text the model receives as the tool result."""
-        return json.dumps(self.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+        shown = self.model_dump(mode="json", exclude_none=True, exclude={"files"})
+        return json.dumps(shown, ensure_ascii=False)
 
 
 class ToolError(Exception):

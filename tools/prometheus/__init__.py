@@ -1,0 +1,1 @@
+"""The `prometheus` toolset: PromQL queries, metric discovery, alerting rules, Alertmanager."""
