@@ -58,6 +58,8 @@ class ApiBase:
     trigger_ttl_s: float = 3.0
     violations: Violations = field(default_factory=Violations)
     """Every write that met one of Slack's limits (sandbox/slack/limits.py)."""
+    base_url: str = ""
+    """Where the workspace is served (set once it listens): upload and file URLs point there."""
 
     def channel(self, args: Args, key: str = "channel") -> Channel:
         """The channel named by id or #name, or `channel_not_found`."""

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.slack.delivery import SocketModeHub
+from sandbox.slack.file_routes import add_file_routes
 from sandbox.slack.page import add_page_routes
 from sandbox.slack.server import SANDBOX, SandboxConfig, SlackSandbox
 from sandbox.slack.webapi import ApiError
@@ -114,6 +115,7 @@ def make_app(sandbox: SlackSandbox) -> web.Application:
     app.router.add_post("/_sandbox/open_home", _person_action(_open_home))
     app.router.add_post("/_sandbox/disconnect", _person_action(_disconnect))
     add_page_routes(app)
+    add_file_routes(app)
     app.router.add_get("/_sandbox/{what}", _inspect)
 
     async def close_delivery(_: web.Application) -> None:
@@ -150,5 +152,5 @@ async def start_slack(
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     url = f"http://{host}:{runner.addresses[0][1]}"
-    sandbox.base_url = url
+    sandbox.base_url = sandbox.api.base_url = url
     return RunningSlack(url=url, sandbox=sandbox, runner=runner)

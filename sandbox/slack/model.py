@@ -79,6 +79,7 @@ class Message:
     app_id: str | None = None
     bot_profile: dict[str, Any] | None = None
     team: str | None = None  # the poster's organisation (a partner's in Slack Connect)
+    files: list[dict[str, Any]] | None = None  # shared files (files.completeUploadExternal)
 
     def as_api(self) -> dict[str, Any]:
         """The shape `conversations.history` / `replies` return."""
@@ -92,6 +93,8 @@ class Message:
             body["blocks"] = self.blocks
         if self.attachments:
             body["attachments"] = self.attachments
+        if self.files:
+            body["files"] = self.files
         if self.thread_ts:
             body["thread_ts"] = self.thread_ts
         if self.bot_id:
@@ -116,6 +119,22 @@ class Message:
             if (self.streaming or self.stream_text) and not self.text
             else self.text
         )
+
+
+@dataclass
+class SlackFile:
+    """A file of the workspace: announced (files.getUploadURLExternal), then its bytes uploaded,
+    then shared (files.completeUploadExternal)."""
+
+    id: str
+    name: str
+    length: int
+    upload_key: str
+    alt_txt: str = ""
+    title: str = ""
+    content: bytes | None = None
+    created: int = field(default_factory=lambda: int(time.time()))
+    shared_in: str | None = None  # the channel it was shared in; None: not completed
 
 
 @dataclass
@@ -155,7 +174,7 @@ class Workspace:
     signing_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     scopes: str = (
         "app_mentions:read,channels:history,channels:read,chat:write,commands,groups:history,"
-        "reactions:write,users:read,usergroups:read,assistant:write,im:history"
+        "reactions:write,users:read,usergroups:read,assistant:write,im:history,files:write"
     )
     users: dict[str, User] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
@@ -164,6 +183,7 @@ class Workspace:
     ephemeral: list[Ephemeral] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, SlackFile] = field(default_factory=dict)
     _ts_counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _last_ts: float = 0.0
 

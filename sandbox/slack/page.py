@@ -31,6 +31,9 @@ def _message(sandbox: SlackSandbox, message: Message) -> dict[str, Any]:
         "blocks": message.blocks, "thread_ts": message.thread_ts, "streaming": message.streaming,
         "edited": message.edited, "reactions": dict(message.reactions),
         "reply_count": message.reply_count,
+        "files": [{"title": f["title"], "name": f["name"], "mimetype": f["mimetype"],
+                   "alt_txt": f.get("alt_txt", ""), "src": f"/_sandbox/file/{f['id']}"}
+                  for f in message.files or []],
     }  # fmt: skip
 
 

@@ -27,6 +27,8 @@ METHOD_TIERS = {
     "views.publish": 4,
     "views.open": 4,
     "auth.test": 4,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
 }
 POST_MESSAGE = "chat.postMessage"
 

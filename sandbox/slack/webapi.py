@@ -11,6 +11,7 @@ from sandbox.slack import limits
 from sandbox.slack.api_base import Args, StreamLimits, json_field, link_names, warned
 from sandbox.slack.blocks import MAX_VIEW_BLOCKS
 from sandbox.slack.directory import directory_methods
+from sandbox.slack.files import FileMethods
 from sandbox.slack.limits import ApiError
 from sandbox.slack.model import Ephemeral, Message
 from sandbox.slack.streams import StreamMethods
@@ -19,7 +20,7 @@ __all__ = ["ApiError", "StreamLimits", "WebApi"]
 
 
 @dataclass
-class WebApi(StreamMethods):
+class WebApi(StreamMethods, FileMethods):
     """The methods the bot may call; `on_message` lets the server emit events for new posts."""
 
     async def auth_test(self, args: Args) -> Args:
@@ -186,4 +187,6 @@ class WebApi(StreamMethods):
             "views.publish": self.views_publish,
             "views.open": self.views_open,
             "assistant.threads.setStatus": self.assistant_threads_set_status,
+            "files.getUploadURLExternal": self.files_get_upload_url_external,
+            "files.completeUploadExternal": self.files_complete_upload_external,
         }

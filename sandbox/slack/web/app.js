@@ -158,10 +158,17 @@ function block(b, message) {
   }
 }
 
+// A shared file: an image inline with its title, anything else as a link to it.
+function filesHtml(files) {
+  return (files || []).map((f) => f.mimetype.startsWith("image/")
+    ? `<figure class="file"><figcaption>${esc(f.title)}</figcaption><img src="${esc(f.src)}" alt="${esc(f.alt_txt || f.title)}" title="${esc(f.name)}"></figure>`
+    : `<div class="file"><a href="${esc(f.src)}" download="${esc(f.name)}">${esc(f.title)}</a></div>`).join("");
+}
+
 function messageHtml(m, { inThread }) {
   const initial = esc((m.name || "?").slice(0, 1).toUpperCase());
   const time = new Date(parseFloat(m.ts) * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  const content = m.blocks && m.blocks.length ? m.blocks.map((b) => block(b, m)).join("") : mrkdwn(m.text);
+  const content = (m.blocks && m.blocks.length ? m.blocks.map((b) => block(b, m)).join("") : mrkdwn(m.text)) + filesHtml(m.files);
   const reactions = Object.entries(m.reactions || {}).map(([n, us]) => `<span>${EMOJI[n] || `:${esc(n)}:`} ${us.length}</span>`).join("");
   const replies = !inThread && m.reply_count ? `<div class="replies" data-thread="${esc(m.ts)}">${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}</div>` : "";
   return `<div class="msg" data-ts="${esc(m.ts)}"><div class="avatar${m.is_bot ? " bot" : ""}">${initial}</div><div class="body">
