@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools.base import ToolFile
+
 
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -85,6 +87,8 @@ class ToolFinished(_Event):
     status: str
     duration_ms: float
     detail: str = ""
+    files: tuple[ToolFile, ...] = ()
+    """Files the tool made for people (charts), for the thread; never for the model."""
 
 
 class ApprovalRequested(_Event):

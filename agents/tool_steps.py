@@ -169,7 +169,7 @@ class ToolSteps(EngineBase):
             ToolFinished(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
                          status=result.status.value,
                          duration_ms=_elapsed_ms(started),
-                         detail=result.error or "")
+                         detail=result.error or "", files=result.files)
         )  # fmt: skip
 
     async def _id_reused(self, run_id: str, use: ToolUse, needs_approval: bool) -> bool:

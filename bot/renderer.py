@@ -38,6 +38,7 @@ from bot.card_delivery import card_texts, deliver_card
 from bot.live_stream import LiveMessages
 from bot.run_view import RunView, new_view
 from bot.shown_text import BotIdentity, bot_identity, thread_shown
+from bot.thread_files import share_files
 from bot.writer import SlackWriter
 from core import faults
 from core.redact import Redactor
@@ -102,6 +103,8 @@ class SlackPublisher:
             view.tool_open = True
         elif isinstance(event, ToolFinished):
             self._tool_finished(view, event)
+            if event.files:
+                await self._share_files(view, event)
         elif isinstance(event, Routed):
             if event.agent != "done":
                 await self.live.end(view)
@@ -181,6 +184,18 @@ class SlackPublisher:
             self._add(view, f"\n> :gear: `{event.name}` — {outcome}\n")
         view.tool_open = False
         view.call_start = len(view.live_text) + len(view.pending)
+
+    async def _share_files(self, view: RunView, event: ToolFinished) -> None:
+        """The tool's files (charts) under its line; a file that could not be shared becomes
+        a short note, never a failed run."""
+        await self.live.end(view)  # the tool's line first, then its files
+        notes = await share_files(self.writer, view.channel, view.thread_ts, event.files,
+                                  view.redactor)  # fmt: skip
+        for note in notes:
+            try:
+                await self._post(view, note)
+            except SlackApiError as error:
+                log.warning("could not post a file note: %s", error.response.get("error"))
 
     async def _flush_forever(self, view: RunView) -> None:
         while True:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -24,10 +26,17 @@ PER_MINUTE = {
     "chat.startStream": 20, "chat.stopStream": 20, "chat.update": 50, "chat.delete": 50,
     "reactions.add": 50, "chat.appendStream": 100, "chat.postEphemeral": 100,
     "views.publish": 100, "views.open": 100, "conversations.replies": 50,
+    "files.getUploadURLExternal": 100, "files.completeUploadExternal": 100,
 }  # fmt: skip
 POST_MESSAGE_PER_CHANNEL_S = 1.0
 MAX_ATTEMPTS = 8
 STREAM_METHODS = frozenset({"chat.startStream", "chat.appendStream", "chat.stopStream"})
+FORM_METHODS = frozenset({"files.getUploadURLExternal", "files.completeUploadExternal"})
+"""Sent as slack_sdk sends them (form parameters, `files` a JSON string), not as a JSON body."""
+
+
+class UploadRefused(Exception):
+    """The upload URL did not take a file's bytes (Slack answered other than 200)."""
 
 
 class _Bucket:
@@ -95,6 +104,40 @@ class SlackWriter:
             return await self._stream_in_pieces(method, arguments, str(text))
         return await self._paced(method, arguments)
 
+    async def upload(
+        self, *, channel: str, thread_ts: str, filename: str, title: str, content: bytes,
+        alt_text: str = "",
+    ) -> str:  # fmt: skip
+        """Share a file into a thread with Slack's external upload, each call paced (both
+        methods Tier 4); returns the file id. Raises SlackApiError, UploadRefused, or an
+        aiohttp/timeout error. Flow: docs.slack.dev/messaging/working-with-files#upload
+        (files.getUploadURLExternal, POST the bytes to `upload_url`,
+        files.completeUploadExternal with `channel_id` and `thread_ts`)."""
+        announced: dict[str, Any] = {"filename": filename, "length": len(content)}
+        if alt_text:
+            announced["alt_txt"] = alt_text
+        ticket = await self.call("files.getUploadURLExternal", **announced)
+        await self._post_bytes(str(ticket["upload_url"]), content)
+        file_id = str(ticket["file_id"])
+        await self.call("files.completeUploadExternal", channel_id=channel, thread_ts=thread_ts,
+                        files=json.dumps([{"id": file_id, "title": title}]))  # fmt: skip
+        return file_id
+
+    async def _post_bytes(self, url: str, content: bytes) -> None:
+        """The bytes, raw, to an upload URL (as slack_sdk's files_upload_v2 sends them)."""
+        self.calls["upload_url"] = self.calls.get("upload_url", 0) + 1
+        timeout = aiohttp.ClientTimeout(total=self.client.timeout)
+        async with contextlib.AsyncExitStack() as stack:
+            session: aiohttp.ClientSession | None = self.client.session
+            if session is None:
+                session = await stack.enter_async_context(aiohttp.ClientSession())
+            ssl = self.client.ssl if self.client.ssl is not None else True
+            async with session.post(url, data=content, timeout=timeout, ssl=ssl,
+                                    proxy=self.client.proxy) as answer:  # fmt: skip
+                if answer.status != 200:
+                    body = (await answer.text())[:200]
+                    raise UploadRefused(f"upload refused ({answer.status}): {body}")
+
     async def _stream_in_pieces(
         self, method: str, arguments: dict[str, Any], text: str
     ) -> dict[str, Any]:
@@ -135,7 +178,10 @@ class SlackWriter:
         if method == "chat.postMessage":
             faults.point("while_posting")
         self.calls[method] = self.calls.get(method, 0) + 1
-        response = await self.client.api_call(method, json=arguments)
+        if method in FORM_METHODS:
+            response = await self.client.api_call(method, params=arguments)
+        else:
+            response = await self.client.api_call(method, json=arguments)
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def _note_rate_limited(self, method: str, error: SlackApiError) -> float:

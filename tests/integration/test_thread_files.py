@@ -1,0 +1,239 @@
+"""A chart a tool made reaches the run's thread: a real run (DBOS, the scripted model) renders
+through the Slack publisher into the local workspace, which receives Slack's external upload
+from the bot's rate-aware writer. The model never receives the file; a failed upload leaves a
+note and the run still answers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from pydantic import BaseModel
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agents import service
+from bot.renderer import SlackPublisher
+from bot.thread_files import share_files
+from bot.writer import SlackWriter
+from core.models import ToolCallRow
+from core.redact import Redactor
+from core.types import IncomingMessage, Risk, ThreadRef
+from sandbox.model.server import RunningModelServer, start_model_server
+from sandbox.slack.app import RunningSlack, start_slack
+from sandbox.slack.server import Outage, SandboxConfig
+from tests.support import make_settings, scripted
+from tools.base import Tool, ToolContext, ToolFile, ToolResult
+from tools.prometheus.chart import chart_file
+from tools.prometheus.series import RangeSeries
+
+CHANNEL = "C0INCIDENTS"
+ANSWER = "Errors rose at 22:40 UTC on api-3."
+CHART_TURN: dict[str, Any] = {
+    "match": ".*",
+    "router": [{"agent": "log_analyzer", "reason": "look at the metric"}],
+    "log_analyzer": [
+        {"text": "Drawing the error rate.", "tool_calls": [
+            {"name": "draw_error_rate", "input": {"query": "rate(errors_total[5m])"}}]},
+        {"text": ANSWER},
+    ],
+}  # fmt: skip
+SERIES = [
+    RangeSeries({"instance": f"api-{i}"}, [(1_764_540_000.0 + 30 * k, float(i * k % 9))
+                                            for k in range(40)])
+    for i in range(3)
+]  # fmt: skip
+
+
+class ChartInput(BaseModel):
+    query: str
+
+
+async def _summary(args: ChartInput, ctx: ToolContext) -> dict[str, Any]:
+    return {"query": args.query, "series": len(SERIES), "max": 8.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class ChartingTool(Tool[ChartInput]):
+    """A read-only tool whose result carries a chart, as `prometheus_query_range` will."""
+
+    async def run(
+        self, args: dict[str, Any], ctx: ToolContext, call_id: str | None = None
+    ) -> ToolResult:
+        result = await super().run(args, ctx, call_id)
+        chart = chart_file(SERIES, "Error rate: rate(errors_total[5m])", redact=ctx.redactor.redact)
+        return result.model_copy(update={"files": (chart,)})
+
+
+DRAW = ChartingTool(name="draw_error_rate", description="Draw the error rate.",
+                    input_model=ChartInput, risk=Risk.READ, handler=_summary)  # fmt: skip
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[RunningSlack]:
+    running = await start_slack(SandboxConfig(rate_window_s=60.0))
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[RunningModelServer]:
+    server = await start_model_server(scripted([CHART_TURN]))
+    yield server
+    await server.stop()
+
+
+async def run_in_thread(
+    slack: RunningSlack, model: RunningModelServer, database_url: str, workspace: Path
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """One run asked in a thread of the workspace, rendered by the Slack publisher; returns
+    (outcome, thread ts, the recorded results of its tool calls)."""
+    space = slack.sandbox.workspace
+    web = AsyncWebClient(token=space.bot_token, base_url=slack.api_url)
+    publisher = SlackPublisher(SlackWriter(web, rate_scale=100.0), flush_interval_s=0.05,
+                               redactor=Redactor())  # fmt: skip
+    settings = make_settings(database_url, workspace, model.url)
+    engine = await service.launch(settings, publisher)
+    try:
+        spec = engine.agents["log_analyzer"]
+        engine.agents["log_analyzer"] = dataclasses.replace(spec, tools=(*spec.tools, DRAW))
+        root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> why are errors up?")
+        thread = ThreadRef(team=space.team_id, channel=CHANNEL, thread_ts=root.ts)
+        handle = await service.start_turn(
+            thread, IncomingMessage(ts=root.ts, text="why are errors up?", user="U0ONCALL")
+        )
+        outcome = await asyncio.wait_for(handle.get_result(), 60)
+        shown = slack.sandbox.rendered_thread
+        await slack.sandbox.wait_until(
+            lambda: any(ANSWER in m["text"] for m in shown(CHANNEL, root.ts))
+        )
+        rows = await engine.db.run(
+            lambda s: [dict(r.result or {}) for r in s.query(ToolCallRow).all()]
+        )
+        return outcome, root.ts, rows
+    finally:
+        await publisher.close()
+        await service.stop()
+        if web.session is not None:
+            await web.session.close()
+
+
+def replies(slack: RunningSlack, root_ts: str) -> list[dict[str, Any]]:
+    return [m.as_api() for m in slack.sandbox.workspace.thread(CHANNEL, root_ts)][1:]
+
+
+async def test_a_tools_chart_is_shared_into_the_run_thread_after_its_line(
+    slack: RunningSlack, model: RunningModelServer, database_url: str, workspace: Path
+) -> None:
+    outcome, root_ts, _ = await run_in_thread(slack, model, database_url, workspace)
+
+    assert outcome == "succeeded"
+    thread = replies(slack, root_ts)
+    with_file = [i for i, m in enumerate(thread) if m.get("files")]
+    assert len(with_file) == 1
+    [file] = thread[with_file[0]]["files"]
+    assert (file["title"], file["mimetype"], file["name"]) == (
+        "Error rate: rate(errors_total[5m])",
+        "image/png",
+        "error-rate-rate-errors-total-5m.png",
+    )
+    assert file["alt_txt"].startswith("Line chart of 3 series")
+    before = " ".join(m["text"] for m in thread[: with_file[0]])
+    after = " ".join(m["text"] for m in thread[with_file[0] + 1 :])
+    assert "draw_error_rate" in before  # the tool's line, then its chart, then the answer
+    assert ANSWER in after
+    token = {"Authorization": f"Bearer {slack.sandbox.workspace.bot_token}"}
+    async with aiohttp.ClientSession() as http, http.get(file["url_private"], headers=token) as got:
+        assert (await got.read()).startswith(b"\x89PNG\r\n\x1a\n")
+    uploads = [c for c in slack.sandbox.calls if c["method"].startswith(("files.", "upload"))]
+    assert [(c["method"], c["ok"]) for c in uploads] == [
+        ("files.getUploadURLExternal", True), ("upload_url", True),
+        ("files.completeUploadExternal", True)]  # fmt: skip
+
+
+async def test_the_model_never_receives_the_chart_but_the_call_record_keeps_it(
+    slack: RunningSlack, model: RunningModelServer, database_url: str, workspace: Path
+) -> None:
+    _, _, recorded = await run_in_thread(slack, model, database_url, workspace)
+
+    sent = str(model.state.requests)
+    assert "content_b64" not in sent
+    assert '\\"series\\": 3' in sent or '"series": 3' in sent  # the summary did reach it
+    [result] = recorded
+    [kept] = result["files"]
+    assert base64.b64decode(kept["content_b64"]).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("outage", "why"),
+    [
+        (Outage("files.completeUploadExternal", error="internal_error"), "internal_error"),
+        (Outage("files.getUploadURLExternal", error="ratelimited", times=20), "ratelimited"),
+        (Outage("files.getUploadURLExternal", error="fatal_error", status=500), "fatal_error"),
+    ],
+)
+async def test_a_failed_upload_leaves_a_note_and_the_run_still_answers(
+    slack: RunningSlack, model: RunningModelServer, database_url: str, workspace: Path,
+    outage: Outage, why: str,
+) -> None:  # fmt: skip
+    slack.sandbox.outages.append(outage)
+
+    outcome, root_ts, _ = await run_in_thread(slack, model, database_url, workspace)
+
+    assert outcome == "succeeded"
+    thread = replies(slack, root_ts)
+    assert not any(m.get("files") for m in thread)
+    notes = [m["text"] for m in thread if "Could not attach the file" in m["text"]]
+    assert len(notes) == 1
+    assert "Error rate: rate(errors_total[5m])" in notes[0]
+    assert why in notes[0]
+    assert any(ANSWER in m["text"] for m in thread)
+
+
+# -- the files themselves, shared by bot/thread_files.py through the writer ---------------------
+
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+
+
+@pytest.fixture
+async def writer(slack: RunningSlack) -> AsyncIterator[SlackWriter]:
+    web = AsyncWebClient(token=slack.sandbox.workspace.bot_token, base_url=slack.api_url)
+    yield SlackWriter(web, rate_scale=100.0)
+    if web.session is not None:
+        await web.session.close()
+
+
+async def test_a_files_title_and_alt_text_pass_the_redactor(
+    slack: RunningSlack, writer: SlackWriter
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> errors?")
+    chart = chart_file(SERIES, f"errors of key {AWS_KEY}")
+
+    notes = await share_files(writer, CHANNEL, root.ts, (chart,), Redactor())
+
+    assert notes == []
+    [file] = replies(slack, root.ts)[0]["files"]
+    assert AWS_KEY not in file["title"] + file["alt_txt"]
+    assert "[REDACTED:aws_key" in file["title"]
+
+
+@pytest.mark.parametrize(
+    ("content_b64", "why"),
+    [("not base64!", "not valid"), ("", "empty"), ("AAA", "not valid")],
+)
+async def test_a_broken_file_is_a_note_not_an_upload(
+    slack: RunningSlack, writer: SlackWriter, content_b64: str, why: str
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> errors?")
+    broken = ToolFile(name="c.png", title="Error rate", content_b64=content_b64)
+
+    [note] = await share_files(writer, CHANNEL, root.ts, (broken,), Redactor())
+
+    assert "Could not attach the file _Error rate_" in note
+    assert why in note
+    assert not [c for c in slack.sandbox.calls if c["method"].startswith("files.")]
