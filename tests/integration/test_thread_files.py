@@ -237,3 +237,18 @@ async def test_a_broken_file_is_a_note_not_an_upload(
     assert "Could not attach the file _Error rate_" in note
     assert why in note
     assert not [c for c in slack.sandbox.calls if c["method"].startswith("files.")]
+
+
+@pytest.mark.parametrize("method", ["files.getUploadURLExternal", "files.completeUploadExternal"])
+async def test_a_rate_limited_upload_waits_retry_after_and_shares_the_file(
+    slack: RunningSlack, writer: SlackWriter, method: str
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> errors?")
+    slack.sandbox.limiter.refuse_next(method, retry_after=1)
+
+    notes = await share_files(writer, CHANNEL, root.ts, (chart_file(SERIES, "errors"),),
+                              Redactor())  # fmt: skip
+
+    assert notes == []
+    assert writer.limited == 1
+    assert [m["files"][0]["title"] for m in replies(slack, root.ts)] == ["errors"]
