@@ -29,11 +29,12 @@ async def _upload(request: web.Request) -> web.Response:
     try:
         file = sandbox.api.receive_upload(request.match_info["key"], content)
     except ValueError as refused:
-        sandbox.calls.append({"method": "upload_url", "ok": False, "error": str(refused),
-                              "status": 400, "at": time.time()})  # fmt: skip
+        sandbox.calls.append({"method": "upload_url", "args": {"size": len(content)}, "ok": False,
+                              "error": str(refused), "status": 400, "at": time.time()})  # fmt: skip
         return web.Response(status=400, text=str(refused))
-    sandbox.calls.append({"method": "upload_url", "ok": True, "file_id": file.id,
-                          "size": len(content), "status": 200, "at": time.time()})  # fmt: skip
+    took = {"file_id": file.id, "size": len(content)}
+    sandbox.calls.append({"method": "upload_url", "args": took, "ok": True, "error": None,
+                          "status": 200, "at": time.time()})  # fmt: skip
     return web.Response(text=f"OK - {len(content)}")
 
 
