@@ -44,6 +44,7 @@ from core.telemetry import (
 from core.types import IncomingMessage, ThreadRef
 from tools.base import ToolContext
 from tools.mcp.hub import McpHub
+from tools.prometheus.client import AlertmanagerApi, PrometheusApi
 from tools.registry import default_tools
 
 QUEUE = "threads"
@@ -126,8 +127,28 @@ def build_engine(
             outputs=DatabaseOutputs(database),
             confinement=confinement,
             kubeconfig=settings.kubeconfig,
+            prometheus=prometheus_api(settings),
+            alertmanager=alertmanager_api(settings),
         ),
         sandbox=sandbox_line,
+    )
+
+
+def prometheus_api(settings: Settings) -> PrometheusApi | None:
+    """The Prometheus of OPSBOT_PROMETHEUS_URL (and its token), or None when unset."""
+    if settings.prometheus_url is None:
+        return None
+    return PrometheusApi.from_url(
+        settings.prometheus_url, settings.prometheus_token, settings.metrics_timeout_s
+    )
+
+
+def alertmanager_api(settings: Settings) -> AlertmanagerApi | None:
+    """The Alertmanager of OPSBOT_ALERTMANAGER_URL (and its API token), or None when unset."""
+    if settings.alertmanager_url is None:
+        return None
+    return AlertmanagerApi.from_url(
+        settings.alertmanager_url, settings.alertmanager_api_token, settings.metrics_timeout_s
     )
 
 

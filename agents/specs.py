@@ -11,6 +11,7 @@ from agents.state import FINDINGS_KEY, FIX_KEY, RECORD_FINDINGS, REPORT_FIX, Net
 from core.settings import Settings
 from tools.base import Tool
 from tools.mcp.hub import McpHub
+from tools.prometheus import tool_names as metrics_tool_names
 from tools.registry import ToolRegistry
 
 LOG_ANALYZER = "log_analyzer"
@@ -65,7 +66,38 @@ _SAFETY = (
 )
 
 
-def _log_analyzer_prompt(state: NetworkState) -> str:
+def _metrics_tools(settings: Settings, read_only: bool) -> list[str]:
+    """The prometheus toolset's tools to offer: none of a server that is not configured."""
+    return metrics_tool_names(settings.prometheus_url is not None,
+                              settings.alertmanager_url is not None, read_only)  # fmt: skip
+
+
+def _metrics_guide(settings: Settings, may_silence: bool) -> str:
+    """How to use the metrics tools, only when they are offered."""
+    guide = ""
+    if settings.prometheus_url is not None:
+        guide += (
+            "Metrics: prometheus_rules shows what alerts and its expr; prometheus_query (now) "
+            "and prometheus_query_range (since when: its largest_change marks when a problem "
+            "began) run PromQL; prometheus_label_values and prometheus_series find metric and "
+            "label names. Cite the metric, its value and the time it changed.\n"
+        )
+    if settings.alertmanager_url is not None:
+        guide += "alertmanager_alerts and alertmanager_silences show what fires and what is muted"
+        guide += (
+            "; alertmanager_create_silence mutes alerts (it asks for approval).\n"
+            if may_silence
+            else ".\n"
+        )
+    return guide
+
+
+def _log_analyzer_prompt(settings: Settings) -> Callable[[NetworkState], str]:
+    guide = _metrics_guide(settings, may_silence=False)
+    return lambda state: _log_analyzer_text(guide)
+
+
+def _log_analyzer_text(metrics_guide: str) -> str:
     return (
         "You are opsbot's log_analyzer agent, an SRE investigating a production incident.\n"
         "Search the logs to find the failing component, the error signature, its first "
@@ -77,11 +109,16 @@ def _log_analyzer_prompt(state: NetworkState) -> str:
         "what should be run and why, and the coding agent or a person can run it. "
         "When you know, call record_findings, then answer with a short summary that cites "
         "the evidence. If nothing shows the cause, say that you could not find it; never "
-        "guess.\n" + _SAFETY
+        "guess.\n" + metrics_guide + _SAFETY
     )
 
 
-def _coding_prompt(state: NetworkState) -> str:
+def _coding_prompt(settings: Settings) -> Callable[[NetworkState], str]:
+    guide = _metrics_guide(settings, may_silence=True)
+    return lambda state: _coding_text(state, guide)
+
+
+def _coding_text(state: NetworkState, metrics_guide: str) -> str:
     findings = state.get(FINDINGS_KEY)
     previous_fix = state.get(FIX_KEY)
     context = ""
@@ -100,6 +137,7 @@ def _coding_prompt(state: NetworkState) -> str:
         "Finish with report_fix and a short summary of the change and the check results."
         + context
         + "\n"
+        + metrics_guide
         + _SAFETY
     )
 
@@ -128,14 +166,14 @@ def log_analyzer_agent(
     at once; it never asks for approval (`may_ask`)."""
     names = [
         "search_logs", "read_log", "list_files", "read_file", "search_code", "git_log",
-        "shell_execute", "read_output",
+        "shell_execute", "read_output", *_metrics_tools(settings, read_only=True),
     ]  # fmt: skip
     return AgentSpec(
         name=LOG_ANALYZER,
         description="Investigates logs: failing component, error signature, first occurrence.",
         model=settings.model,
         max_tokens=settings.max_output_tokens,
-        prompt=_log_analyzer_prompt,
+        prompt=_log_analyzer_prompt(settings),
         tools=tuple(tools.subset(names)),
         state_tools=(RECORD_FINDINGS,),
         may_ask=False,
@@ -148,14 +186,14 @@ def coding_agent(tools: ToolRegistry, settings: Settings, mcp: McpHub | None = N
     tool such as a rollback) and runs checks."""
     names = [
         "read_file", "list_files", "search_code", "git_log", "git_diff", "edit_file", "write_file",
-        "shell_execute", "read_output",
+        "shell_execute", "read_output", *_metrics_tools(settings, read_only=False),
     ]  # fmt: skip
     return AgentSpec(
         name=CODING,
         description="Reads code, applies a fix (with approval), runs the tests.",
         model=settings.model,
         max_tokens=settings.max_output_tokens,
-        prompt=_coding_prompt,
+        prompt=_coding_prompt(settings),
         tools=tuple(tools.subset(names)),
         more_tools=_mcp_tools(mcp, CODING),
         state_tools=(REPORT_FIX,),

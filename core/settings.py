@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -90,6 +91,21 @@ class Settings(BaseSettings):
     log_sources: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="OPSBOT_LOG_SOURCES"
     )
+    prometheus_url: str | None = Field(default=None, validation_alias="OPSBOT_PROMETHEUS_URL")
+    """Prometheus HTTP API base (`http://user:password@host:9090` for basic auth); unset: no
+    prometheus tools."""
+    prometheus_token: str | None = Field(default=None, validation_alias="OPSBOT_PROMETHEUS_TOKEN")
+    """Bearer token sent to Prometheus."""
+    alertmanager_url: str | None = Field(default=None, validation_alias="OPSBOT_ALERTMANAGER_URL")
+    """Alertmanager base URL (its API v2 is under /api/v2); unset: no alertmanager tools."""
+    alertmanager_api_token: str | None = Field(
+        default=None, validation_alias="OPSBOT_ALERTMANAGER_API_TOKEN"
+    )
+    """Bearer token sent to Alertmanager's API (not the webhook's OPSBOT_ALERTMANAGER_TOKEN)."""
+    metrics_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, validation_alias="OPSBOT_METRICS_TIMEOUT_S"
+    )
+    """How long one Prometheus or Alertmanager request may take, in seconds."""
 
     max_iterations: int = Field(default=24, ge=1, validation_alias="OPSBOT_MAX_ITERATIONS")
     max_run_tokens: int = Field(default=400_000, ge=1, validation_alias="OPSBOT_MAX_RUN_TOKENS")
@@ -132,6 +148,22 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("prometheus_url", "alertmanager_url")
+    @classmethod
+    def _http_base(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host, e.g. http://127.0.0.1:9090")
+        try:
+            parts.port  # noqa: B018  (raises for a port that is not a number)
+        except ValueError as bad:
+            raise ValueError(f"bad port: {bad}") from None
+        if parts.query or parts.fragment:
+            raise ValueError("must be a base URL without ?query or #fragment")
+        return value.strip().rstrip("/")
 
     @field_validator("database_url")
     @classmethod

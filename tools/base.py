@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -18,6 +18,9 @@ from core.redact import Redactor
 from core.types import Risk
 from tools.confine import Confinement
 from tools.policy import Classifier, CommandPolicy
+
+if TYPE_CHECKING:  # the clients raise ToolError from this module
+    from tools.prometheus.client import AlertmanagerApi, PrometheusApi
 
 
 class ToolStatus(StrEnum):
@@ -108,6 +111,10 @@ class ToolContext:
     """The operator's kubeconfig (`KUBECONFIG`) for kubectl, confined or approved."""
     approved: bool = False
     """True only for the run of a call a person approved (set by the approval gate)."""
+    prometheus: PrometheusApi | None = None
+    """The Prometheus HTTP API (OPSBOT_PROMETHEUS_URL); None: the prometheus tools refuse."""
+    alertmanager: AlertmanagerApi | None = None
+    """Alertmanager's API v2 (OPSBOT_ALERTMANAGER_URL); None: the alertmanager tools refuse."""
 
     @property
     def classifier(self) -> Classifier:
