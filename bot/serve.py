@@ -22,6 +22,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents import service, tool_setup
 from agents.approval_rules import ApprovalRules
+from bot.alerts.desk import AlertDesk
+from bot.alerts.webhook import PATH as ALERTS_PATH
+from bot.alerts.webhook import add_alert_route
 from bot.app import build_app
 from bot.approvers import Approvers
 from bot.deps import BotDeps
@@ -71,15 +74,25 @@ async def run_until_stopped(
                        bot_user=identity.bot_user, team=identity.team, domain=identity.domain,
                        redactor=redactor)  # fmt: skip
         app = build_app(deps, client, identity.bot_id)
+        desk = AlertDesk(deps, owner=settings.executor_id)
+        if settings.alertmanager_token:
+            desk.start()
+            cleanup.push_async_callback(desk.close)
+        alerts_on = settings.http_port
         if settings.slack_app_token:
             handler = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=client)
             cleanup.push_async_callback(handler.close_async)
             await open_socket_url(handler.client)
             await _connect(handler, settings.slack_api_url)
             mode = "Socket Mode"
+            if settings.alertmanager_token and settings.health_port != settings.http_port:
+                alerts_app = web.Application()
+                add_alert_route(alerts_app, settings, desk.wake)
+                cleanup.push_async_callback((await _serve_http(alerts_app, alerts_on)).cleanup)
         else:
             web_app = events_app(app, settings.slack_signing_secret or "")
             add_status_routes(web_app, engine.sandbox, with_runs=False)
+            add_alert_route(web_app, settings, desk.wake)
             cleanup.push_async_callback((await _serve_http(web_app, settings.http_port)).cleanup)
             mode = f"HTTP on port {settings.http_port}"
         if settings.health_port is not None and (
@@ -87,17 +100,28 @@ async def run_until_stopped(
         ):
             status_app = web.Application()
             add_status_routes(status_app, engine.sandbox, with_runs=settings.runs_api)
+            if settings.slack_app_token and settings.health_port == settings.http_port:
+                add_alert_route(status_app, settings, desk.wake)
             host = "127.0.0.1" if settings.runs_api else "0.0.0.0"  # /runs has no auth
             runner = await _serve_http(status_app, settings.health_port, host)
             cleanup.push_async_callback(runner.cleanup)
         print(f"opsbot is @{identity.bot_name} ({identity.bot_user}) in {identity.team_name} "
               f"({identity.team}), {mode}", flush=True)  # fmt: skip
         print(f"commands: {engine.sandbox}", flush=True)
+        print(_alerts_line(settings, alerts_on), flush=True)
         for line in engine.mcp.start_lines() if engine.mcp is not None else ():
             print(line, flush=True)
         if ready is not None:
             ready.set()
         await stop.wait()
+
+
+def _alerts_line(settings: Settings, port: int) -> str:
+    if not settings.alertmanager_token:
+        return "alerts: off (OPSBOT_ALERTMANAGER_TOKEN and OPSBOT_ALERT_CHANNEL turn them on)"
+    routes = f", {len(settings.alert_routes)} route(s)" if settings.alert_routes else ""
+    return (f"alerts: POST {ALERTS_PATH} on port {port} (bearer token) opens threads in "
+            f"{settings.alert_channel}{routes}")  # fmt: skip
 
 
 async def _connect(handler: AsyncSocketModeHandler, api_url: str) -> None:

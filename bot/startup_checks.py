@@ -74,6 +74,11 @@ def config_problems(settings: Settings) -> list[tuple[str, str]]:
     if settings.runs_api and not app and settings.health_port == settings.http_port:
         problems.append(("OPSBOT_RUNS_API", "needs OPSBOT_HEALTH_PORT other than OPSBOT_HTTP_PORT "
                          "(/runs listens on 127.0.0.1 only)"))  # fmt: skip
+    if settings.alertmanager_token is not None and not settings.alertmanager_token.strip():
+        problems.append(("OPSBOT_ALERTMANAGER_TOKEN", "is empty (unset it to turn alerts off)"))
+    if settings.alertmanager_token and not settings.alert_channel:
+        problems.append(("OPSBOT_ALERT_CHANNEL", "is required with OPSBOT_ALERTMANAGER_TOKEN "
+                         "(the channel id where alert threads open, e.g. C0123ABCD)"))  # fmt: skip
     try:  # the file is read again at launch; a bad one is found before anything starts
         load_mcp_servers(settings, AGENT_NAMES)
     except ConfigError as error:

@@ -3,7 +3,9 @@ the n-th time it passes a named point. Inactive unless set.
 
 Points: after_route, mid_stream, after_tool, waiting_approval, between_cas_and_send,
 during_shell, while_posting, after_stream_start (Slack opened a stream; not yet recorded),
-before_stream_stop, after_event_ack (Slack has its ack; the listener has not run).
+before_stream_stop, after_event_ack (Slack has its ack; the listener has not run),
+after_alert_recorded (an Alertmanager notification is in the database; no 200 yet),
+after_alert_card (an alert card is posted; its ts is not recorded).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import sys
 POINTS = frozenset({"after_route", "mid_stream", "after_tool", "waiting_approval",
                     "between_cas_and_send", "during_shell", "while_posting",
                     "after_stream_start", "before_stream_stop",
-                    "after_event_ack", "after_card", "after_mcp_answer"})  # fmt: skip
+                    "after_event_ack", "after_card", "after_mcp_answer",
+                    "after_alert_recorded", "after_alert_card"})  # fmt: skip
 
 log = logging.getLogger(__name__)
 _armed: dict[str, int] = {}

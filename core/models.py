@@ -191,3 +191,39 @@ class LiveMessageRow(Base):
     created_at: Mapped[float] = mapped_column(Float)
     executor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     thread_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AlertGroupRow(Base):
+    """An Alertmanager alert group (receiver + groupKey) and its current firing episode.
+
+    The webhook records each notification here before it answers 200; the alert desk
+    delivers what is recorded (card, investigation) and marks it delivered. `version` counts
+    notifications that changed what a person sees; `delivered_version` what reached Slack.
+    """
+
+    __tablename__ = "opsbot_alert_groups"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    receiver: Mapped[str] = mapped_column(Text)
+    group_key: Mapped[str] = mapped_column(Text)
+    episode: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    investigate: Mapped[bool] = mapped_column(Boolean, default=True)
+    """This episode opens its own thread and investigation (False while the group flaps)."""
+    episode_starts: Mapped[list[float]] = mapped_column(JSON, default=list)
+    channel: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    thread_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    card_episode: Mapped[int] = mapped_column(Integer, default=0)
+    """The episode whose card `thread_ts` is (an intent marker before it is posted: -episode)."""
+    run_episode: Mapped[int] = mapped_column(Integer, default=0)
+    """The latest episode whose investigation was enqueued."""
+    notification: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    delivered_version: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)

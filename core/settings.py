@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -88,6 +89,23 @@ class Settings(BaseSettings):
     )
     """TCP ports confined commands may connect to (a Kubernetes API server's 443 or 6443);
     empty: no network at all."""
+    alertmanager_token: str | None = Field(
+        default=None, validation_alias="OPSBOT_ALERTMANAGER_TOKEN"
+    )
+    """Bearer token Alertmanager sends to `POST /alerts/alertmanager`; unset: no alert intake."""
+    alert_channel: str | None = Field(default=None, validation_alias="OPSBOT_ALERT_CHANNEL")
+    """Channel id where alert threads open (unless a route of OPSBOT_ALERT_ROUTES matches)."""
+    alert_routes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="OPSBOT_ALERT_ROUTES"
+    )
+    """`label=value:channel`, comma-separated: the first whose label the group's common labels
+    have with that value picks the channel."""
+    alert_flap_limit: int = Field(default=3, ge=1, validation_alias="OPSBOT_ALERT_FLAP_LIMIT")
+    """Firing episodes of one group within OPSBOT_ALERT_FLAP_WINDOW_S that each open a thread;
+    more are told in the last thread, not investigated again."""
+    alert_flap_window_s: float = Field(
+        default=3600.0, gt=0, validation_alias="OPSBOT_ALERT_FLAP_WINDOW_S"
+    )
     log_sources: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="OPSBOT_LOG_SOURCES"
     )
@@ -135,11 +153,19 @@ class Settings(BaseSettings):
             return [int(p) for p in value.replace(",", " ").split()] if value.strip() else []
         return value
 
-    @field_validator("approvers", "log_sources", mode="before")
+    @field_validator("approvers", "log_sources", "alert_routes", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("alert_routes")
+    @classmethod
+    def _routes(cls, value: list[str]) -> list[str]:
+        for route in value:
+            if not ALERT_ROUTE.fullmatch(route):
+                raise ValueError(f"{route!r} is not label=value:channel (e.g. team=payments:C0PAY)")
         return value
 
     @field_validator("slack_api_url")
@@ -188,6 +214,9 @@ class Settings(BaseSettings):
         if not resolved.is_dir():
             raise ValueError(f"{resolved} is not a directory")
         return resolved
+
+
+ALERT_ROUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=[^:,]*:[A-Za-z0-9_-]+")
 
 
 def _variable_for(field_name: str) -> str:

@@ -1,0 +1,1 @@
+"""Alertmanager alerts in Slack: the webhook, the alert card, the desk that delivers them."""

@@ -1,0 +1,1 @@
+"""Alertmanager notifications as Alertmanager sends them, for the alert tests and bench."""
