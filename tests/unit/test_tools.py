@@ -153,12 +153,16 @@ def test_every_tool_has_a_schema_and_the_contract_names() -> None:
     assert sorted(TOOLS.names()) == sorted([
         "search_logs", "read_log", "read_file", "list_files", "search_code", "git_log",
         "git_diff", "write_file", "edit_file", "shell_execute", "read_output",
+        "prometheus_query", "prometheus_query_range", "prometheus_series",
+        "prometheus_label_values", "prometheus_rules", "alertmanager_alerts",
+        "alertmanager_silences", "alertmanager_create_silence",
     ])  # fmt: skip
     risks = {name: TOOLS.get(name).risk for name in TOOLS.names()}  # type: ignore[union-attr]
     assert risks["shell_execute"] is Risk.CRITICAL
     assert risks["write_file"] is Risk.WRITE
     assert risks["edit_file"] is Risk.WRITE
-    writes = ("shell_execute", "write_file", "edit_file")
+    assert risks["alertmanager_create_silence"] is Risk.WRITE
+    writes = ("shell_execute", "write_file", "edit_file", "alertmanager_create_silence")
     assert {r for n, r in risks.items() if n not in writes} == {Risk.READ}
 
 
