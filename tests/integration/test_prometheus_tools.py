@@ -279,6 +279,7 @@ async def test_rules_show_state_expr_and_active_alerts(stack: Stack) -> None:
     assert first["expr"] == f"{ERRORS} > 5"
     assert first["annotations"]["summary"] == "Checkout is failing"
     assert first["alerts"][0]["labels"]["route"] == "/checkout"
+    assert first["alerts"][0]["value"] == 10
     assert (second["name"], second["state"], second["for"]) == ("AppSlow", "inactive", "5m")
     only = ok(await call("prometheus_rules", {"name": "slow"}, stack.ctx))
     assert [r["name"] for r in only["rules"]] == ["AppSlow"]

@@ -189,7 +189,7 @@ def create_silence_preview(args: CreateSilenceInput, ctx: ToolContext) -> str:
     now = time.time()
     end = _silence_end(args, now)
     if args.duration is not None:
-        until = (f"{duration_text(end - now)} after approval (about {rfc3339(end)} if "
+        until = (f"{duration_text(end - now)} after approval (about {rfc3339(round(end))} if "
                  "approved now)")  # fmt: skip
     else:
         until = rfc3339(end)

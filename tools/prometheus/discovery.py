@@ -15,6 +15,7 @@ from core.types import Risk
 from tools.base import Tool, ToolContext, ToolError
 from tools.prometheus.client import path_segment
 from tools.prometheus.queries import prometheus_of
+from tools.prometheus.summary import number
 from tools.prometheus.times import TIME_HELP, api_time, duration_text, parse_time
 
 _STATE_ORDER = {"firing": 0, "pending": 1, "inactive": 2}
@@ -103,6 +104,14 @@ class PrometheusRulesInput(BaseModel):
     limit: int = Field(default=50, ge=1, le=500, description="At most this many rules")
 
 
+def _value(text: Any) -> float | str | None:
+    """An alert's value ("1e+01" in the API) as a number where it is one."""
+    try:
+        return number(float(text))
+    except (TypeError, ValueError):
+        return None if text is None else str(text)
+
+
 def _rule(group: str, rule: dict[str, Any]) -> dict[str, Any]:
     alerts = rule.get("alerts") or []
     shown: dict[str, Any] = {
@@ -111,7 +120,7 @@ def _rule(group: str, rule: dict[str, Any]) -> dict[str, Any]:
         "labels": rule.get("labels") or {}, "annotations": rule.get("annotations") or {},
         "health": rule.get("health"),
         "alerts": [{"labels": a.get("labels"), "state": a.get("state"),
-                    "active_at": a.get("activeAt"), "value": a.get("value")}
+                    "active_at": a.get("activeAt"), "value": _value(a.get("value"))}
                    for a in alerts[:ALERTS_PER_RULE]],
     }  # fmt: skip
     if len(alerts) > ALERTS_PER_RULE:
