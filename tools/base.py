@@ -49,6 +49,14 @@ class ToolFile(BaseModel):
     alt_text: str = ""
 
 
+@dataclass(frozen=True)
+class WithFiles:
+    """What a handler returns to give people files (a chart) beside the model's `data`."""
+
+    data: Any
+    files: tuple[ToolFile, ...]
+
+
 class ToolResult(BaseModel):
     """The structured envelope every tool call returns."""
 
@@ -213,8 +221,11 @@ class Tool(Generic[InputT]):
 
         A capped output is kept whole (under `call_id`) for `read_output` when a store exists.
         """
+        files: tuple[ToolFile, ...] = ()
         try:
             data = await self.handler(self.parse(args), ctx)
+            if isinstance(data, WithFiles):
+                data, files = data.data, data.files
         except ToolError as exc:
             return ToolResult.failed(ctx.redactor.redact(str(exc)))
         except Exception as exc:  # a tool bug must reach the model as an error, not crash the run
@@ -225,7 +236,7 @@ class Tool(Generic[InputT]):
         result = cap_output(clean, ctx.output_cap, keep_as)
         if result.truncated and keep_as is not None and ctx.outputs is not None:
             await ctx.outputs.save(keep_as, json.dumps(clean, ensure_ascii=False, indent=1))
-        return result
+        return result.model_copy(update={"files": files}) if files else result
 
 
 def json_schema_problem(schema: dict[str, Any], value: Any, check_only: bool = False) -> str | None:

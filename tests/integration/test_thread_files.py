@@ -28,7 +28,7 @@ from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import Outage, SandboxConfig
 from tests.support import make_settings, scripted
-from tools.base import Tool, ToolContext, ToolFile, ToolResult
+from tools.base import Tool, ToolContext, ToolFile, WithFiles
 from tools.prometheus.chart import chart_file
 from tools.prometheus.series import RangeSeries
 
@@ -54,23 +54,13 @@ class ChartInput(BaseModel):
     query: str
 
 
-async def _summary(args: ChartInput, ctx: ToolContext) -> dict[str, Any]:
-    return {"query": args.query, "series": len(SERIES), "max": 8.0}
+async def _summary(args: ChartInput, ctx: ToolContext) -> WithFiles:
+    """A read-only handler whose result carries a chart, as `prometheus_query_range`'s does."""
+    chart = chart_file(SERIES, "Error rate: rate(errors_total[5m])", redact=ctx.redactor.redact)
+    return WithFiles({"query": args.query, "series": len(SERIES), "max": 8.0}, (chart,))
 
 
-@dataclasses.dataclass(frozen=True)
-class ChartingTool(Tool[ChartInput]):
-    """A read-only tool whose result carries a chart, as `prometheus_query_range` will."""
-
-    async def run(
-        self, args: dict[str, Any], ctx: ToolContext, call_id: str | None = None
-    ) -> ToolResult:
-        result = await super().run(args, ctx, call_id)
-        chart = chart_file(SERIES, "Error rate: rate(errors_total[5m])", redact=ctx.redactor.redact)
-        return result.model_copy(update={"files": (chart,)})
-
-
-DRAW = ChartingTool(name="draw_error_rate", description="Draw the error rate.",
+DRAW = Tool(name="draw_error_rate", description="Draw the error rate.",
                     input_model=ChartInput, risk=Risk.READ, handler=_summary)  # fmt: skip
 
 
