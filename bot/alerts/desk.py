@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 5.0
 """How often due groups are looked for without a wake (other replicas' records, retries)."""
-LEASE_S = 120.0
+LEASE_S = 60.0
 MAX_RETRY_DELAY_S = 300.0
 HISTORY_LOOKBACK = 200
 """Messages of the channel searched for a card whose post may have happened before a crash."""
