@@ -7,6 +7,7 @@ as the agent calls it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -146,16 +147,14 @@ async def test_instant_query_at_a_time_before_the_errors(stack: Stack, form: str
 
 async def test_range_query_summarises_and_finds_when_it_changed(stack: Stack) -> None:
     await errors_seen(stack)
-    found = ok(
-        await call(
-            "prometheus_query_range", {"query": ERRORS, "start": "now-1m", "step": "1s"}, stack.ctx
-        )
-    )
+    await asyncio.sleep(max(0.0, stack.errors_at + 6.5 - time.time()))
+    window = {"start": stack.errors_at - 2, "end": stack.errors_at + 6, "step": "1s"}
+    found = ok(await call("prometheus_query_range", {"query": ERRORS, **window}, stack.ctx))
     assert found["step"] == "1s"
     (series,) = found["series"]
     assert "values" not in series
     assert "points" not in series
-    assert (series["min"], series["max"], series["last"]) == (0, 10, 10)
+    assert (series["min"], series["max"], series["last"]) == (0, 10, 10), json.dumps(found)
     assert 0 < series["mean"] < 10
     change = series["largest_change"]
     assert (change["before"], change["after"]) == (0, 10)
@@ -173,7 +172,8 @@ async def test_range_query_default_window_and_step(stack: Stack) -> None:
 async def test_range_query_keeps_the_points_for_a_chart(stack: Stack) -> None:
     await errors_seen(stack)
     assert stack.ctx.prometheus is not None
-    window = RangeWindow.of(stack.errors_at - 3, stack.errors_at + 3, "1s")
+    await asyncio.sleep(max(0.0, stack.errors_at + 6.5 - time.time()))
+    window = RangeWindow.of(stack.errors_at - 2, stack.errors_at + 6, "1s")
     series = await range_query(stack.ctx.prometheus, ERRORS, window)
     assert [type(s) for s in series] == [RangeSeries]
     values = [value for _, value in series[0].points]
