@@ -7,6 +7,7 @@ as the agent calls it."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import AsyncIterator
@@ -179,6 +180,37 @@ async def test_range_query_keeps_the_points_for_a_chart(stack: Stack) -> None:
     values = [value for _, value in series[0].points]
     assert (values[0], values[-1]) == (0, 10)
     assert [t for t, _ in series[0].points] == sorted(t for t, _ in series[0].points)
+
+
+async def test_range_query_with_chart_gives_people_a_png_and_the_model_the_summary(
+    stack: Stack,
+) -> None:
+    await errors_seen(stack)
+    await asyncio.sleep(max(0.0, stack.errors_at + 6.5 - time.time()))
+    window = {"start": stack.errors_at - 2, "end": stack.errors_at + 6, "step": "1s"}
+    result = await call("prometheus_query_range", {"query": ERRORS, **window, "chart": True},
+                        stack.ctx)  # fmt: skip
+    found = ok(result)
+    assert found["chart_posted"] is True
+    (chart,) = result.files
+    assert base64.b64decode(chart.content_b64).startswith(b"\x89PNG\r\n\x1a\n")
+    assert ERRORS in chart.title
+    assert chart.name.endswith(".png")
+    assert "content_b64" not in result.for_model(), "the model never gets the picture"
+    plain = await call("prometheus_query_range", {"query": ERRORS, **window}, stack.ctx)
+    assert "chart_posted" not in ok(plain)
+    assert plain.files == (), "no chart unless asked"
+
+
+@pytest.mark.parametrize("query", ["app_never_seen_total", 'up{job="no-such-job"}'])
+async def test_a_chart_of_nothing_is_not_posted_and_the_model_hears_why(
+    stack: Stack, query: str
+) -> None:
+    result = await call("prometheus_query_range", {"query": query, "chart": True}, stack.ctx)
+    found = ok(result)
+    assert found["chart_posted"] is False
+    assert found["chart_note"]
+    assert result.files == ()
 
 
 async def test_many_series_are_capped_with_a_note(stack: Stack) -> None:

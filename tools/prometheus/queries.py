@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from core.types import Risk
-from tools.base import Tool, ToolContext, ToolError
+from tools.base import Tool, ToolContext, ToolError, WithFiles
 from tools.prometheus.client import PrometheusApi
 from tools.prometheus.series import RangeSeries
 from tools.prometheus.summary import instant_result, left_out, matrix_series, series_summary
@@ -80,6 +80,11 @@ class PrometheusQueryRangeInput(BaseModel):
         default=None,
         description=f"Resolution, {DURATION_HELP}. Default: the window / {TARGET_POINTS}.",
     )
+    chart: bool = Field(
+        default=False,
+        description="Also post this query as a chart (PNG) into the Slack thread for people. "
+        "Use it once, for the query that shows the problem best; the model does not see it.",
+    )
 
 
 @dataclass(frozen=True)
@@ -147,11 +152,21 @@ async def query_range_answer(
 
 async def prometheus_query_range(
     args: PrometheusQueryRangeInput, ctx: ToolContext
-) -> dict[str, Any]:
+) -> dict[str, Any] | WithFiles:
     """Per series: labels, min / max / mean / last, first and last sample time and its largest
-    change (when, before, after); never the raw points. At most 20 series, with a note."""
-    answer, _ = await query_range_answer(args, ctx)
-    return answer
+    change (when, before, after); never the raw points. At most 20 series, with a note. With
+    `chart`, the series drawn as a PNG for the thread (`WithFiles`); `chart_posted` says so."""
+    answer, series = await query_range_answer(args, ctx)
+    if not args.chart:
+        return answer
+    from tools.prometheus.chart import chart_file  # matplotlib loads only when drawing
+
+    title = f"{args.query} ({answer['start']} to {answer['end']})"
+    try:
+        chart = chart_file(series, title, redact=ctx.redactor.redact)
+    except ValueError as nothing:
+        return {**answer, "chart_posted": False, "chart_note": str(nothing)}
+    return WithFiles({**answer, "chart_posted": True}, (chart,))
 
 
 QUERY_TOOLS: tuple[Tool[Any], ...] = (
