@@ -7,9 +7,10 @@ import base64
 import binascii
 import re
 from collections.abc import Iterator
+from urllib.parse import unquote_plus
 
 from core.redaction.hits import Hit
-from core.redaction.judge import credential_key, random_looking, secret_value
+from core.redaction.judge import credential_key, entropy, random_looking, secret_value
 
 # In previews a masked value never holds a character that makes a shell or a config do
 # something, so the masking can never hide code.
@@ -54,13 +55,46 @@ def _pair_hits(text: str, preview: bool) -> Iterator[Hit]:
         key, value = match.group("key"), match.group(group)
         end = match.end(group)
         code = group == "bare" and text[end : end + 1] in ("(", "[")
-        url = group == "bare" and value.startswith("//")  # `https://host/...`: a scheme, no key
-        keep = not code and not url and _judge(key, value, group != "bare")
+        # `https://host/...` (a scheme, no key), or `source: https://...` (a URL as the value:
+        # its own secrets, a password or a credential query parameter, are pairs of their own)
+        url = group == "bare" and (
+            value.startswith("//")
+            or (bool(_URL.match(value)) and not credential_key(key) and not _secret_path(value))
+        )
+        host = group == "bare" and _host_and_port(text, match, key, value)
+        keep = not code and not url and not host and _judge(key, value, group != "bare")
         if keep and not (preview and _ACTIVE.search(value)):
             yield Hit(match.start(group), end, "secret_value")
             pos = match.end()
         else:
             pos = match.end("key") + 1  # a value that is no secret may hold pairs (nested JSON)
+
+
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_URL = re.compile(r"[A-Za-z][\w+.-]*://")
+
+
+def _secret_path(url: str) -> bool:
+    """A URL whose path holds a random-looking segment (a webhook's secret path)."""
+    path = url.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0]
+    return any(_token_like(segment) for segment in path.split("/")[1:])
+
+
+def _token_like(segment: str) -> bool:
+    classes = sum(bool(re.search(rx, segment)) for rx in ("[a-z]", "[A-Z]", "[0-9]"))
+    return len(segment) >= 20 and classes == 3 and entropy(segment) >= 4.2
+
+
+_PORT_AND_PATH = re.compile(r"\d{1,5}(?:[/?#]|\Z)")
+
+
+def _host_and_port(text: str, match: re.Match[str], key: str, value: str) -> bool:
+    """`host:port/path?query` (a URL's authority, with or without its scheme) is no pair: the
+    key is a host and the value a port and a path. A URL's password has its own rule (_DSN)."""
+    if text[match.end("key") : match.start("bare")].strip() != ":":
+        return False
+    after_scheme = text[max(0, match.start("key") - 2) : match.start("key")] == "//"
+    return after_scheme or (not credential_key(key) and bool(_PORT_AND_PATH.match(value)))
 
 
 def _judge(key: str, value: str, quoted: bool) -> bool:
@@ -70,7 +104,8 @@ def _judge(key: str, value: str, quoted: bool) -> bool:
         if not quoted and value.startswith("//"):
             return False  # `password=http://...` is a URL, whose password has its own rule
         return secret_value(key, value)
-    return random_looking(key, value)
+    # a URL-encoded query value (a PromQL expression in a generator URL) is judged as decoded
+    return random_looking(key, unquote_plus(value) if _PERCENT.search(value) else value)
 
 
 def _hidden_code(value: str, preview: bool) -> bool:
