@@ -286,10 +286,12 @@ class SlackSandbox:
         self.delivery.event(payloads.event_callback(self.workspace, event))
 
     def rendered_thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
-        """The thread as a person sees it: author, final text, blocks, whether still streaming."""
+        """The thread as a person sees it: author, final text, blocks, shared files, whether
+        still streaming."""
         return [
             {"ts": m.ts, "user": m.user, "text": m.visible_text(), "blocks": m.blocks,
-             "streaming": m.streaming, "edited": m.edited, "reactions": dict(m.reactions)}
+             "streaming": m.streaming, "edited": m.edited, "reactions": dict(m.reactions),
+             "files": list(m.files or [])}
             for m in self.workspace.thread(self.api.channel({"channel": channel}).id, thread_ts)
         ]  # fmt: skip
 
