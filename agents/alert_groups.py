@@ -188,12 +188,31 @@ def fail(session: Session, gid: str, owner: str, error: str, retry_at: float) ->
         row.last_error = error[:2000]
 
 
-def open_groups(session: Session) -> list[AlertGroupRow]:
-    """Groups firing now, newest change first (for `/opsbot status`)."""
-    return list(
-        session.scalars(
-            select(AlertGroupRow)
-            .where(AlertGroupRow.status == "firing")
-            .order_by(AlertGroupRow.updated_at.desc())
-        )
-    )
+@dataclass(frozen=True)
+class FiringGroup:
+    """A group firing now, as `/opsbot status` lists it."""
+
+    alertname: str
+    alerts: int
+    episode: int
+    channel: str | None
+    thread_ts: str | None
+    since: float
+    """Epoch seconds of the episode's start."""
+
+
+def firing_groups(
+    session: Session, channel: str | None = None, limit: int = 20
+) -> list[FiringGroup]:
+    """Groups firing now (of one channel, when given), newest change first."""
+    query = select(AlertGroupRow).where(AlertGroupRow.status == "firing")
+    if channel is not None:
+        query = query.where(AlertGroupRow.channel == channel)
+    rows = session.scalars(query.order_by(AlertGroupRow.updated_at.desc()).limit(limit))
+    found = []
+    for row in rows:
+        payload = AlertNotification.model_validate(row.notification)
+        since = row.episode_starts[-1] if row.episode_starts else row.created_at
+        found.append(FiringGroup(payload.alertname(), len(payload.firing()), row.episode,
+                                 row.channel, row.thread_ts, since))  # fmt: skip
+    return found

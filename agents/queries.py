@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from agents import audit
+from agents import alert_groups, audit
 from agents.approvals import PENDING
 from agents.run_about import first_words as first_words
 from agents.run_about import requests_of
@@ -183,6 +183,11 @@ async def overview(team: str, channel: str | None = None, finished_limit: int = 
     )
     result = await _with_requests(result)
     return result.model_copy(update={"queued": [w.workflow_id for w in queued]})
+
+
+async def firing_alerts(channel: str | None = None) -> list[alert_groups.FiringGroup]:
+    """Alertmanager groups firing now whose threads are in `channel` (all when None)."""
+    return await current_engine().db.run(lambda s: alert_groups.firing_groups(s, channel))
 
 
 async def run_summary(run_id: str) -> RunSummary | None:

@@ -3,19 +3,25 @@
 Limits followed (https://docs.slack.dev/reference/block-kit/blocks): a header's text 150
 characters, a section's text 3,000, at most 10 fields of 2,000 each; links are shown as
 their URL (bot/safe_text.py), so the card holds no buttons that would need an action handler.
+Every text from the notification is shown as itself (escaped) and already in the form the
+writer's `safe_arguments` leaves unchanged, so the limits hold for what Slack receives.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from agents.alert_groups import FiringGroup
 from agents.alert_payload import AlertNotification, WebhookAlert, started
-from bot.blocks import clock, truncated
-from bot.safe_text import mrkdwn_escape
+from bot.blocks import clock, permalink, truncated
+from bot.safe_text import mrkdwn_escape, safe_mrkdwn
 from bot.text_split import SECTION_TEXT_MAX, bounded_lines
 from core.redact import Redactor
 
 HEADER_MAX = 150
+TEXT_MAX = 3_000
+"""The fallback `text` (notifications, search): the title, cut like the header."""
+RECEIVER_MAX = 200
 FIELD_MAX = 2_000
 MAX_FIELDS = 10
 CARD_EVENT_TYPE = "opsbot_alert"
@@ -39,10 +45,20 @@ def _annotation(notification: AlertNotification, key: str) -> str:
     return notification.common_annotations.get(key) or first.get(key, "")
 
 
-def _alert_line(alert: WebhookAlert, common: dict[str, str]) -> str:
+def _shown(text: str, redactor: Redactor) -> str:
+    """Notification text as mrkdwn that shows it as itself: redacted, escaped, and already
+    what `safe_mrkdwn` makes of it (so the writer's pass neither changes nor grows it)."""
+    return safe_mrkdwn(mrkdwn_escape(redactor.redact(text)))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _alert_line(alert: WebhookAlert, common: dict[str, str], redactor: Redactor) -> str:
     own = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if common.get(k) != v)
     icon = STATE_ICON[alert.status]
-    return f"{icon} {mrkdwn_escape(own or 'alert')} · since {started(alert)}"
+    return f"{icon} {_shown(own or 'alert', redactor)} · since {_shown(started(alert), redactor)}"
 
 
 def _links(notification: AlertNotification) -> list[str]:
@@ -66,12 +82,12 @@ def alert_card(
     title = redactor.redact(card_title(notification))
     icon = STATE_ICON[notification.status]
     header = f"{icon} {title}"
-    header = header if len(header) <= HEADER_MAX else header[: HEADER_MAX - 1] + "…"
+    header = _cut(" ".join(header.split()), HEADER_MAX)  # one line, as a header reads
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "emoji": True, "text": header}},
     ]
     about = [
-        f"*{key}*: {mrkdwn_escape(redactor.redact(value))}"
+        f"*{key}*: {_shown(value, redactor)}"
         for key in ("summary", "description")
         if (value := _annotation(notification, key))
     ]
@@ -79,24 +95,41 @@ def alert_card(
         blocks.append(_section(truncated("\n".join(about), SECTION_TEXT_MAX - 100)))
     labels = sorted(notification.common_labels.items())
     if labels:
-        fields = [{"type": "mrkdwn", "text": truncated(
-            f"*{mrkdwn_escape(k)}*\n{mrkdwn_escape(redactor.redact(v))}", FIELD_MAX - 80)}
-            for k, v in labels[:MAX_FIELDS]]  # fmt: skip
-        blocks.append({"type": "section", "fields": fields})
+        shown = labels if len(labels) <= MAX_FIELDS else labels[: MAX_FIELDS - 1]
+        texts = [truncated(f"*{_shown(k, redactor)}*\n{_shown(v, redactor)}", FIELD_MAX - 80)
+                 for k, v in shown]  # fmt: skip
+        if len(shown) < len(labels):
+            texts.append(f"… and {len(labels) - len(shown)} more common labels")
+        blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": t} for t in texts]})
     common = notification.common_labels
-    lines = [redactor.redact(_alert_line(a, common)) for a in notification.alerts]
+    lines = [_alert_line(a, common, redactor) for a in notification.alerts]
     if notification.truncated_alerts:
         lines.append(f"… and {notification.truncated_alerts} more (truncated by Alertmanager)")
     blocks.append(_section(f"*Alerts*\n{bounded_lines(lines, SECTION_TEXT_MAX - 20)}"))
-    links = [mrkdwn_escape(redactor.redact(link)) for link in _links(notification)]
+    links = [_shown(link, redactor) for link in _links(notification)]
     if links:
         blocks.append(_section(truncated("\n".join(links), SECTION_TEXT_MAX - 100)))
-    context = (f"Alertmanager · receiver {mrkdwn_escape(notification.receiver)} · episode "
+    receiver = _shown(_cut(notification.receiver, RECEIVER_MAX), redactor)
+    context = (f"Alertmanager · receiver {receiver} · episode "
                f"{episode} · updated {clock(updated_at)}")  # fmt: skip
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     if note:
         blocks.append(_section(mrkdwn_escape(note)))
-    return title, blocks
+    return _cut(safe_mrkdwn(mrkdwn_escape(title)), TEXT_MAX), blocks
+
+
+def alerts_section(firing: list[FiringGroup], domain: str | None) -> dict[str, Any]:
+    """`/opsbot status`'s list of alert groups firing now, each linked to its thread."""
+    lines = []
+    for group in firing:
+        where = (
+            permalink(domain, group.channel, group.thread_ts)
+            if group.channel and group.thread_ts
+            else "thread not posted yet"
+        )
+        lines.append(f"• :fire: {mrkdwn_escape(group.alertname)} ({group.alerts} firing, "
+                     f"since {clock(group.since)}, episode {group.episode}) · {where}")  # fmt: skip
+    return _section(f"*Alerts firing*\n{bounded_lines(lines, SECTION_TEXT_MAX - 20)}")
 
 
 def card_metadata(group_id: str, episode: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from agents import queries, service
+from bot.alerts.card import alerts_section
 from bot.blocks import HELP, run_blocks, status_blocks
 from bot.deps import BotDeps
 from bot.payloads import parse_status_target
@@ -18,8 +19,10 @@ async def status_reply(deps: BotDeps, channel: str, argument: str) -> dict[str, 
     """The ephemeral answer to `/opsbot status ...`."""
     if not argument:
         view = await queries.overview(deps.team, channel)
-        return {"blocks": status_blocks(view, deps.domain, f"<#{channel}>"),
-                "text": "opsbot status"}  # fmt: skip
+        blocks = status_blocks(view, deps.domain, f"<#{channel}>")
+        if firing := await queries.firing_alerts(channel):
+            blocks.insert(1, alerts_section(firing, deps.domain))
+        return {"blocks": blocks, "text": "opsbot status"}
     target = parse_status_target(argument, deps.team)
     if target is None:
         return {"text": f"I can't read `{argument}` as a run id or a thread link."}

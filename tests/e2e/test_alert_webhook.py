@@ -24,6 +24,7 @@ from sandbox.slack.server import SlackSandbox
 from tests.alerts.notifications import alert, notification
 from tests.e2e.dev_process import free_port
 from tests.e2e.test_crash_matrix import counter_world, serve
+from tests.e2e.test_slack_bot import status_text
 from tests.slackbot import CHANNEL, thread, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -150,6 +151,13 @@ async def test_people_talk_to_the_bot_in_the_alert_thread(world: World, database
         await sandbox.post_as("U0ONCALL", CHANNEL, "is it still happening?", thread_ts=card["ts"])
         await wait_for(sandbox, lambda: "Still looking." in text_of(sandbox, card["ts"]), 60)
         assert count(database_url, RunRow) == 2
+        status = await status_text(sandbox, "U0ONCALL")
+        assert "Alerts firing" in status
+        assert "HighErrorRate (1 firing" in status
+        assert f"p{card['ts'].replace('.', '')}" in status, "linked to its thread"
+        await post(port, notification(status="resolved", alerts=[alert("resolved")]))
+        await wait_for(sandbox, lambda: delivered(database_url))
+        assert "Alerts firing" not in await status_text(sandbox, "U0ONCALL")
     finally:
         await stop(bot)
 
