@@ -1,7 +1,8 @@
 """`opsbot dev`: the local Slack page, the scripted model and the bot, started together.
 
 Everything lives under one folder (default `.dev/`): the bot's SQLite database, the incident
-workspace it works in, and the page's messages, so running it again keeps the history.
+workspace it works in, and the page's messages, so running it again keeps the history. With
+Prometheus installed, the latency-spike incident's metrics are served too (`bot.dev_metrics`).
 Ctrl-C, SIGTERM or a closed terminal (SIGHUP) stops the bot first, then the model and the
 workspace; if `opsbot dev` itself is killed, its parts get SIGTERM from the kernel. The ports
 are checked before anything starts, and the workspace accepts only this run's credentials.
@@ -24,6 +25,7 @@ import aiohttp
 
 from bot.child_process import Port, busy_port, spawn, stop_in_order
 from bot.dev_lock import DevLock, FolderTaken, hold_folder
+from bot.dev_metrics import start_incident_metrics
 from core.settings import DEFAULT_MODEL
 
 STOP_GRACE_S = 12.0  # the bot exits within 8 s of SIGTERM (bot.serve)
@@ -181,6 +183,10 @@ async def _run_parts(
         started.append(slack)
         await _wait_http(f"{slack_url}/_sandbox/credentials", slack, "the local Slack")
         await check_own_workspace(slack_url, credentials)
+        metrics = await start_incident_metrics(root / "prometheus")
+        if metrics.process is not None:
+            started.append(metrics.process)  # stopped after the bot that queries it
+        print(metrics.line, flush=True)
         if not live_key:
             model = await spawn(
                 python, "-m", "sandbox.model", "--port", str(ports.model), "--scenario", "all",
@@ -194,7 +200,7 @@ async def _run_parts(
             "OPSBOT_WORKSPACE": str(workspace), "OPSBOT_LOG_SOURCES": "logs/*.log",
             "OPSBOT_APPROVERS": os.environ.get("OPSBOT_APPROVERS", "S0ONCALL"),
             "OPSBOT_HEALTH_PORT": str(ports.bot), "OPSBOT_RUNS_API": "true",
-            "OPSBOT_POLL_INTERVAL_S": "0.2", **mcp_env,
+            "OPSBOT_POLL_INTERVAL_S": "0.2", **mcp_env, **metrics.environment(),
         }  # fmt: skip
         if not live_key:
             env.update(ANTHROPIC_API_KEY="scripted-model", ANTHROPIC_BASE_URL=model_url)

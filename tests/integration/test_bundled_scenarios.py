@@ -60,8 +60,8 @@ async def test_a_bundled_incident_is_investigated_and_fixed(
         await server.stop()
     assert outcome == "succeeded", publisher.of(RunFinished)
     answer = publisher.of(RunFinished)[0].answer
-    assert "Root cause found" in answer
-    assert "Fixed." in answer
+    for said in expect.get("answer", ["Root cause found", "Fixed."]):  # latency-spike: no fix
+        assert said in answer
     assert [a.tool_name for a in publisher.of(ApprovalRequested)] == expect["approvals"]
     for path, text in expect.get("files_contain", {}).items():
         assert text in (workspace / path).read_text(), path

@@ -1,0 +1,1 @@
+"""Bundled incidents' metrics: generated deterministically, backfilled into a real Prometheus."""
