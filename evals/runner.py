@@ -20,11 +20,13 @@ from typing import Any
 
 from dbos import DBOS
 
+from bot.dev_metrics import IncidentMetrics, start_incident_metrics, stop_incident_metrics
 from bot.serve import run_until_stopped
 from core.settings import load_settings
 from evals.cases import Case, CaseTurn
 from evals.fixture import LOG_GLOB, offline_script, prepare_mcp, prepare_workspace
 from evals.observe import CaseSeen, RunTables, TurnSeen
+from sandbox.metrics.prometheus import INCIDENT as METRICS_INCIDENT
 from sandbox.model.server import start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import SandboxConfig, SlackSandbox
@@ -48,6 +50,14 @@ async def run_case(case: Case, access: ModelAccess, work: Path) -> CaseSeen:
     seen = CaseSeen()
     workspace = prepare_workspace(case, work)
     mcp_config = prepare_mcp(case, work)
+    try:
+        metrics = await _metrics_for(case, work)
+    except RuntimeError as error:
+        seen.error = f"the incident's Prometheus did not start: {error}"
+        return seen
+    if metrics is not None and metrics.url is None:
+        seen.error = f"the case needs Prometheus: {metrics.line}"
+        return seen
     model = await start_model_server(offline_script(case)) if access.mode == "scripted" else None
     slack = await start_slack(SandboxConfig())
     database_url = f"sqlite:///{work / 'opsbot.sqlite'}"
@@ -61,6 +71,7 @@ async def run_case(case: Case, access: ModelAccess, work: Path) -> CaseSeen:
         slack_app_token=slack.sandbox.workspace.app_token, approvers=[APPROVER],
         executor_id="eval", poll_interval_s=0.1, fault=None, otel_exporter_otlp_endpoint=None,
         **({"mcp_config": mcp_config} if mcp_config is not None else {}),
+        **({"prometheus_url": metrics.url} if metrics is not None else {}),
     )  # fmt: skip
     with (work / "bot.log").open("w") as log, contextlib.redirect_stdout(log):
         handler = _log_to(log)
@@ -80,8 +91,18 @@ async def run_case(case: Case, access: ModelAccess, work: Path) -> CaseSeen:
             await slack.stop()
             if model is not None:
                 await model.stop()
+            if metrics is not None:
+                await stop_incident_metrics(metrics.process)
     _inspect_workspace(case, workspace, seen)
     return seen
+
+
+async def _metrics_for(case: Case, work: Path) -> IncidentMetrics | None:
+    """The Prometheus with the incident's metrics for a case of the latency-spike scenario
+    (its URL None when Prometheus is not installed), or None for other cases."""
+    if case.fixture.scenario != METRICS_INCIDENT:
+        return None
+    return await start_incident_metrics(work / "prometheus")
 
 
 def _log_to(stream: Any) -> logging.Handler:
