@@ -63,3 +63,25 @@ async def test_without_prometheus_dev_says_how_to_get_it_and_the_incident_still_
         runs = await finished(dev, root)
         assert runs
         assert all(r["finished_at"] for r in runs)
+
+
+async def test_without_prometheus_its_eval_cases_fail_saying_how_to_get_it(tmp_path: Path) -> None:
+    from tests.e2e.test_eval import opsbot_eval
+
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    for tool in ("git", "python3"):
+        found = next(Path(d) / tool for d in os.environ["PATH"].split(":")
+                     if (Path(d) / tool).is_file())  # fmt: skip
+        (bare / tool).symlink_to(found)
+    code, stdout, stderr = await opsbot_eval(
+        "--case", "latency-spike", "--case", "latency-spike-alert", "--out", str(tmp_path / "out"),
+        env={"PATH": str(bare)},
+    )  # fmt: skip
+    assert code != 0, stdout + stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    errors = [run["error"] for case in report["cases"] for run in case["runs"]]
+    assert len(errors) == 2
+    for error in errors:
+        assert "the case needs Prometheus: metrics: Prometheus is not installed" in error
+        assert "apt-get install prometheus" in error
