@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -17,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MAX_ALERTS_IN_TEXT = 20
 """Alerts of one group written out in the run's input; the rest are counted."""
+MAX_WHERE = 200
+"""Characters of a field's path shown in a PayloadError."""
 ZERO_TIME = "0001-01-01T00:00:00Z"
 """Go's zero time: what Alertmanager sends as `endsAt` of an alert that has no end yet."""
 
@@ -77,21 +80,31 @@ class PayloadError(ValueError):
     """The body is not an Alertmanager version 4 notification; the message says where."""
 
 
+NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+"""`\u0000` in a JSON text (not an escaped backslash followed by `u0000`)."""
+
+
 def parse_notification(body: bytes) -> AlertNotification:
-    """The notification in `body` (JSON). Raises PayloadError naming the first bad field."""
+    """The notification in `body` (JSON). Raises PayloadError naming the first bad field
+    (a field name is cut at `MAX_WHERE` characters: the error echoes no large input)."""
     try:
-        data = json.loads(body)
+        # PostgreSQL's text and JSON columns refuse U+0000: shown as U+FFFD, the alert is kept
+        data = json.loads(NUL_ESCAPE.sub(rb"\1\\ufffd", body))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PayloadError(f"the body is not JSON: {error}") from None
+    except RecursionError:
+        raise PayloadError("the body is JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise PayloadError("the body is not a JSON object")
     if "version" in data and data["version"] != "4":
-        raise PayloadError(f'webhook version {data["version"]!r} is not supported (only "4")')
+        given = json.dumps(data["version"])[:MAX_WHERE]
+        raise PayloadError(f'version is {given}; only "4" (a string) is supported')
     try:
         return AlertNotification.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
+        where = where if len(where) <= MAX_WHERE else where[:MAX_WHERE] + "…"
         raise PayloadError(f"{where}: {first['msg']}") from None
 
 

@@ -18,6 +18,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from agents import alert_groups, runtime, service
 from agents.alert_groups import AlertGroup
 from agents.alert_payload import AlertNotification, investigation_text
@@ -33,6 +35,14 @@ POLL_S = 5.0
 """How often due groups are looked for without a wake (other replicas' records, retries)."""
 LEASE_S = 60.0
 MAX_RETRY_DELAY_S = 300.0
+UNREACHABLE_CHANNEL = frozenset({"channel_not_found", "not_in_channel"})
+"""Slack errors after which no card of the bot can be in that channel."""
+HINTS = {
+    "channel_not_found": ": no such channel; check OPSBOT_ALERT_CHANNEL and OPSBOT_ALERT_ROUTES",
+    "not_in_channel": ": the bot is not a member; invite it to the channel",
+    "is_archived": ": the channel is archived; unarchive it or route alerts elsewhere",
+}
+"""What a person does about a delivery error, appended to its log line."""
 HISTORY_LOOKBACK = 200
 """Messages of the channel searched for a card whose post may have happened before a crash."""
 
@@ -113,12 +123,27 @@ class AlertDesk:
             await self._deliver(group)
         except Exception as error:
             delay, why = retry_delay_s(group.attempts), _why(error)
-            log.warning("alert group %s: delivery failed (%s); retrying in %.0f s", gid, why, delay)
+            name, channel = self._where(group)
+            log.warning("alert %s (group %s): delivery to channel %s failed (%s%s); attempt %d, "
+                        "retrying in %.0f s", name, gid, channel, why, HINTS.get(why, ""),
+                        group.attempts + 1, delay)  # fmt: skip
             retry_at = time.time() + delay
             await db.run(lambda s: alert_groups.fail(s, gid, self.owner, why, retry_at))
             return False
         await db.run(lambda s: alert_groups.finish(s, gid, self.owner, group.version))
         return True
+
+    def _where(self, group: AlertGroup) -> tuple[str, str]:
+        """(alert name, channel) of a group for a log line; "?" for what cannot be told."""
+        try:
+            notification = AlertNotification.model_validate(group.notification)
+        except ValueError:
+            return "?", group.channel or "?"
+        try:
+            channel = group.channel or alert_channel(self.deps.settings, notification)
+        except ValueError:
+            channel = "?"
+        return notification.alertname(), channel
 
     async def _deliver(self, group: AlertGroup) -> None:
         notification = AlertNotification.model_validate(group.notification)
@@ -139,12 +164,11 @@ class AlertDesk:
         channel = alert_channel(self.deps.settings, notification)
         ts = None
         if group.card_episode == -group.episode and group.channel:
-            channel = group.channel
-            ts = await self._find_card(channel, group)
-        else:
+            ts = await self._find_card(group.channel, group)
+            channel = group.channel if ts is not None else channel
+        if ts is None:  # the card goes where the settings route it now (they may be fixed)
             await db.run(lambda s: alert_groups.mark_card_intent(s, group.id, group.episode,
                                                                  channel))  # fmt: skip
-        if ts is None:
             text, blocks = alert_card(notification, self.deps.redactor, episode=group.episode,
                                       updated_at=time.time())  # fmt: skip
             posted = await self.deps.writer.call(
@@ -159,10 +183,17 @@ class AlertDesk:
         return replace(group, channel=channel, thread_ts=ts, card_episode=group.episode)
 
     async def _find_card(self, channel: str, group: AlertGroup) -> str | None:
-        history = await self.deps.writer.call(
-            "conversations.history", channel=channel, limit=HISTORY_LOOKBACK,
-            include_all_metadata=True,
-        )  # fmt: skip
+        """The ts of the group's card of this episode in `channel`; None when it is not
+        there, or the bot cannot read or post there (so the card was never posted)."""
+        try:
+            history = await self.deps.writer.call(
+                "conversations.history", channel=channel, limit=HISTORY_LOOKBACK,
+                include_all_metadata=True,
+            )  # fmt: skip
+        except SlackApiError as error:
+            if _why(error) in UNREACHABLE_CHANNEL:
+                return None
+            raise
         for message in history.get("messages") or []:
             if isinstance(message, dict) and is_card_of(message, group.id, group.episode):
                 return str(message["ts"])

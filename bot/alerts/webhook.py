@@ -32,10 +32,24 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 def authorized(header: str | None, token: str) -> bool:
-    """Whether an `Authorization` header carries `token` as `Bearer <token>` (constant time)."""
+    """Whether an `Authorization` header carries `token` as `Bearer <token>` (constant time;
+    a header of bytes that are not UTF-8, as aiohttp passes them on, is simply not it)."""
     scheme, _, given = (header or "").partition(" ")
-    matches = hmac.compare_digest(given.strip().encode(), token.encode())
+    sent = given.strip().encode("utf-8", "surrogateescape")
+    matches = hmac.compare_digest(sent, token.encode("utf-8", "surrogateescape"))
     return scheme.lower() == "bearer" and matches
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """The body, up to `MAX_BODY_BYTES + 1` bytes (one `read` returns only what has arrived:
+    a large notification comes in many pieces)."""
+    body = bytearray()
+    while len(body) <= MAX_BODY_BYTES:
+        piece = await request.content.read(MAX_BODY_BYTES + 1 - len(body))
+        if not piece:
+            break
+        body += piece
+    return bytes(body)
 
 
 def _refused(status: int, error: str) -> web.Response:
@@ -70,7 +84,7 @@ def alertmanager_handler(
             return _refused(401, "missing or wrong bearer token (OPSBOT_ALERTMANAGER_TOKEN)")
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return _refused(413, f"the body is over {MAX_BODY_BYTES} bytes")
-        body = await request.content.read(MAX_BODY_BYTES + 1)
+        body = await _read_body(request)
         if len(body) > MAX_BODY_BYTES:
             return _refused(413, f"the body is over {MAX_BODY_BYTES} bytes")
         try:
