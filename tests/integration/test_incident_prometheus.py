@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -60,3 +61,20 @@ async def test_the_alerting_rules_are_loaded(prometheus: str) -> None:
 def test_a_failing_backfill_says_why(promtool: str, tmp_path: Path) -> None:
     with pytest.raises(MetricsError, match="promtool could not backfill"):
         prepare(tmp_path, Binaries(prometheus="/nonexistent/prometheus", promtool=promtool))
+
+
+@pytest.mark.parametrize("body", ["exit 1", "echo 'bad flag' >&2; exit 2"])
+async def test_a_prometheus_that_stops_while_starting_is_reported(
+    body: str, tmp_path: Path
+) -> None:
+    require_binary("promtool")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "prometheus"
+    fake.write_text(f"#!/bin/sh\n{body}\n")
+    fake.chmod(0o755)
+    promtool = shutil.which("promtool")
+    assert promtool is not None
+    (bin_dir / "promtool").symlink_to(promtool)
+    with pytest.raises(RuntimeError, match=r"Prometheus stopped during start \(exit [12]\)"):
+        await start_incident_metrics(tmp_path / "prometheus", str(bin_dir))
