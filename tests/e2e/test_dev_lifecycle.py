@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dev import check_own_workspace, new_credentials
+from sandbox.metrics.prometheus import find_binaries
 from sandbox.slack.app import start_slack
 from sandbox.slack.server import SandboxConfig
 from tests.e2e.dev_process import ROOT, alive, children_of, free_port, served, start_dev
@@ -29,7 +30,8 @@ async def test_the_parts_end_with_opsbot_dev_however_it_ends(
 ) -> None:
     dev = await start_dev(tmp_path / "dev")
     parts = children_of(dev.process.pid)
-    assert len(parts) == 3, parts  # the workspace, the scripted model, the bot
+    # the workspace, the scripted model, the bot, and the incident's Prometheus when installed
+    assert len(parts) == (4 if find_binaries() else 3), parts
     os.kill(dev.process.pid, sig)
     await asyncio.wait_for(dev.process.wait(), 30)
     await dev.reader
