@@ -37,7 +37,10 @@ async def test_the_spike_is_charted_and_its_metric_and_start_time_are_cited(
         assert "prometheus_query_range" in shown
         assert "prometheus_query" in shown
         charts = [f for m in thread for f in m.get("files") or []]
-        assert charts, f"no chart was shared: {shown[:3000]}"
+        assert len(charts) == 1, f"one chart is shared: {shown[:3000]}"
+        assert charts[0]["mimetype"] == "image/png"
+        assert "http_request_duration_seconds" in charts[0]["title"]
+        assert "2026-11-24T14:30:00Z" in charts[0]["title"]
         said = " ".join(m["text"] for m in thread)
         assert "http_request_duration_seconds" in said
         assert "15:12:00 UTC" in said
@@ -63,6 +66,8 @@ async def test_without_prometheus_dev_says_how_to_get_it_and_the_incident_still_
         runs = await finished(dev, root)
         assert runs
         assert all(r["finished_at"] for r in runs)
+        thread = await dev.thread(root)
+        assert not [f for m in thread for f in m.get("files") or []], "no Prometheus, no chart"
 
 
 async def test_without_prometheus_its_eval_cases_fail_saying_how_to_get_it(tmp_path: Path) -> None:
