@@ -14,6 +14,7 @@ from typing import Any
 
 from bench import (
     ack,
+    alerts,
     charts,
     concurrency,
     confinement,
@@ -31,7 +32,7 @@ from bench.harness import write
 BENCHMARKS: dict[str, ModuleType] = {
     "ack": ack, "overhead": overhead, "waiting": waiting, "resume": resume,
     "concurrency": concurrency, "slack_load": slack_load, "recovery": recovery,
-    "stream_latency": stream_latency, "confinement": confinement, "mcp": mcp,
+    "stream_latency": stream_latency, "confinement": confinement, "mcp": mcp, "alerts": alerts,
 }  # fmt: skip
 CHARTS: dict[str, Callable[[list[dict[str, Any]]], Any]] = {
     "concurrency": charts.concurrency, "waiting": charts.waiting,

@@ -36,6 +36,8 @@ class ModelServerState:
     scenario: Scenario
     faults: deque[Fault] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    received: list[float] = field(default_factory=list)
+    """When each of `requests` arrived (time.time(), seconds), in the same order."""
     served: int = 0
     emitted: list[tuple[float, str]] = field(default_factory=list)  # (when, text delta) streamed
     max_input_tokens: int | None = field(default_factory=max_input_tokens_from_env)
@@ -146,6 +148,7 @@ def _error(
 
 
 async def _messages(request: web.Request) -> web.StreamResponse:
+    arrived = time.time()
     state: ModelServerState = request.app[STATE]
     if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
         return _error(401, "missing API key")
@@ -156,6 +159,7 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     if problem := _invalid(body):
         return _error(400, problem)
     state.requests.append(body)
+    state.received.append(arrived)
     if problem := message_problem(body["messages"]):
         return _error(400, problem)
     tokens = prompt_tokens(body)
