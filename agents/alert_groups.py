@@ -82,9 +82,8 @@ def accept(
     digest = notification.content_hash()
     payload = notification.model_dump(mode="json", by_alias=True)
     firing = notification.status == "firing"
+    previous: dict[str, Any] = dict(row.notification) if row is not None else {}
     if row is None:
-        if not firing:
-            return Accepted(Action.IGNORED, gid, 0, False)
         row = AlertGroupRow(
             id=gid, receiver=notification.receiver, group_key=notification.group_key, episode=0,
             status="resolved", investigate=True, episode_starts=[], card_episode=0,
@@ -92,9 +91,15 @@ def accept(
             delivered_version=0, lease_until=0.0, attempts=0, created_at=now, updated_at=now,
         )  # fmt: skip
         session.add(row)
+        if not firing:  # remembered, so its late firing (an HA peer's) is known as stale
+            row.content_hash = digest
+            return Accepted(Action.IGNORED, gid, 0, False)
     if row.content_hash == digest:
         return Accepted(Action.REPEAT, gid, row.episode, row.investigate)
-    if firing and row.status != "firing":
+    stale = firing and row.status != "firing" and _resolved_before(notification, previous)
+    if stale and row.episode == 0:
+        return Accepted(Action.IGNORED, gid, 0, False)  # it resolved before it was ever shown
+    if firing and row.status != "firing" and not stale:
         starts = [t for t in row.episode_starts if t > now - flap_window_s] + [now]
         row.episode += 1
         row.episode_starts = starts[-MAX_EPISODE_STARTS:]
@@ -112,6 +117,22 @@ def accept(
     row.attempts = 0
     row.updated_at = now
     return Accepted(action, gid, row.episode, row.investigate)
+
+
+def _resolved_before(notification: AlertNotification, previous: dict[str, Any]) -> bool:
+    """Whether every firing alert of `notification` is one the group's last notification
+    resolved (same fingerprint and start): a late send of the old state, not a new episode
+    (a re-fire starts anew in Prometheus, with a new `startsAt`). It is shown on the card as
+    firing again, but opens no thread of its own."""
+    resolved = {
+        (alert.get("fingerprint"), alert.get("startsAt"))
+        for alert in previous.get("alerts") or []
+        if isinstance(alert, dict)
+        and alert.get("status") == "resolved"
+        and alert.get("fingerprint")
+    }
+    firing = notification.firing()
+    return bool(firing) and all((a.fingerprint, a.starts_at) in resolved for a in firing)
 
 
 def due(session: Session, now: float, owner: str, limit: int = 20) -> list[str]:

@@ -160,6 +160,11 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("alertmanager_token")
+    @classmethod
+    def _stripped(cls, value: str | None) -> str | None:
+        return value.strip() if value is not None else None
+
     @field_validator("alert_routes")
     @classmethod
     def _routes(cls, value: list[str]) -> list[str]:
