@@ -171,7 +171,7 @@ async def test_a_failed_upload_leaves_a_note_and_the_run_still_answers(
     slack: RunningSlack, model: RunningModelServer, database_url: str, workspace: Path,
     outage: Outage, why: str,
 ) -> None:  # fmt: skip
-    slack.sandbox.outages.append(outage)
+    slack.sandbox.outages.append(dataclasses.replace(outage))  # each run counts its own calls
 
     outcome, root_ts, _ = await run_in_thread(slack, model, database_url, workspace)
 
