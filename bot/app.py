@@ -11,7 +11,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import BotDeps
-from bot.listeners import approvals, commands, home, messages
+from bot.listeners import approvals, commands, feedback, home, messages, sessions
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def build_app(deps: BotDeps, client: AsyncWebClient, bot_id: str) -> AsyncApp:
         request_verification_enabled=bool(deps.settings.slack_signing_secret),
         logger=BOLT_LOG,
     )
-    for module in (messages, approvals, commands, home):
+    for module in (messages, approvals, commands, home, sessions, feedback):
         module.register(app, deps)
 
     @app.error

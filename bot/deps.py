@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.approvers import Approvers
+from bot.session_status import SessionStatus
 from bot.writer import SlackWriter
 from core.redact import Redactor
 from core.settings import Settings
@@ -21,3 +22,5 @@ class BotDeps:
     team: str
     domain: str | None
     redactor: Redactor
+    sessions: SessionStatus | None = None
+    """Thread agent-session statuses (bot/session_status.py); None where nothing sets them."""

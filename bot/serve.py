@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents import service, tool_setup
 from agents.approval_rules import ApprovalRules
+from agents.publisher import FanoutPublisher
 from bot.alerts.desk import AlertDesk
 from bot.alerts.webhook import PATH as ALERTS_PATH
 from bot.alerts.webhook import add_alert_route
@@ -31,6 +32,7 @@ from bot.deps import BotDeps
 from bot.http_events import events_app
 from bot.leftovers import finish_leftovers
 from bot.renderer import SlackPublisher
+from bot.session_status import SessionStatus
 from bot.startup_checks import check_config, open_socket_url, who_am_i
 from bot.status_http import add_status_routes
 from bot.writer import SlackWriter
@@ -61,9 +63,11 @@ async def run_until_stopped(
         writer = SlackWriter(client, rate_scale=settings.slack_rate_scale)
         redactor = tool_setup.load_redactor(settings)
         publisher = SlackPublisher(writer, redactor=redactor)
+        sessions = SessionStatus(writer)
         cleanup.push_async_callback(service.stop)  # after the publisher's close (LIFO)
         cleanup.push_async_callback(publisher.close)
-        engine = await service.launch(settings, publisher)
+        cleanup.push_async_callback(sessions.close)
+        engine = await service.launch(settings, FanoutPublisher([publisher, sessions]))
         writer.on_rate_limited = lambda method: engine.telemetry.metrics.slack_rate_limited.add(
             1, {"method": method}
         )
@@ -72,7 +76,7 @@ async def run_until_stopped(
         approvers = Approvers(writer, ApprovalRules.from_settings(settings))
         deps = BotDeps(settings=settings, writer=writer, approvers=approvers,
                        bot_user=identity.bot_user, team=identity.team, domain=identity.domain,
-                       redactor=redactor)  # fmt: skip
+                       redactor=redactor, sessions=sessions)  # fmt: skip
         app = build_app(deps, client, identity.bot_id)
         desk = AlertDesk(deps, owner=settings.executor_id)
         if settings.alertmanager_token:

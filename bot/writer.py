@@ -27,6 +27,7 @@ PER_MINUTE = {
     "reactions.add": 50, "chat.appendStream": 100, "chat.postEphemeral": 100,
     "views.publish": 100, "views.open": 100, "conversations.replies": 50,
     "files.getUploadURLExternal": 100, "files.completeUploadExternal": 100,
+    "agents.sessions.setStatus": 50, "agents.sessions.rename": 50,
 }  # fmt: skip
 POST_MESSAGE_PER_CHANNEL_S = 1.0
 MAX_ATTEMPTS = 8

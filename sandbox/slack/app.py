@@ -12,6 +12,7 @@ from sandbox.slack.delivery import SocketModeHub
 from sandbox.slack.file_routes import add_file_routes
 from sandbox.slack.page import add_page_routes
 from sandbox.slack.server import SANDBOX, SandboxConfig, SlackSandbox
+from sandbox.slack.sessions import deliver_stop
 from sandbox.slack.webapi import ApiError
 
 Handler = Callable[[SlackSandbox, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -37,7 +38,8 @@ async def _post(sandbox: SlackSandbox, body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _click(sandbox: SlackSandbox, body: dict[str, Any]) -> dict[str, Any]:
-    trigger = await sandbox.click(body["user"], body["channel"], body["ts"], body["action_id"])
+    trigger = await sandbox.click(body["user"], body["channel"], body["ts"], body["action_id"],
+                                  body.get("value"))  # fmt: skip
     return {"trigger_id": trigger}
 
 
@@ -54,6 +56,11 @@ async def _submit_view(sandbox: SlackSandbox, body: dict[str, Any]) -> dict[str,
 
 async def _open_home(sandbox: SlackSandbox, body: dict[str, Any]) -> dict[str, Any]:
     await sandbox.open_home(body["user"])
+    return {}
+
+
+async def _stop(sandbox: SlackSandbox, body: dict[str, Any]) -> dict[str, Any]:
+    deliver_stop(sandbox.api, sandbox.delivery, body["user"], body["channel"], body["thread_ts"])
     return {}
 
 
@@ -114,6 +121,7 @@ def make_app(sandbox: SlackSandbox) -> web.Application:
     app.router.add_post("/_sandbox/submit_view", _person_action(_submit_view))
     app.router.add_post("/_sandbox/open_home", _person_action(_open_home))
     app.router.add_post("/_sandbox/disconnect", _person_action(_disconnect))
+    app.router.add_post("/_sandbox/stop", _person_action(_stop))
     add_page_routes(app)
     add_file_routes(app)
     app.router.add_get("/_sandbox/{what}", _inspect)

@@ -14,13 +14,14 @@ from sandbox.slack.directory import directory_methods
 from sandbox.slack.files import FileMethods
 from sandbox.slack.limits import ApiError
 from sandbox.slack.model import Ephemeral, Message
+from sandbox.slack.sessions import SessionMethods
 from sandbox.slack.streams import StreamMethods
 
 __all__ = ["ApiError", "StreamLimits", "WebApi"]
 
 
 @dataclass
-class WebApi(StreamMethods, FileMethods):
+class WebApi(StreamMethods, FileMethods, SessionMethods):
     """The methods the bot may call; `on_message` lets the server emit events for new posts."""
 
     async def auth_test(self, args: Args) -> Args:
@@ -187,6 +188,7 @@ class WebApi(StreamMethods, FileMethods):
             "views.publish": self.views_publish,
             "views.open": self.views_open,
             "assistant.threads.setStatus": self.assistant_threads_set_status,
+            **self.session_methods(),
             "files.getUploadURLExternal": self.files_get_upload_url_external,
             "files.completeUploadExternal": self.files_complete_upload_external,
         }

@@ -1,0 +1,115 @@
+"""The native Stop button of a thread's agent session (`agent_session_stopped`).
+
+Slack sends the event with `channel`, `thread_ts`, `user` and `streaming_message_ts[]`
+(docs.slack.dev/reference/events/agent_session_stopped). Stop cancels the thread's running
+run durably (`agents.service.cancel_run`, as `/opsbot cancel` does: DBOS cancellation, its
+pending approvals rejected), replaces the buttons of its approval cards, ends the streamed
+messages Slack named, says in the thread who stopped it and moves the session to `active`
+(Slack leaves the status alone: the app must leave `processing`). The requester of the run
+or an approver may stop it; anyone else is told so, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from agents import live_messages, queries, service
+from bot.blocks import clock
+from bot.deps import BotDeps
+from bot.listeners.approvals import card_message
+
+log = logging.getLogger(__name__)
+
+EVENT = "agent_session_stopped"
+LIVE = ("running", "waiting_approval")
+
+
+def stopped_line(user: str) -> str:
+    """What the thread says after a Stop."""
+    return f":black_square_for_stop: Stopped by <@{user}>"
+
+
+def stopped_card(blocks: list[dict[str, Any]], user: str, at: float) -> list[dict[str, Any]]:
+    """An approval card with its buttons replaced by who stopped the run (nothing ran)."""
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    line = f"{stopped_line(user)} at {clock(at)}; nothing ran"
+    return [*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]}]
+
+
+async def stop_thread(
+    deps: BotDeps, channel: str, thread_ts: str, user: str, streams: list[str]
+) -> list[str]:
+    """Stop the thread's running runs as `user`; returns the ids of the runs cancelled
+    (none when nothing ran, or `user` may not stop them: they are told so)."""
+    thread_id = f"{deps.team}:{channel}:{thread_ts}"
+    running = [r.run_id for r in await queries.thread_runs(thread_id) if r.status in LIVE]
+    if running and not await _may_stop(deps, user, channel, running):
+        await deps.writer.call("chat.postEphemeral", channel=channel, user=user,
+                               thread_ts=thread_ts,
+                               text="Only the person who asked or an approver can stop this "
+                                    "run.")  # fmt: skip
+        return []
+    cancelled: list[str] = []
+    for run_id in running:
+        cards = [a.approval_id for a in await queries.pending_approvals_of_run(run_id)]
+        outcome = await service.cancel_run(run_id, user)
+        log.info("Stop in %s by %s: %s", thread_id, user, outcome)
+        cancelled.append(run_id)
+        for approval_id in cards:
+            await _close_card(deps, approval_id, user)
+    for ts in streams:
+        await _end_stream(deps, channel, ts)
+    if cancelled:
+        await deps.writer.call("chat.postMessage", channel=channel, thread_ts=thread_ts,
+                               text=stopped_line(user))  # fmt: skip
+    if deps.sessions is not None:
+        deps.sessions.stopped(channel, thread_ts)
+    return cancelled
+
+
+async def _may_stop(deps: BotDeps, user: str, channel: str, runs: list[str]) -> bool:
+    for run_id in runs:
+        place = await live_messages.run_place(run_id)
+        if place is not None and place.requester == user:
+            return True
+    return await deps.approvers.may_approve(user, channel)
+
+
+async def _close_card(deps: BotDeps, approval_id: str, user: str) -> None:
+    """The card loses its buttons (cancel_run rejected its approval; no click will update it)."""
+    card = await queries.card_of(approval_id)
+    if card is None:
+        return
+    blocks = list((await card_message(deps, *card)).get("blocks") or [])
+    if not blocks:
+        return
+    await deps.writer.call("chat.update", channel=card[0], ts=card[1], text="Run stopped",
+                           blocks=stopped_card(blocks, user, time.time()))  # fmt: skip
+
+
+async def _end_stream(deps: BotDeps, channel: str, ts: str) -> None:
+    """Finish a message still streaming (one already finished answers an error: fine)."""
+    try:
+        await deps.writer.call("chat.stopStream", channel=channel, ts=ts)
+    except SlackApiError as error:
+        log.info("stream %s after Stop: %s", ts, error.response.get("error"))
+
+
+def register(app: AsyncApp, deps: BotDeps) -> None:
+    """Listen to the session Stop button."""
+
+    @app.event(EVENT)
+    async def on_stopped(event: dict[str, Any]) -> None:
+        channel, thread_ts = str(event.get("channel") or ""), str(event.get("thread_ts") or "")
+        user = str(event.get("user") or "")
+        named = event.get("streaming_message_ts") or []
+        streams = [str(ts) for ts in ([named] if isinstance(named, str) else named) if ts]
+        if channel and thread_ts and user:
+            await stop_thread(deps, channel, thread_ts, user, streams)
+        else:
+            log.warning("ignored %s without channel, thread_ts or user", EVENT)

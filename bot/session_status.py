@@ -1,0 +1,196 @@
+"""Each thread opsbot works in as a Slack agent session: its status follows the run.
+
+A `Publisher` next to the renderer (bot/serve.py fans events out to both). Statuses, per
+docs.slack.dev/reference/methods/agents.sessions.setStatus (slack-sdk 3.48
+`agents_sessions_setStatus`; Tier 3, paced by bot/writer.py):
+
+- `processing` while a run works (RunStarted, RunResumed, ApprovalResolved),
+- `suspended` while it waits for a person's decision (ApprovalRequested),
+- `active` when it is done (RunFinished) or was stopped (bot/listeners/sessions.py).
+
+opsbot has no notion of closing a thread, so it never sets `closed`. The first call of a thread
+carries its title (the opening message's first line) and the requester as
+`initiator_user_id`. Calls go out in the background, one thread at a time and only the newest
+wanted status, so a run never waits for Slack here. A workspace that does not offer sessions
+(`not_allowed`, `missing_scope`, `unknown_method`, ...) is logged once; the process then never
+calls again, and runs are unaffected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+
+from slack_sdk.errors import SlackApiError
+
+from agents import live_messages
+from agents.events import (
+    ApprovalRequested,
+    ApprovalResolved,
+    RunEvent,
+    RunFinished,
+    RunResumed,
+    RunStarted,
+)
+from bot.writer import SlackWriter
+
+log = logging.getLogger(__name__)
+
+METHOD = "agents.sessions.setStatus"
+TITLE_MAX = 80
+"""Characters of a session title: a thread list entry, not the whole incident."""
+UNAVAILABLE = frozenset({
+    "not_allowed", "missing_scope", "unknown_method", "not_supported", "feature_not_enabled",
+    "not_allowed_token_type", "method_deprecated", "no_permission", "team_access_not_granted",
+})  # fmt: skip
+"""Answers that mean this workspace (or this app's install) offers no agent sessions."""
+_MENTION = re.compile(r"<[@!][^>]*>")
+
+
+def session_title(text: str) -> str:
+    """The first non-empty line of `text` without mentions, at most `TITLE_MAX` characters
+    (cut at a word, with an ellipsis); "" when nothing is left."""
+    for line in _MENTION.sub("", text).splitlines():
+        words = " ".join(line.split())
+        if words:
+            if len(words) <= TITLE_MAX:
+                return words
+            return words[: TITLE_MAX - 1].rsplit(" ", 1)[0].rstrip() + "…"
+    return ""
+
+
+@dataclass
+class _Session:
+    """One thread's session as this process knows it."""
+
+    channel: str
+    thread_ts: str
+    title: str = ""
+    initiator: str | None = None
+    wanted: str | None = None
+    sent: str | None = None
+    titled: bool = False
+    worker: asyncio.Task[None] | None = None
+
+
+@dataclass
+class SessionStatus:
+    """Sets each Slack thread's agent session status from its runs' events."""
+
+    writer: SlackWriter
+    available: bool = True
+    """False once Slack said this workspace has no agent sessions: never called again."""
+    _sessions: dict[tuple[str, str], _Session] = field(default_factory=dict)
+    _runs: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    async def publish(self, event: RunEvent) -> None:
+        """Turn a run event into the status its thread should show."""
+        if not self.available:
+            return
+        if isinstance(event, RunStarted):
+            self._started(event)
+            return
+        if isinstance(event, RunResumed | ApprovalRequested | ApprovalResolved | RunFinished):
+            key = self._runs.get(event.run_id) or await self._recovered(event.run_id)
+            if key is None:
+                return
+            if isinstance(event, ApprovalRequested):
+                self.want(*key, "suspended")
+            elif isinstance(event, RunFinished):
+                self._runs.pop(event.run_id, None)
+                self.want(*key, "active")
+            else:
+                self.want(*key, "processing")
+
+    def stopped(self, channel: str, thread_ts: str) -> None:
+        """The thread's run was stopped: the session leaves `processing` (to `active`)."""
+        for run_id, key in list(self._runs.items()):
+            if key == (channel, thread_ts):
+                self._runs.pop(run_id)
+        self.want(channel, thread_ts, "active")
+
+    def want(
+        self, channel: str, thread_ts: str, status: str, *, title: str = "",
+        initiator: str | None = None,
+    ) -> None:  # fmt: skip
+        """Ask for `status` on the thread's session; sent in the background (newest wins)."""
+        if not self.available:
+            return
+        session = self._sessions.setdefault((channel, thread_ts), _Session(channel, thread_ts))
+        session.title = session.title or title
+        session.initiator = session.initiator or initiator
+        session.wanted = status
+        if session.worker is None or session.worker.done():
+            session.worker = asyncio.ensure_future(self._drain(session))
+
+    async def settled(self) -> None:
+        """Wait until every wanted status was sent (or refused)."""
+        while busy := [
+            s.worker for s in self._sessions.values() if s.worker and not s.worker.done()
+        ]:
+            await asyncio.gather(*busy, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Cancel what is still waiting to be sent (a status is only a hint; Slack keeps the
+        last one sent)."""
+        for session in self._sessions.values():
+            if session.worker is not None:
+                session.worker.cancel()
+
+    def _started(self, event: RunStarted) -> None:
+        team, _, rest = event.thread_id.partition(":")
+        if team == "local" or ":" not in rest:
+            return  # a terminal run (`opsbot ask`): no Slack thread
+        channel, thread_ts = rest.split(":", 1)
+        self._runs[event.run_id] = (channel, thread_ts)
+        opening = event.run_id.rsplit(":", 1)[-1] == thread_ts
+        self.want(channel, thread_ts, "processing",
+                  title=session_title(event.text) if opening else "",
+                  initiator=event.requester)  # fmt: skip
+
+    async def _recovered(self, run_id: str) -> tuple[str, str] | None:
+        """The thread of a run this process did not start (resumed after a restart)."""
+        place = await live_messages.run_place(run_id)
+        if place is None:
+            return None
+        team, _, rest = place.thread_id.partition(":")
+        if team == "local" or ":" not in rest:
+            return None
+        channel, thread_ts = rest.split(":", 1)
+        self._runs[run_id] = (channel, thread_ts)
+        return channel, thread_ts
+
+    async def _drain(self, session: _Session) -> None:
+        while self.available and session.wanted is not None and session.wanted != session.sent:
+            status = session.wanted
+            if await self._set(session, status):
+                session.sent = status
+            else:
+                return
+
+    async def _set(self, session: _Session, status: str) -> bool:
+        arguments: dict[str, str] = {"channel_id": session.channel,
+                                     "thread_ts": session.thread_ts, "status": status}  # fmt: skip
+        if not session.titled and session.title:
+            arguments["title"] = session.title
+        if not session.titled and session.initiator:
+            arguments["initiator_user_id"] = session.initiator
+        try:
+            await self.writer.call(METHOD, **arguments)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "")
+            if code in UNAVAILABLE:
+                self.available = False
+                log.warning("agent sessions are not available in this workspace (%s answered "
+                            "%s): thread statuses and the Stop button are off for this process",
+                            METHOD, code)  # fmt: skip
+            else:
+                log.warning("%s %s on %s failed: %s", METHOD, status, session.thread_ts, code)
+            return False
+        except Exception as error:  # the network: a status must never hurt the run
+            log.warning("%s %s on %s failed: %s", METHOD, status, session.thread_ts, error)
+            return False
+        session.titled = True
+        return True

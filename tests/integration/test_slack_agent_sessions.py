@@ -1,0 +1,135 @@
+"""The local workspace's agent sessions (agents.sessions.setStatus / rename, the Stop button),
+spoken to by the unmodified slack_sdk client and through the page's HTTP route."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from sandbox.slack.app import RunningSlack, start_slack
+from sandbox.slack.sessions import TITLE_MAX
+
+CHANNEL = "C0INCIDENTS"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[RunningSlack]:
+    running = await start_slack()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def client(slack: RunningSlack) -> AsyncIterator[AsyncWebClient]:
+    web = AsyncWebClient(token=slack.sandbox.workspace.bot_token, base_url=slack.api_url)
+    yield web
+    if web.session is not None:
+        await web.session.close()
+
+
+async def refused(call: Any) -> str:
+    with pytest.raises(SlackApiError) as caught:
+        await call
+    return str(caught.value.response["error"])
+
+
+async def press_stop(slack: RunningSlack, **body: str) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{slack.url}/_sandbox/stop", json=body) as answer,
+    ):
+        return answer.status, await answer.json()
+
+
+async def test_a_session_follows_its_statuses_and_keeps_its_title(
+    slack: RunningSlack, client: AsyncWebClient
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "checkout is returning 500s")
+    first = await client.agents_sessions_setStatus(
+        channel_id=CHANNEL, thread_ts=root.ts, status="processing", title="checkout 500s",
+        initiator_user_id="U0ONCALL",
+    )  # fmt: skip
+    assert first["agent_status"] == "processing"
+    await client.agents_sessions_setStatus(channel_id=CHANNEL, thread_ts=root.ts,
+                                           status="suspended")  # fmt: skip
+    renamed = await client.agents_sessions_rename(channel_id=CHANNEL, thread_ts=root.ts,
+                                                  title="checkout: discount KeyError")  # fmt: skip
+    assert renamed["title"] == "checkout: discount KeyError"
+    session = slack.sandbox.api.sessions[(CHANNEL, root.ts)]
+    assert session.history == ["processing", "suspended"]
+    assert (session.title, session.initiator) == ("checkout: discount KeyError", "U0ONCALL")
+    assert session.as_page()["stoppable"] is False, "Stop is offered only while processing"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        ({"status": "running"}, "invalid_arguments"),
+        ({"status": "PROCESSING"}, "invalid_arguments"),
+        ({"status": ""}, "invalid_arguments"),
+        ({"thread_ts": None}, "invalid_arguments"),
+        ({"thread_ts": "1700000000.000001"}, "thread_not_found"),
+        ({"channel_id": "C0NOWHERE"}, "channel_not_found"),
+        ({"title": "x" * (TITLE_MAX + 1)}, "invalid_arguments"),
+        ({"initiator_user_id": "U0NOBODY"}, "user_not_found"),
+    ],
+)
+async def test_set_status_refuses_bad_arguments(
+    slack: RunningSlack, client: AsyncWebClient, arguments: dict[str, Any], error: str
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "checkout is returning 500s")
+    call: dict[str, Any] = {"channel_id": CHANNEL, "thread_ts": root.ts, "status": "processing",
+                            **arguments}  # fmt: skip
+    call = {k: v for k, v in call.items() if v is not None}
+    assert await refused(client.api_call("agents.sessions.setStatus", json=call)) == error
+    assert slack.sandbox.api.sessions == {}, "a refused call creates no session"
+
+
+async def test_rename_refuses_bad_titles_and_unknown_sessions(
+    slack: RunningSlack, client: AsyncWebClient
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "checkout is returning 500s")
+    place = {"channel_id": CHANNEL, "thread_ts": root.ts}
+    assert await refused(client.agents_sessions_rename(**place, title="t")) == "session_not_found"
+    await client.agents_sessions_setStatus(**place, status="processing", title="kept")
+    for title in ("", "   ", "y" * (TITLE_MAX + 1)):
+        assert await refused(client.agents_sessions_rename(**place, title=title)) == (
+            "invalid_arguments"
+        )
+    missing_title = client.api_call("agents.sessions.rename", json=place)
+    assert await refused(missing_title) == "invalid_arguments"
+    assert slack.sandbox.api.sessions[(CHANNEL, root.ts)].title == "kept"
+
+
+async def test_stop_delivers_the_event_only_while_processing(
+    slack: RunningSlack, client: AsyncWebClient
+) -> None:
+    sandbox = slack.sandbox
+    root = await sandbox.post_as("U0ONCALL", CHANNEL, "checkout is returning 500s")
+    place = {"user": "U0LEAD", "channel": CHANNEL, "thread_ts": root.ts}
+    assert await press_stop(slack, **place) == (400, {"ok": False, "error": "session_not_found"})
+    await client.agents_sessions_setStatus(channel_id=CHANNEL, thread_ts=root.ts,
+                                           status="suspended")  # fmt: skip
+    assert (await press_stop(slack, **place))[1]["error"] == "session_not_processing"
+    assert (await press_stop(slack, **{**place, "user": "U0NOBODY"}))[1]["error"] == (
+        "user_not_found"
+    )
+    streaming = await client.chat_startStream(
+        channel=CHANNEL, thread_ts=root.ts, recipient_user_id="U0ONCALL",
+        recipient_team_id=sandbox.workspace.team_id, markdown_text="Looking…",
+    )  # fmt: skip
+    await client.agents_sessions_setStatus(channel_id=CHANNEL, thread_ts=root.ts,
+                                           status="processing")  # fmt: skip
+    assert await press_stop(slack, **place) == (200, {"ok": True})
+    session = sandbox.api.sessions[(CHANNEL, root.ts)]
+    assert session.status == "processing", "Slack leaves the status to the app"
+    assert session.stopped_by == ["U0LEAD"]
+    event = sandbox.api.stopped_event("U0LEAD", CHANNEL, root.ts)
+    assert event["type"] == "agent_session_stopped"
+    assert (event["channel"], event["thread_ts"], event["user"]) == (CHANNEL, root.ts, "U0LEAD")
+    assert event["streaming_message_ts"] == [streaming["ts"]]
