@@ -35,6 +35,7 @@ from bot.answer import final_messages, unshown_part
 from bot.approval_blocks import approval_card
 from bot.blocks import decided_card, routed_line
 from bot.card_delivery import card_texts, deliver_card
+from bot.feedback_blocks import with_feedback
 from bot.live_stream import LiveMessages
 from bot.run_view import RunView, new_view
 from bot.shown_text import BotIdentity, bot_identity, thread_shown
@@ -262,7 +263,9 @@ class SlackPublisher:
         if view.flusher is not None:
             view.flusher.cancel()
         rest = unshown_part(view.redactor.redact(event.answer), view.shown)
-        for text, blocks in final_messages(event, rest):
+        finals = final_messages(event, rest)
+        finals = with_feedback(finals, event.run_id)  # 👍/👎 under the answer (feedback_blocks)
+        for text, blocks in finals:
             await self._post(view, text, blocks)
         self.views.pop(event.run_id, None)
 

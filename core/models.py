@@ -227,3 +227,19 @@ class AlertGroupRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class FeedbackRow(Base):
+    """One person's vote on a run's answer (👍 "up" / 👎 "down", with an optional comment).
+
+    One row per run and voter: a second vote by the same person replaces the first.
+    """
+
+    __tablename__ = "opsbot_feedback"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("opsbot_runs.id"), primary_key=True)
+    voter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vote: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)

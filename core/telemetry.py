@@ -102,7 +102,8 @@ def link_to(traceparent: str | None) -> list[trace.Link]:
 
 
 class Metrics:
-    """opsbot's instruments: runs, durations, tokens, cost, tool calls, approval waits, 429s."""
+    """opsbot's instruments: runs, durations, tokens, cost, tool calls, approval waits, 429s,
+    feedback votes."""
 
     def __init__(self, meter: Meter) -> None:
         self.runs = meter.create_counter("opsbot.runs", description="Runs by outcome")
@@ -114,6 +115,9 @@ class Metrics:
         self.approval_wait = meter.create_histogram("opsbot.approval.wait", unit="s")
         self.slack_rate_limited = meter.create_counter(
             "opsbot.slack.rate_limited", description="Slack 429 answers received and honoured"
+        )
+        self.feedback = meter.create_counter(
+            "opsbot.feedback", description="Feedback votes on answers, by vote (up, down)"
         )
 
 

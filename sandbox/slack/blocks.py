@@ -64,6 +64,59 @@ def _element(value: Any, where: str) -> list[str]:
     return [f"{where}.type {kind!r} is not supported"]
 
 
+def _string(value: Any, where: str, limit: int, *, required: bool) -> list[str]:
+    if value is None and not required:
+        return []
+    if not isinstance(value, str) or not value or len(value) > limit:
+        return [f"{where} must be a string of 1 to {limit} characters"]
+    return []
+
+
+def _feedback_button(value: Any, where: str) -> list[str]:
+    """A feedback button object: plain_text `text` (75), `value` (2,000), optional
+    `accessibility_label` (75) (docs.slack.dev/reference/block-kit/block-elements/
+    feedback-buttons-element#button-object-fields)."""
+    if not isinstance(value, dict):
+        return [f"{where} must be an object"]
+    errors = _text_object(value.get("text"), f"{where}.text", plain_only=True, limit=75)
+    errors += _string(value.get("value"), f"{where}.value", 2000, required=True)
+    label = value.get("accessibility_label")
+    return errors + _string(label, f"{where}.accessibility_label", 75, required=False)
+
+
+def _context_action(value: Any, where: str) -> list[str]:
+    """A `feedback_buttons` or `icon_button` element of a `context_actions` block."""
+    if not isinstance(value, dict):
+        return [f"{where} must be an object"]
+    errors = _string(value.get("action_id"), f"{where}.action_id", 255, required=False)
+    kind = value.get("type")
+    if kind == "feedback_buttons":
+        for side in ("positive_button", "negative_button"):
+            errors += _feedback_button(value.get(side), f"{where}.{side}")
+        return errors
+    if kind == "icon_button":
+        errors += _string(value.get("icon"), f"{where}.icon", 255, required=True)
+        errors += _text_object(value.get("text"), f"{where}.text", plain_only=True, limit=75)
+        return errors + _string(value.get("value"), f"{where}.value", 2000, required=False)
+    return [f"{where}.type must be feedback_buttons or icon_button"]
+
+
+def _context_actions(block: dict[str, Any], where: str) -> list[str]:
+    """docs.slack.dev/reference/block-kit/blocks/context-actions-block: 1 to 5 elements."""
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not 1 <= len(elements) <= 5:
+        return [f"{where}.elements must have 1 to 5 items"]
+    errors = [
+        error
+        for i, item in enumerate(elements)
+        for error in _context_action(item, f"{where}.elements[{i}]")
+    ]
+    ids = [e.get("action_id") for e in elements if isinstance(e, dict) and e.get("action_id")]
+    if len(ids) != len(set(ids)):
+        errors.append(f"{where} action_id values must be unique")
+    return errors
+
+
 def _rich_text(block: dict[str, Any], where: str) -> list[str]:
     elements = block.get("elements")
     if not isinstance(elements, list) or not elements:
@@ -118,6 +171,8 @@ def _block(block: Any, where: str) -> list[str]:
         return [
             e for i, item in enumerate(elements) for e in _element(item, f"{where}.elements[{i}]")
         ]
+    if kind == "context_actions":
+        return _context_actions(block, where)
     if kind == "markdown":
         text = block.get("text")
         ok = isinstance(text, str) and 0 < len(text) <= 12000

@@ -7,6 +7,7 @@ import secrets
 import time
 from typing import Any
 
+from sandbox.slack.limits import ApiError
 from sandbox.slack.model import Message, User, Workspace
 
 
@@ -169,6 +170,18 @@ def block_actions(
         "response_url": response_url,
         "actions": [clicked],
     }
+
+
+def feedback_choice(element: dict[str, Any], value: str | None) -> dict[str, Any]:
+    """The action of clicking the button of a `feedback_buttons` element whose value is
+    `value`: `type` feedback_buttons, the button's `text` and `value` (Slack's payload).
+    Raises ApiError("action_not_found") when neither button has that value."""
+    for side in ("positive_button", "negative_button"):
+        button = element.get(side) or {}
+        if value is not None and button.get("value") == value:
+            return {"type": "feedback_buttons", "action_id": element.get("action_id", ""),
+                    "text": button.get("text"), "value": value}  # fmt: skip
+    raise ApiError("action_not_found")
 
 
 def slash_command(

@@ -235,8 +235,12 @@ class SlackSandbox:
         await self.notify()
         return message
 
-    async def click(self, user: str, channel: str, ts: str, action_id: str) -> str:
-        """Click a button on a message: the app gets `block_actions`; returns the trigger id."""
+    async def click(
+        self, user: str, channel: str, ts: str, action_id: str, value: str | None = None
+    ) -> str:
+        """Click a button on a message: the app gets `block_actions`; returns the trigger id.
+
+        A `feedback_buttons` element has two buttons: `value` picks the one clicked."""
         found = self.api.channel({"channel": channel})
         message = self.api.message(found, ts)
         person = self.workspace.users.get(user)
@@ -245,6 +249,8 @@ class SlackSandbox:
         for block in message.blocks or []:
             for element in block.get("elements") or [block.get("accessory") or {}]:
                 if element.get("action_id") == action_id:
+                    if element.get("type") == "feedback_buttons":
+                        element = payloads.feedback_choice(element, value)
                     trigger = self._trigger()
                     url = self._response_url({"channel_id": found.id, "user_id": user,
                                               "message_ts": message.ts})  # fmt: skip

@@ -1,0 +1,190 @@
+"""Feedback on answers: a person's 👍 / 👎 on a run (a comment on 👎): stored, audited, exported.
+
+One row per run and voter (`opsbot_feedback`): a second vote by the same person replaces the
+first. Every vote is an audit row (action "feedback", outcome the vote) and an OpenTelemetry
+signal: the counter `opsbot.feedback` (attribute `opsbot.feedback.vote`) and a span
+`opsbot.feedback` in the run's trace with an event per vote or comment. A 👎's audit row
+names the command that turns the run into an eval case. A vote on an unknown run stores
+nothing. Slack side: bot/listeners/feedback.py (Block Kit `feedback_buttons`,
+docs.slack.dev/reference/block-kit/block-elements/feedback-buttons-element).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Sequence
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from agents import audit
+from agents.runtime import current_engine
+from agents.tracing import step_span
+from core.models import FeedbackRow, RunRow
+
+log = logging.getLogger(__name__)
+
+Vote = Literal["up", "down"]
+VOTES: tuple[str, ...] = get_args(Vote)
+MAX_COMMENT = 2000
+"""Characters of a comment kept (the modal's input allows as many)."""
+
+
+class FeedbackOutcome(enum.Enum):
+    """What became of a vote or comment."""
+
+    RECORDED = "recorded"
+    REPLACED = "replaced"
+    UNKNOWN_RUN = "unknown_run"
+
+
+class FeedbackResult(BaseModel):
+    """The outcome and, for a replaced vote, the vote it replaced."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: FeedbackOutcome
+    previous: str | None = None
+
+
+class FeedbackCounts(BaseModel):
+    """👍 and 👎 votes on one run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    up: int = 0
+    down: int = 0
+
+
+class FeedbackVote(BaseModel):
+    """One stored vote as people read it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    voter: str
+    vote: str
+    comment: str | None
+    updated_at: float
+
+
+def capture_command(run_id: str) -> str:
+    """The command that writes an eval case from the run (evals/: `opsbot eval capture`)."""
+    return f"opsbot eval capture {run_id}"
+
+
+def _detail(run_id: str, vote: str, comment: str | None) -> str | None:
+    parts = [f"comment: {comment}"] if comment else []
+    if vote == "down":
+        parts.append(f"capture it as an eval case: {capture_command(run_id)}")
+    return "; ".join(parts) or None
+
+
+def _store(
+    session: Session, run_id: str, voter: str, vote: str, comment: str | None, audit_outcome: str
+) -> FeedbackResult:
+    """Upsert the (run, voter) row and audit it, in the caller's transaction. Without a new
+    comment, a repeated vote keeps its comment and a changed one drops it."""
+    if session.get(RunRow, run_id) is None:
+        return FeedbackResult(outcome=FeedbackOutcome.UNKNOWN_RUN)
+    now = time.time()
+    row = session.get(FeedbackRow, (run_id, voter))
+    previous = row.vote if row is not None else None
+    if row is None:
+        row = FeedbackRow(run_id=run_id, voter=voter, vote=vote, comment=comment,
+                          created_at=now, updated_at=now)  # fmt: skip
+        session.add(row)
+    else:
+        if comment is not None or row.vote != vote:
+            row.comment = comment
+        row.vote, row.updated_at = vote, now
+    audit.add(session, action="feedback", outcome=audit_outcome, actor=voter, run_id=run_id,
+              detail=_detail(run_id, vote, comment))  # fmt: skip
+    if previous is None:
+        return FeedbackResult(outcome=FeedbackOutcome.RECORDED)
+    return FeedbackResult(outcome=FeedbackOutcome.REPLACED, previous=previous)
+
+
+def _export(run_id: str, voter: str, vote: str, event: str, result: FeedbackResult,
+            comment_chars: int = 0) -> None:  # fmt: skip
+    """The OpenTelemetry side of a stored vote or comment (counter, span event)."""
+    telemetry = current_engine().telemetry
+    attributes = {"opsbot.feedback.vote": vote}
+    if event == "vote":
+        telemetry.metrics.feedback.add(1, attributes)
+    with step_span(telemetry, run_id, "opsbot.feedback", "run", attributes) as span:
+        span.add_event(f"opsbot.feedback.{event}", {
+            **attributes, "enduser.id": voter, "opsbot.feedback.outcome": result.outcome.value,
+            "opsbot.feedback.replaced": result.previous or "",
+            "opsbot.feedback.comment_chars": comment_chars,
+        })  # fmt: skip
+
+
+async def record_vote(run_id: str, voter: str, vote: str) -> FeedbackResult:
+    """Store `voter`'s 👍 ("up") or 👎 ("down") on run `run_id`, replacing their earlier vote.
+
+    A 👎 keeps the comment of an earlier 👎. Raises ValueError for a vote that is neither.
+    Returns UNKNOWN_RUN (nothing stored, audited or exported) when no such run exists.
+    """
+    if vote not in VOTES:
+        raise ValueError(f"a vote is one of {', '.join(VOTES)}, not {vote!r}")
+    result = await current_engine().db.run(lambda s: _store(s, run_id, voter, vote, None, vote))
+    if result.outcome is not FeedbackOutcome.UNKNOWN_RUN:
+        _export(run_id, voter, vote, "vote", result)
+    log.info("feedback %s on %s by %s: %s", vote, run_id, voter, result.outcome.value)
+    return result
+
+
+async def record_comment(run_id: str, voter: str, comment: str) -> FeedbackResult:
+    """Store `voter`'s comment (clipped to MAX_COMMENT characters) with a 👎 on `run_id`.
+
+    The comment comes from the modal a 👎 opens; it makes the vote a 👎 if it was not one.
+    An empty comment stores nothing new and returns RECORDED. UNKNOWN_RUN as for a vote.
+    """
+    text = comment.strip()[:MAX_COMMENT]
+    if not text:
+        return FeedbackResult(outcome=FeedbackOutcome.RECORDED)
+    result = await current_engine().db.run(
+        lambda s: _store(s, run_id, voter, "down", text, "comment")
+    )
+    if result.outcome is not FeedbackOutcome.UNKNOWN_RUN:
+        _export(run_id, voter, "down", "comment", result, len(text))
+    return result
+
+
+def counts(session: Session, run_ids: Sequence[str]) -> dict[str, FeedbackCounts]:
+    """👍/👎 counts of each of `run_ids` that has votes (runs without votes are absent)."""
+    if not run_ids:
+        return {}
+    rows = session.execute(
+        select(FeedbackRow.run_id, FeedbackRow.vote, func.count())
+        .where(FeedbackRow.run_id.in_(list(run_ids)))
+        .group_by(FeedbackRow.run_id, FeedbackRow.vote)
+    ).all()
+    found: dict[str, dict[str, int]] = {}
+    for run_id, vote, number in rows:
+        found.setdefault(run_id, {})[vote] = int(number)
+    return {r: FeedbackCounts(**v) for r, v in found.items()}
+
+
+def votes(session: Session, run_id: str) -> list[FeedbackVote]:
+    """Every stored vote on one run, oldest change first."""
+    rows = session.scalars(
+        select(FeedbackRow).where(FeedbackRow.run_id == run_id).order_by(FeedbackRow.updated_at)
+    )
+    return [
+        FeedbackVote(
+            run_id=r.run_id, voter=r.voter, vote=r.vote, comment=r.comment, updated_at=r.updated_at
+        )
+        for r in rows
+    ]
+
+
+def counts_text(found: FeedbackCounts | None) -> str:
+    """ "👍 2 👎 1" (zeros included), as `opsbot runs` prints it."""
+    found = found or FeedbackCounts()
+    return f"👍 {found.up} 👎 {found.down}"
