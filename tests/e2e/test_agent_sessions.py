@@ -1,0 +1,165 @@
+"""Each thread as a Slack agent session: its status across an approval wait, the native Stop
+(during a model call and during an approval wait), and workspaces without sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from dbos import DBOS
+
+from sandbox.model.scenario import load_scenario
+from sandbox.model.server import RunningModelServer, start_model_server
+from sandbox.slack.server import Outage, SlackSandbox
+from sandbox.slack.sessions import Session, deliver_stop
+from tests.e2e.test_slack_bot_edges import final_of, runs
+from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
+from tests.support import scripted
+
+pytestmark = pytest.mark.e2e
+ASK = "<@U0BOT> checkout is returning 500s"
+QUICK = [{"match": ".*", "router": [{"agent": "log_analyzer", "reason": "look"}],
+          "log_analyzer": [{"text": "Nothing alarming in the logs."}]}]  # fmt: skip
+
+
+def session(sandbox: SlackSandbox, root_ts: str) -> Session | None:
+    return sandbox.api.sessions.get((CHANNEL, root_ts))
+
+
+def status_is(sandbox: SlackSandbox, root_ts: str, status: str) -> bool:
+    found = session(sandbox, root_ts)
+    return found is not None and found.status == status
+
+
+def collapsed(history: list[str]) -> list[str]:
+    """The statuses as a person saw them change (a repeat of the same status is no change)."""
+    return [s for i, s in enumerate(history) if i == 0 or history[i - 1] != s]
+
+
+async def step_names(run_id: str) -> list[str]:
+    steps = await DBOS.list_workflow_steps_async(run_id, load_output=False)
+    return [str(step["function_name"]).rsplit(".", 1)[-1] for step in steps]
+
+
+async def test_status_follows_the_run_across_approval_waits(
+    database_url: str, workspace: Path, model_server: RunningModelServer
+) -> None:
+    async with running_bot(database_url, workspace, model_server.url) as slack:
+        sandbox = slack.sandbox
+        root = await sandbox.post_as("U0ONCALL", CHANNEL, ASK)
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "processing"))
+        first = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "write_file"))
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "suspended"))
+        await sandbox.click("U0LEAD", CHANNEL, first["ts"], "opsbot_approve")
+        second = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "shell_execute"))
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "suspended"))
+        await sandbox.click("U0LEAD", CHANNEL, second["ts"], "opsbot_approve")
+        await wait_for(sandbox, lambda: final_of(sandbox, root.ts), 60)
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "active"))
+        found = session(sandbox, root.ts)
+    assert found is not None
+    assert collapsed(found.history) == [
+        "processing", "suspended", "processing", "suspended", "processing", "active",
+    ]  # fmt: skip
+    assert found.title == "checkout is returning 500s", "the opening line, without the mention"
+    assert found.initiator == "U0ONCALL"
+    titled = [c for c in sandbox.calls if c["method"] == "agents.sessions.setStatus"]
+    assert all(c["ok"] for c in titled)
+    assert sum("title" in c["args"] for c in titled) == 1, "the title is sent once"
+
+
+async def test_stop_during_an_approval_wait(
+    database_url: str, workspace: Path, model_server: RunningModelServer
+) -> None:
+    async with running_bot(database_url, workspace, model_server.url) as slack:
+        sandbox = slack.sandbox
+        root = await sandbox.post_as("U0ONCALL", CHANNEL, ASK)
+        run_id = f"T0SANDBOX:{CHANNEL}:{root.ts}"
+        card = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "write_file"))
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "suspended"))
+        # Slack offers Stop while the session processes; the bot is told whenever it comes.
+        sandbox.api.sessions[(CHANNEL, root.ts)].status = "processing"
+        deliver_stop(sandbox.api, sandbox.delivery, "U0VIEWER", CHANNEL, root.ts)
+        told = await wait_for(sandbox, lambda: sandbox.ephemeral_for("U0VIEWER"))
+        assert "Only the person who asked or an approver" in told[-1]["text"]
+        assert card_with(sandbox, root.ts, "write_file") is not None, "a refused Stop stops nothing"
+        assert [r.status for r in runs(database_url)] == ["waiting_approval"]
+
+        deliver_stop(sandbox.api, sandbox.delivery, "U0ONCALL", CHANNEL, root.ts)
+        await wait_for(sandbox, lambda: "Stopped by <@U0ONCALL>" in str(thread(sandbox, root.ts)))
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "active"))
+        await asyncio.sleep(1.5)  # anything still due would have run by now
+        shown = thread(sandbox, root.ts)
+        steps = await step_names(run_id)
+    closed = next(m for m in shown if m["ts"] == card["ts"])
+    assert not [b for b in closed["blocks"] if b["type"] == "actions"], "the card lost its buttons"
+    assert "Stopped by <@U0ONCALL>" in str(closed["blocks"])
+    assert [m["text"] for m in shown].count(":black_square_for_stop: Stopped by <@U0ONCALL>") == 1
+    assert [(r.status, r.outcome) for r in runs(database_url)] == [("cancelled", "cancelled")]
+    assert "tool_exec" not in steps, "the approved-tool step never ran"
+    assert "DISCOUNTS[code.upper()]" in (workspace / "checkout/pricing.py").read_text()
+    found = session(sandbox, root.ts)
+    assert found is not None and found.status == "active"
+
+
+async def test_stop_during_a_model_call(database_url: str, workspace: Path) -> None:
+    scenario = load_scenario("checkout-500")
+    slow = await start_model_server(scenario.__class__(**{**scenario.__dict__,
+                                                          "latency_ms": 1500}))  # fmt: skip
+    try:
+        async with running_bot(database_url, workspace, slow.url) as slack:
+            sandbox = slack.sandbox
+            root = await sandbox.post_as("U0ONCALL", CHANNEL, ASK)
+            run_id = f"T0SANDBOX:{CHANNEL}:{root.ts}"
+            # the router's call, then the log analyzer's: Stop while the second is answering
+            await wait_for(sandbox, lambda: len(slow.state.requests) >= 2)
+            asked = len(slow.state.requests)
+            await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "processing"))
+            deliver_stop(sandbox.api, sandbox.delivery, "U0LEAD", CHANNEL, root.ts)
+            await wait_for(sandbox, lambda: "Stopped by <@U0LEAD>" in str(thread(sandbox, root.ts)))
+            await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "active"))
+            await asyncio.sleep(3.0)  # the call in flight ends; nothing may follow it
+            steps = await step_names(run_id)
+            shown = str(thread(sandbox, root.ts))
+    finally:
+        await slow.stop()
+    assert len(slow.state.requests) == asked, "no model call after Stop"
+    assert "tool_call" not in steps, "the tool the answer asked for never ran"
+    assert [(r.status, r.outcome) for r in runs(database_url)] == [("cancelled", "cancelled")]
+    assert card_with(sandbox, root.ts, "write_file") is None
+    assert "search_logs" not in shown
+    found = session(sandbox, root.ts)
+    assert found is not None and found.status == "active"
+
+
+@pytest.mark.parametrize(
+    ("error", "http_status"),
+    [("not_allowed", 200), ("missing_scope", 200), ("unknown_method", 404)],
+)
+async def test_a_workspace_without_sessions_runs_as_before_and_says_so_once(
+    database_url: str, workspace: Path, caplog: pytest.LogCaptureFixture, error: str,
+    http_status: int,
+) -> None:  # fmt: skip
+    caplog.set_level(logging.WARNING, logger="bot.session_status")
+    server = await start_model_server(scripted(QUICK))
+    try:
+        async with running_bot(database_url, workspace, server.url) as slack:
+            sandbox = slack.sandbox
+            sandbox.outages.append(Outage("agents.sessions.setStatus", error, times=100,
+                                          status=http_status))  # fmt: skip
+            roots = []
+            for text in ("<@U0BOT> is checkout ok?", "<@U0BOT> and payments?"):
+                roots.append(root := await sandbox.post_as("U0ONCALL", CHANNEL, text))
+                await wait_for(sandbox, lambda r=root: final_of(sandbox, r.ts), 60)
+    finally:
+        await server.stop()
+    assert [(r.status, r.outcome) for r in runs(database_url)] == [("succeeded", "succeeded")] * 2
+    for root in roots:
+        assert "Nothing alarming in the logs." in str(thread(sandbox, root.ts))
+    asked = [c for c in sandbox.calls if c["method"] == "agents.sessions.setStatus"]
+    assert [c["error"] for c in asked] == [error], "refused once, never asked again"
+    said = [r for r in caplog.records if "agent sessions are not available" in r.getMessage()]
+    assert len(said) == 1 and error in said[0].getMessage()
+    assert sandbox.api.sessions == {}
