@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from evals.recording import Replay
 from tools.registry import default_tools
 
 AGENTS = ("log_analyzer", "coding")
@@ -164,6 +165,7 @@ class Case(_Strict):
     script: str | dict[str, Any] | None = None
     turns: list[CaseTurn] = Field(min_length=1)
     expect: CaseExpect = CaseExpect()
+    replay: Replay | None = None  # a captured run's recorded tool outputs (evals/capture.py)
     path: Path | None = None
 
     @model_validator(mode="after")

@@ -44,6 +44,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="where report.json, report.html and each run's files go")  # fmt: skip
     parser.add_argument("--turn-timeout", type=float, default=None,
                         help="seconds a turn may take (120 scripted, 600 live)")  # fmt: skip
+    commands = parser.add_subparsers(dest="eval_command", metavar="COMMAND")
+    capture = commands.add_parser(
+        "capture", help="write an eval case from a real run (replayed offline)",
+        description="Write an eval case from a run recorded in the database: its thread's "
+                    "messages, the model's replies, the tool calls with their recorded "
+                    "(redacted) outputs, the approval decisions and the answer; the "
+                    "expectations are what the run did, marked TODO to edit. `opsbot eval "
+                    "--case NAME` replays it offline. Reads OPSBOT_DATABASE_URL as `opsbot "
+                    "audit` does. Exit 2 for an unknown or unfinished run, or a file that "
+                    "exists (without --force).",
+    )  # fmt: skip
+    capture.add_argument("run_id", help="the run id (as /opsbot status and opsbot audit show it)")
+    capture.add_argument("--out", type=Path, dest="capture_out",
+                         help="the case file (default: evals/cases/captured-RUN.yaml)")  # fmt: skip
+    capture.add_argument("--force", action="store_true", help="overwrite the file if it exists")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -52,10 +67,37 @@ def main(args: argparse.Namespace) -> int:
     from evals.cases import CaseError
 
     try:
+        if getattr(args, "eval_command", None) == "capture":
+            return _capture(args)
         return _evaluate(args)
     except (CaseError, ConfigError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _capture(args: argparse.Namespace) -> int:
+    """`opsbot eval capture RUN_ID`: the case file is written, or one line says why not."""
+    from agents.tool_setup import load_redactor
+    from bot.commands import MissingDatabase, read_database_settings
+    from evals.capture import CaptureError, capture_case, case_name, default_path, write_case
+
+    path = args.capture_out or default_path(args.run_id)
+    try:
+        settings = read_database_settings()
+        if path.exists() and not args.force:  # before reading the run: nothing to lose
+            raise CaptureError(f"{path} exists; add --force to overwrite it")
+        text = capture_case(settings.database_url, args.run_id, load_redactor(settings))
+        write_case(text, path, args.force)
+    except MissingDatabase as error:  # its message is the whole line
+        print(error, file=sys.stderr)
+        return 2
+    except CaptureError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    name = f"captured-{case_name(args.run_id)}"
+    print(f"wrote {path}: edit its expect: (marked TODO), then replay it offline with "
+          f"opsbot eval --cases {path.parent} --case {name}")  # fmt: skip
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:

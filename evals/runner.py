@@ -20,12 +20,14 @@ from typing import Any
 
 from dbos import DBOS
 
+from agents import runtime
 from bot.dev_metrics import IncidentMetrics, start_incident_metrics, stop_incident_metrics
 from bot.serve import run_until_stopped
 from core.settings import load_settings
 from evals.cases import Case, CaseTurn
 from evals.fixture import LOG_GLOB, offline_script, prepare_mcp, prepare_workspace
 from evals.observe import CaseSeen, RunTables, TurnSeen
+from evals.replay import install_recording
 from sandbox.metrics.prometheus import INCIDENT as METRICS_INCIDENT
 from sandbox.model.server import start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
@@ -45,8 +47,13 @@ class ModelAccess:
     turn_timeout_s: float = 120.0
 
 
-async def run_case(case: Case, access: ModelAccess, work: Path) -> CaseSeen:
-    """Run every turn of `case` in a fresh workspace, database and Slack; what was seen."""
+async def run_case(
+    case: Case, access: ModelAccess, work: Path, database_url: str | None = None
+) -> CaseSeen:
+    """Run every turn of `case` in a fresh workspace, database and Slack; what was seen.
+
+    `database_url` (default: a new SQLite file in `work`) must name an empty database. A
+    captured case (`replay:`) gets the recorded tool layer before its first message."""
     seen = CaseSeen()
     workspace = prepare_workspace(case, work)
     mcp_config = prepare_mcp(case, work)
@@ -60,7 +67,7 @@ async def run_case(case: Case, access: ModelAccess, work: Path) -> CaseSeen:
         return seen
     model = await start_model_server(offline_script(case)) if access.mode == "scripted" else None
     slack = await start_slack(SandboxConfig())
-    database_url = f"sqlite:///{work / 'opsbot.sqlite'}"
+    database_url = database_url or f"sqlite:///{work / 'opsbot.sqlite'}"
     tables = RunTables(database_url)
     stop = asyncio.Event()
     settings = load_settings(
@@ -78,6 +85,8 @@ async def run_case(case: Case, access: ModelAccess, work: Path) -> CaseSeen:
         bot = asyncio.create_task(run_until_stopped(settings, stop))
         try:
             await _connected(slack.sandbox, bot)
+            if case.replay is not None:
+                install_recording(runtime.current_engine(), case.replay)
             await _converse(case, slack, tables, access, seen)
         except Exception as error:  # reported as the case's error, never a crash of the run
             seen.error = f"{type(error).__name__}: {error}"

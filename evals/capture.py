@@ -1,0 +1,226 @@
+"""`opsbot eval capture RUN_ID`: a real run recorded in the database becomes an eval case.
+
+The case holds the thread up to that run: each run's message (`turns[].say`), the model's
+replies as a script for the scripted model (read from the run's DBOS step records; from the
+tool calls and the answer when those are gone), the approval decisions (`decide`), and under
+`replay:` the tool calls with their recorded, already redacted outputs (core/models.py
+ToolCallRow.result) and each run's final answer. Everything written passes the redactor once
+more. The expectations are the recorded behaviour, marked TODO for a person to edit into what
+a good run does; `opsbot eval` then replays the case offline (evals/replay.py).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from core.db import plain_url, sqlalchemy_url
+from core.models import ApprovalRow, MessageRow, RunRow, ToolCallRow
+from core.redact import Redactor
+from evals.cases import MCP_TOOL
+from tools.base import redact_data
+from tools.registry import default_tools
+
+RUNNING = ("running", "waiting_approval")
+CASES_DIR = Path(__file__).resolve().parent / "cases"
+
+
+class CaptureError(Exception):
+    """A run that cannot be captured (unknown, still running) or a file not to overwrite."""
+
+
+def capture_command(run_id: str) -> str:
+    """The shell command that captures `run_id` as an eval case (offered on a 👎)."""
+    return f"opsbot eval capture {shlex.quote(run_id)}"
+
+
+def default_path(run_id: str) -> Path:
+    """evals/cases/captured-<run id>.yaml, the id made safe for a file name."""
+    return CASES_DIR / f"captured-{case_name(run_id)}.yaml"
+
+
+def case_name(run_id: str) -> str:
+    """A case name (`[a-z0-9][a-z0-9_.-]*`) from a run id such as `T0:C0:1796.5`."""
+    return re.sub(r"[^a-z0-9_.-]+", "-", run_id.lower()).strip("-.") or "run"
+
+
+@dataclass(frozen=True)
+class _Turn:
+    run: RunRow
+    say: str
+    calls: list[ToolCallRow]
+    approvals: list[ApprovalRow]
+
+
+def capture_case(database_url: str, run_id: str, redactor: Redactor | None = None) -> str:
+    """The YAML text of the case captured from `run_id` in `database_url`; raises
+    CaptureError when there is no such run or it has not ended."""
+    turns = _read_thread(database_url, run_id)
+    steps = _model_steps(database_url, [t.run.id for t in turns])
+    data = _case_data(run_id, turns, steps)
+    return _yaml(redact_data(data, redactor or Redactor()), run_id)
+
+
+def write_case(text: str, path: Path, force: bool = False) -> None:
+    """Write the case to `path`; CaptureError if it exists and `force` is not set."""
+    if path.exists() and not force:
+        raise CaptureError(f"{path} exists; add --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _read_thread(database_url: str, run_id: str) -> list[_Turn]:
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        with Session(engine) as session:
+            target = session.get(RunRow, run_id)
+            if target is None:
+                raise CaptureError(f"no run {run_id!r} in this database")
+            if target.status in RUNNING or target.finished_at is None:
+                raise CaptureError(f"run {run_id} has not ended ({target.status}); capture it "
+                                   "once it has")  # fmt: skip
+            runs = session.scalars(
+                select(RunRow).where(RunRow.thread_id == target.thread_id,
+                                     RunRow.started_at <= target.started_at,
+                                     RunRow.finished_at.is_not(None))
+                .order_by(RunRow.started_at)
+            ).all()  # fmt: skip
+            turns = []
+            for run in runs:
+                said = session.scalar(select(MessageRow.content).where(
+                    MessageRow.run_id == run.id, MessageRow.role == "user"))  # fmt: skip
+                calls = session.scalars(select(ToolCallRow).where(ToolCallRow.run_id == run.id)
+                                        .order_by(ToolCallRow.started_at)).all()  # fmt: skip
+                approvals = session.scalars(
+                    select(ApprovalRow).where(ApprovalRow.run_id == run.id)
+                    .order_by(ApprovalRow.created_at)
+                ).all()  # fmt: skip
+                turns.append(_Turn(run, said or "(empty message)", list(calls), list(approvals)))
+            session.expunge_all()
+            return turns
+    finally:
+        engine.dispose()
+
+
+def _model_steps(database_url: str, run_ids: list[str]) -> dict[str, list[Any]]:
+    """Each run's DBOS step outputs (route decisions, model replies) in order; a run whose
+    records are gone (or a database DBOS never ran on) has none."""
+    from dbos import DBOSClient
+    from sqlalchemy.exc import DBAPIError
+
+    client = DBOSClient(system_database_url=plain_url(database_url))
+    try:
+        found: dict[str, list[Any]] = {}
+        for run_id in run_ids:
+            try:
+                steps = client.list_workflow_steps(run_id)
+            except DBAPIError:
+                steps = []
+            found[run_id] = [s["output"] for s in steps
+                             if s["function_name"] in ("route", "llm_call")]  # fmt: skip
+        return found
+    finally:
+        client.destroy()
+
+
+def _script_turn(turn: _Turn, outputs: list[Any]) -> dict[str, Any]:
+    """The scripted model's replies for one run: the router's decisions by hop, each agent's
+    replies by step (an agent that ran twice in a run gets its replies in one list)."""
+    roles: dict[str, list[dict[str, Any]]] = {"router": []}
+    agent = None
+    for output in outputs:
+        if hasattr(output, "rule"):  # agents.router.RouteDecision
+            roles["router"].append({"agent": output.agent, "reason": output.reason})
+            agent = output.agent
+        elif agent is not None and hasattr(output, "content"):  # agents.llm.ModelReply
+            roles.setdefault(agent, []).append(_reply_step(output.content))
+    if not outputs:  # no step records: the tool calls in order, then the answer
+        for name in turn.run.agents:
+            roles["router"].append({"agent": name, "reason": "as in the captured run"})
+            roles[name] = [{"tool_calls": [{"name": c.name, "input": c.args or {}}]}
+                           for c in turn.calls if c.agent == name]  # fmt: skip
+        roles["router"].append({"agent": "done", "reason": "as in the captured run"})
+        if turn.run.agents:
+            roles[turn.run.agents[-1]].append({"text": turn.run.answer or ""})
+    return {"match": f"^{re.escape(turn.say.strip())}$", **roles}
+
+
+def _reply_step(content: list[dict[str, Any]]) -> dict[str, Any]:
+    text = "".join(b.get("text", "") for b in content if b.get("type") == "text")
+    calls = [{"name": b["name"], "input": b.get("input") or {}}
+             for b in content if b.get("type") == "tool_use"]  # fmt: skip
+    return {**({"text": text} if text else {}), **({"tool_calls": calls} if calls else {})}
+
+
+def _case_data(run_id: str, turns: list[_Turn], steps: dict[str, list[Any]]) -> dict[str, Any]:
+    known = set(default_tools().names())
+    recorded, decided, cases = [], [], []
+    for index, turn in enumerate(turns, 1):
+        asked = {a.tool_use_id: a.risk for a in turn.approvals}
+        recorded += [{"turn": index, "agent": c.agent, "name": c.name, "input": c.args or {},
+                      "asked_approval": asked.get(c.tool_use_id), "status": c.status,
+                      "result": _without_files(c.result)} for c in turn.calls]  # fmt: skip
+        decided += [{"turn": index, "tool": a.tool_name, "status": a.status,
+                     "decided_by": a.decided_by, "reason": a.decision_reason}
+                    for a in turn.approvals]  # fmt: skip
+        names = list(dict.fromkeys(c.name for c in turn.calls
+                                   if c.name in known or MCP_TOOL.fullmatch(c.name)))  # fmt: skip
+        decide = {a.tool_name: "approve" if a.status == "approved" else "reject"
+                  for a in turn.approvals}  # fmt: skip
+        reason = next((a.decision_reason for a in turn.approvals if a.decision_reason), None)
+        cases.append({
+            "say": turn.say, **({"decide": decide} if decide else {}),
+            **({"reject_reason": reason} if reason and "reject" in decide.values() else {}),
+            "expect": {"outcome": turn.run.outcome, "route": list(turn.run.agents),
+                       "facts": [], "must_not_say": [], "tools_called": names,
+                       "approvals": [a.tool_name for a in turn.approvals]},
+        })  # fmt: skip
+    return {
+        "name": f"captured-{case_name(run_id)}",
+        "description": f"Captured from run {run_id}; replays its recorded tool outputs offline.",
+        "tags": ["captured"],
+        "turns": cases,
+        "script": {"turns": [_script_turn(t, steps.get(t.run.id, [])) for t in turns]},
+        "replay": {
+            "captured_from": run_id,
+            "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "tools": recorded, "approvals": decided,
+            "turns": [{"run": t.run.id, "outcome": t.run.outcome, "answer": t.run.answer or ""}
+                      for t in turns],
+        },
+    }  # fmt: skip
+
+
+def _without_files(result: Any) -> Any:
+    """A recorded result without the files made for people (a chart's bytes)."""
+    if isinstance(result, dict):
+        return {k: v for k, v in result.items() if k != "files"}
+    return result
+
+
+HEADER = """\
+# Captured from run {run} by `opsbot eval capture` ({when}).
+# The expectations below are what that run did (TODO: edit them into what a good run does:
+# the facts the answer must state, what it must never say, the outcome). The model replays
+# the run's own replies (script:) and the tools answer from replay.tools, offline.
+"""
+TODO = {
+    "facts: []": 'facts: []  # TODO: e.g. [{name: the cause, any: ["KeyError"]}]',
+    "must_not_say: []": "must_not_say: []  # TODO: patterns the answer must never contain",
+}
+
+
+def _yaml(data: dict[str, Any], run_id: str) -> str:
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    for plain, marked in TODO.items():
+        body = body.replace(plain, marked)
+    when = data["replay"]["captured_at"]
+    return HEADER.format(run=run_id, when=when) + body
