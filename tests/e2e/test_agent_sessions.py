@@ -101,7 +101,8 @@ async def test_stop_during_an_approval_wait(
     assert "tool_exec" not in steps, "the approved-tool step never ran"
     assert "DISCOUNTS[code.upper()]" in (workspace / "checkout/pricing.py").read_text()
     found = session(sandbox, root.ts)
-    assert found is not None and found.status == "active"
+    assert found is not None
+    assert found.status == "active"
 
 
 async def test_stop_during_a_model_call(database_url: str, workspace: Path) -> None:
@@ -131,7 +132,8 @@ async def test_stop_during_a_model_call(database_url: str, workspace: Path) -> N
     assert card_with(sandbox, root.ts, "write_file") is None
     assert "search_logs" not in shown
     found = session(sandbox, root.ts)
-    assert found is not None and found.status == "active"
+    assert found is not None
+    assert found.status == "active"
 
 
 @pytest.mark.parametrize(
@@ -161,5 +163,6 @@ async def test_a_workspace_without_sessions_runs_as_before_and_says_so_once(
     asked = [c for c in sandbox.calls if c["method"] == "agents.sessions.setStatus"]
     assert [c["error"] for c in asked] == [error], "refused once, never asked again"
     said = [r for r in caplog.records if "agent sessions are not available" in r.getMessage()]
-    assert len(said) == 1 and error in said[0].getMessage()
+    assert len(said) == 1
+    assert error in said[0].getMessage()
     assert sandbox.api.sessions == {}
