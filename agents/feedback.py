@@ -185,6 +185,22 @@ def votes(session: Session, run_id: str) -> list[FeedbackVote]:
 
 
 def counts_text(found: FeedbackCounts | None) -> str:
-    """ "👍 2 👎 1" (zeros included), as `opsbot runs` prints it."""
+    """The counts as `opsbot runs` prints them: "👍 2 👎 1" (zeros included)."""
     found = found or FeedbackCounts()
     return f"👍 {found.up} 👎 {found.down}"
+
+
+def runs_table(session: Session, limit: int = 20) -> str:
+    """The newest `limit` runs, one line each: id, status, outcome and 👍/👎 counts, newest
+    first (`opsbot runs list`); "no runs yet" when there are none."""
+    rows = session.scalars(select(RunRow).order_by(RunRow.started_at.desc()).limit(limit)).all()
+    if not rows:
+        return "no runs yet"
+    found = counts(session, [r.id for r in rows])
+    width = max(len(r.id) for r in rows)
+    lines = [f"{'RUN':<{width}}  {'STATUS':<16}  {'OUTCOME':<10}  FEEDBACK"]
+    lines += [
+        f"{r.id:<{width}}  {r.status:<16}  {r.outcome or '-':<10}  {counts_text(found.get(r.id))}"
+        for r in rows
+    ]
+    return "\n".join(lines)

@@ -26,7 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               f"Print approval decisions and refused attempts, newest first. {READS}"),
     "workers": ("which runs each executor holds",
                 f"List unfinished runs by the DBOS executor that holds them. {READS}"),
-    "runs": ("inspect runs", f"Inspect one run. {READS}"),
+    "runs": ("list or inspect runs",
+             f"List the newest runs with their 👍/👎 counts, or inspect one run. {READS}"),
     "migrate": ("apply database migrations and exit",
                 "Bring OPSBOT_DATABASE_URL to the newest schema (every start does it too)."),
     "mcp": ("the MCP servers: state, tools, verdicts",
@@ -79,6 +80,11 @@ def parser() -> argparse.ArgumentParser:
         description=f"Print one run's outcome, trace id and steps as a waterfall. {READS}",
     )  # fmt: skip
     show.add_argument("run_id", help="the run id (as /opsbot status shows it)")
+    listing = runs_commands.add_parser(
+        "list", help="the newest runs with their 👍/👎 feedback counts",
+        description=f"Print the newest runs: status, outcome and 👍/👎 votes on each. {READS}",
+    )  # fmt: skip
+    listing.add_argument("--limit", type=int, default=20, help="at most this many runs")
     add("migrate")
     mcp = add("mcp")
     mcp_commands = mcp.add_subparsers(dest="mcp_command", required=True, metavar="COMMAND")

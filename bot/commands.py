@@ -1,5 +1,5 @@
 """What the `opsbot` subcommands do: `ask` runs one turn in the terminal (the same engine
-Slack uses); `serve`, `dev`, and the read commands (`audit`, `runs show`, `workers`).
+Slack uses); `serve`, `dev`, and the read commands (`audit`, `runs show|list`, `workers`).
 Arguments: `bot.cli_parser`; the entry point: `bot.cli`."""
 
 from __future__ import annotations
@@ -183,7 +183,34 @@ def show_run(settings: Settings, run_id: str) -> int:
         return 1
     print(f"run {run_id}: {found[0].status}")
     print(f"trace {trace_id_hex(run_id)}")
+    print(f"feedback {_feedback_of(settings, run_id)}")
     print(waterfall(step_lines(steps)))
+    return 0
+
+
+def _feedback_of(settings: Settings, run_id: str) -> str:
+    """The 👍/👎 counts of one run, as text."""
+    from agents import feedback
+    from core import migrate
+    from core.db import Database, make_engine
+
+    database = Database(make_engine(settings.database_url))
+    migrate.upgrade(database.engine)
+    found = database.transact(lambda s: feedback.counts(s, [run_id]))
+    database.dispose()
+    return feedback.counts_text(found.get(run_id))
+
+
+def list_runs(settings: Settings, limit: int) -> int:
+    """`opsbot runs list`: the newest runs with status, outcome and 👍/👎 counts."""
+    from agents import feedback
+    from core import migrate
+    from core.db import Database, make_engine
+
+    database = Database(make_engine(settings.database_url))
+    migrate.upgrade(database.engine)
+    print(database.transact(lambda s: feedback.runs_table(s, limit)))
+    database.dispose()
     return 0
 
 
@@ -262,6 +289,8 @@ def run(argv: list[str] | None = None) -> int:
             migrate.upgrade(make_engine(load_settings().database_url))
             print("database is at the newest schema")
             return 0
+        if args.command == "runs" and args.runs_command == "list":
+            return list_runs(read_database_settings(), args.limit)
         if args.command == "runs":
             return show_run(read_database_settings(), args.run_id)
         if args.command == "mcp":

@@ -102,8 +102,10 @@ def parse_feedback_click(body: dict[str, Any]) -> FeedbackClick | BadFeedback:
         reason = "the click names no user"
     elif channel is None or _text(container.get("message_ts")) is None:
         reason = "the click names no message"
+    elif not _text(action.get("value")):
+        reason = "the click carries no vote"
     elif vote not in VOTES:
-        reason = f"{str(action.get('value'))[:40]!r} is not a vote (👍 or 👎)"
+        reason = f"{str(action['value'])[:40]!r} is not a vote (👍 or 👎)"
     elif not run_id:
         reason = "the vote names no run"
     if reason is not None or who is None or channel is None:
