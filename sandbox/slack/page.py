@@ -57,6 +57,7 @@ def state(sandbox: SlackSandbox, channel: str, thread_ts: str | None, user: str)
         "channel": found.id,
         "messages": [_message(sandbox, m) for m in top],
         "thread": [_message(sandbox, m) for m in replies],
+        "session": sandbox.api.session_view(found.id, thread_ts),
         "ephemeral": [vars(e) for e in space.ephemeral if e.user == user and e.channel == found.id],
         "modals": [v for v in space.views if v.get("trigger_id")],
         "home": next((v["view"] for v in reversed(space.views) if v.get("user_id") == user), None),

@@ -106,6 +106,11 @@ class SessionMethods(ApiBase):
         session.title = title or session.title
         return {"title": session.title}
 
+    def session_view(self, channel: str, thread_ts: str | None) -> dict[str, Any] | None:
+        """The open thread's session for the page (`Session.as_page`), or None."""
+        found = self.sessions.get((channel, thread_ts or ""))
+        return found.as_page() if found is not None else None
+
     def session_methods(self) -> dict[str, Any]:
         """The methods by their Slack names."""
         return {"agents.sessions.setStatus": self.agents_sessions_set_status,

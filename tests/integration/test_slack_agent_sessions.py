@@ -133,3 +133,26 @@ async def test_stop_delivers_the_event_only_while_processing(
     assert event["type"] == "agent_session_stopped"
     assert (event["channel"], event["thread_ts"], event["user"]) == (CHANNEL, root.ts, "U0LEAD")
     assert event["streaming_message_ts"] == [streaming["ts"]]
+
+
+async def test_the_page_shows_the_session_and_stop_while_processing(
+    slack: RunningSlack, client: AsyncWebClient
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "checkout is returning 500s")
+
+    async def shown() -> Any:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{slack.url}/_sandbox/state",
+                     params={"channel": CHANNEL, "thread": root.ts}) as answer,
+        ):  # fmt: skip
+            return (await answer.json())["session"]
+
+    assert await shown() is None, "no session before the app sets one"
+    await client.agents_sessions_setStatus(channel_id=CHANNEL, thread_ts=root.ts,
+                                           status="processing", title="checkout 500s")  # fmt: skip
+    assert await shown() == {"status": "processing", "title": "checkout 500s",
+                             "initiator": None, "stoppable": True}  # fmt: skip
+    await client.agents_sessions_setStatus(channel_id=CHANNEL, thread_ts=root.ts,
+                                           status="active")  # fmt: skip
+    assert (await shown())["stoppable"] is False

@@ -218,9 +218,33 @@ function render(d) {
   if (view.thread) {
     const inThread = d.ephemeral.filter((e) => e.thread_ts === view.thread);
     keepScroll($("#thread-messages"), d.thread.map((m) => messageHtml(m, { inThread: true })).join("") + inThread.map(ephemeralHtml).join(""));
+    renderSession(d.session);
   }
   renderModal(d);
 }
+
+// The thread's agent session (agents.sessions.setStatus): its title and status, and Slack's
+// Stop button while it processes; Stop sends the app agent_session_stopped.
+const SESSION_WORDS = { processing: "Working…", suspended: "Waiting for a person", active: "Idle", closed: "Closed" };
+function renderSession(session) {
+  let bar = $("#session");
+  if (!bar) {
+    bar = document.createElement("div");
+    bar.id = "session";
+    $("#thread-messages").before(bar);
+  }
+  bar.hidden = !session;
+  if (!session) return;
+  const stop = session.stoppable ? '<button class="stop" data-stop title="Stop">■ Stop</button>' : "";
+  bar.className = `session ${esc(session.status)}`;
+  bar.innerHTML = `<span class="session-title">${esc(session.title || "Agent session")}</span><span class="session-status">${esc(SESSION_WORDS[session.status] || session.status)}</span>${stop}`;
+}
+
+document.addEventListener("click", async (ev) => {
+  if (!ev.target.closest("[data-stop]")) return;
+  await act("/_sandbox/stop", { user: view.user, channel: view.channel, thread_ts: view.thread });
+  refresh();
+});
 
 function renderModal(d) {
   const open = d.modals.find((v) => view.triggers.has(v.trigger_id) && !view.closed.has(v.view.id));
