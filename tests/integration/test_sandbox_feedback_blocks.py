@@ -109,3 +109,24 @@ def test_a_click_on_a_button_that_is_not_there_is_not_made() -> None:
     assert payloads.feedback_choice(element, f"up:{RUN}")["value"] == f"up:{RUN}"
     with pytest.raises(ApiError):
         payloads.feedback_choice(element, f"UP:{RUN}")
+
+
+async def test_the_page_clicks_a_feedback_button_by_its_value(
+    slack: RunningSlack, client: AsyncWebClient
+) -> None:
+    """The page's click endpoint (what web/app.js posts) names the button by its value."""
+    import aiohttp
+
+    posted = await client.chat_postMessage(channel=CHANNEL, text="answer",
+                                           blocks=[feedback_block(RUN)])  # fmt: skip
+    seen: list[dict[str, Any]] = []
+    slack.sandbox.delivery.interactive = seen.append  # type: ignore[method-assign,assignment]
+    click = {"user": "U0ONCALL", "channel": CHANNEL, "ts": posted["ts"],
+             "action_id": FEEDBACK_ACTION}  # fmt: skip
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{slack.url}/_sandbox/click",
+                             json={**click, "value": f"up:{RUN}"}) as answer:  # fmt: skip
+            assert (await answer.json())["ok"] is True
+        async with http.post(f"{slack.url}/_sandbox/click", json=click) as answer:
+            assert (answer.status, (await answer.json())["error"]) == (400, "action_not_found")
+    assert [body["actions"][0]["value"] for body in seen] == [f"up:{RUN}"]
