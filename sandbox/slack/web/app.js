@@ -114,6 +114,15 @@ function button(el, message) {
   return `<button${style} ${data}>${textObject(el.text)}</button>`;
 }
 
+// Feedback buttons (👍 / 👎) and icon buttons under a message: a click sends the clicked
+// button's value, as Slack's block_actions does for feedback_buttons.
+function contextActions(b, message) {
+  const one = (el, side) => `<button class="feedback" title="${esc(side.accessibility_label || "")}" data-action="${esc(el.action_id)}" data-ts="${esc(message.ts)}" data-value="${esc(side.value)}">${textObject(side.text)}</button>`;
+  return `<div class="block context-actions">${(b.elements || []).map((el) => el.type === "feedback_buttons"
+    ? one(el, el.positive_button) + one(el, el.negative_button)
+    : el.type === "icon_button" ? one(el, el) : "").join("")}</div>`;
+}
+
 function richText(el) {
   const run = (items) => (items || []).map((x) => {
     if (x.type === "text") {
@@ -152,6 +161,7 @@ function block(b, message) {
     case "rich_text": return `<div class="block">${richText(b)}</div>`;
     case "actions":
       return `<div class="block actions">${(b.elements || []).filter((e) => e.type === "button").map((e) => button(e, message)).join("")}</div>`;
+    case "context_actions": return contextActions(b, message);
     case "input":
       return `<label>${textObject(b.label)}</label><textarea data-block="${esc(b.block_id || "")}" data-action="${esc((b.element || {}).action_id || "")}" rows="3"></textarea>`;
     default: return "";
@@ -465,7 +475,7 @@ document.addEventListener("click", async (ev) => {
   }
   const confirm = JSON.parse(target.dataset.confirm || "null");
   if (confirm && !(await confirmDialog(confirm))) return;
-  const answer = await act("/_sandbox/click", { user: view.user, channel: view.channel, ts: target.dataset.ts, action_id: target.dataset.action });
+  const answer = await act("/_sandbox/click", { user: view.user, channel: view.channel, ts: target.dataset.ts, action_id: target.dataset.action, value: target.dataset.value });
   if (answer.trigger_id) view.triggers.add(answer.trigger_id);
   refresh();
 });
