@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from agents import live_messages
-from bot import text_split
+from bot import task_chunks, text_split
 from bot.run_view import RunView
 from bot.safe_text import split_stream_tail
 from bot.writer import SlackWriter
@@ -127,34 +128,68 @@ class LiveMessages:
         view.live_ts, view.live_text = None, ""
 
     async def _start(self, view: RunView, piece: str) -> None:
-        if self.use_streams and view.can_stream:
-            opening = await live_messages.live_starting(view.run_id, view.channel, view.thread_ts)
-            try:
-                started = await self.writer.call(
-                    "chat.startStream", channel=view.channel, thread_ts=view.thread_ts,
-                    markdown_text=piece, recipient_team_id=view.recipient_team,
-                    recipient_user_id=view.requester,
-                )  # fmt: skip
-            except SlackApiError as error:
-                await live_messages.live_finished(view.channel, opening)
-                if error.response.get("error") not in NO_STREAMS:
-                    raise
-                log.info("streaming unavailable (%s): using chat.update", error.response["error"])
-                self.use_streams = False
-            else:
-                view.live_ts, view.live_text, view.streamed = started["ts"], piece, True
-                faults.point("after_stream_start")
-                await live_messages.live_started(
-                    view.run_id, view.channel, started["ts"], True, view.thread_ts,
-                    replaces=opening,
-                )  # fmt: skip
-                return
+        if await self._start_stream(view, markdown_text=piece):
+            return
         posted = await self.writer.call(
             "chat.postMessage", channel=view.channel, thread_ts=view.thread_ts, text=piece
         )
         view.live_ts, view.live_text, view.streamed = posted["ts"], piece, False
         await live_messages.live_started(view.run_id, view.channel, view.live_ts or "", False,
                                          view.thread_ts)  # fmt: skip
+
+    async def _start_stream(
+        self, view: RunView, markdown_text: str = "", chunks: list[dict[str, Any]] | None = None
+    ) -> bool:
+        """Open a stream with its first text or chunks (tasks as a timeline); False when the
+        run's messages cannot be streams (the workspace has none: noted for every run)."""
+        if not (self.use_streams and view.can_stream):
+            return False
+        opening = await live_messages.live_starting(view.run_id, view.channel, view.thread_ts)
+        first: dict[str, Any] = {"chunks": chunks} if chunks else {"markdown_text": markdown_text}
+        try:
+            started = await self.writer.call(
+                "chat.startStream", channel=view.channel, thread_ts=view.thread_ts,
+                recipient_team_id=view.recipient_team, recipient_user_id=view.requester,
+                task_display_mode=task_chunks.DISPLAY_MODE, **first,
+            )  # fmt: skip
+        except SlackApiError as error:
+            await live_messages.live_finished(view.channel, opening)
+            if error.response.get("error") not in NO_STREAMS:
+                raise
+            log.info("streaming unavailable (%s): using chat.update", error.response["error"])
+            self.use_streams = False
+            return False
+        view.live_ts, view.live_text, view.streamed = started["ts"], markdown_text, True
+        faults.point("after_stream_start")
+        await live_messages.live_started(
+            view.run_id, view.channel, started["ts"], True, view.thread_ts, replaces=opening
+        )
+        return True
+
+    async def task(self, view: RunView, chunk: dict[str, Any]) -> bool:
+        """A tool call's task card into the run's stream, after the text written before it;
+        False when the live message is not a stream (the caller writes a text line instead)
+        or Slack refused the chunk (logged). A stream Slack ended opens a new one."""
+        async with view.lock:
+            try:
+                await self.flush(view, final=True)
+                if view.live_ts is not None and not view.streamed:
+                    return False
+                if view.live_ts is None:
+                    return await self._start_stream(view, chunks=[chunk])
+                try:
+                    await self.writer.call("chat.appendStream", channel=view.channel,
+                                           ts=view.live_ts, chunks=[chunk])  # fmt: skip
+                except SlackApiError as error:
+                    if error.response.get("error") != NOT_STREAMING:
+                        raise
+                    await self._finish_expired(view)
+                    return await self._start_stream(view, chunks=[chunk])
+                return True
+            except SlackApiError as error:
+                log.warning("could not stream a task to %s: %s", view.channel,
+                            error.response.get("error"))  # fmt: skip
+                return False
 
     async def stop(self, view: RunView) -> None:
         """Finish the live message (its text stays); the next text opens a new one."""

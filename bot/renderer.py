@@ -30,7 +30,7 @@ from agents.events import (
     ToolFinished,
     ToolStarted,
 )
-from bot import text_split
+from bot import task_chunks, text_split
 from bot.answer import final_messages, unshown_part
 from bot.approval_blocks import approval_card
 from bot.blocks import decided_card, routed_line
@@ -100,10 +100,9 @@ class SlackPublisher:
         elif isinstance(event, TextDelta):
             self._add(view, event.text)
         elif isinstance(event, ToolStarted):
-            self._add(view, f"\n> :gear: `{event.name}` {event.summary}".rstrip())
-            view.tool_open = True
+            await self._tool_started(view, event)
         elif isinstance(event, ToolFinished):
-            self._tool_finished(view, event)
+            await self._tool_finished(view, event)
             if event.files:
                 await self._share_files(view, event)
         elif isinstance(event, Routed):
@@ -177,7 +176,28 @@ class SlackPublisher:
         view.pending += view.redactor.redact(text)
         view.wake.set()
 
-    def _tool_finished(self, view: RunView, event: ToolFinished) -> None:
+    async def _tool_started(self, view: RunView, event: ToolStarted) -> None:
+        """A task card in the stream's timeline; a text line where there is no stream."""
+        chunk = task_chunks.task_started(event.tool_use_id, event.name, event.summary,
+                                         view.redactor)  # fmt: skip
+        if await self.live.task(view, chunk):
+            view.tasks[event.tool_use_id] = chunk["title"]
+            return
+        self._add(view, f"\n> :gear: `{event.name}` {event.summary}".rstrip())
+        view.tool_open = True
+
+    async def _tool_finished(self, view: RunView, event: ToolFinished) -> None:
+        title = view.tasks.pop(event.tool_use_id, None)
+        if title is not None or not view.tool_open:
+            outcome = f"{tool_outcome(event.status, event.detail)} · {event.duration_ms:.0f} ms"
+            chunk = task_chunks.task_finished(event.tool_use_id, title or event.name,
+                                              event.status, outcome, view.redactor)  # fmt: skip
+            if await self.live.task(view, chunk):
+                view.call_start = len(view.live_text) + len(view.pending)
+                return
+        self._text_tool_finished(view, event)
+
+    def _text_tool_finished(self, view: RunView, event: ToolFinished) -> None:
         outcome = tool_outcome(event.status, event.detail)
         if view.tool_open:
             self._add(view, f" — {outcome} · {event.duration_ms:.0f} ms\n")

@@ -14,6 +14,7 @@ holds only in memory is needed after a restart. Field by field, for a view rebui
   was finished at start (bot/leftovers.py); the next text opens a new one, and a model call
   that was under way runs again whole, code fences included.
 - `tool_open`: a tool's outcome arriving with no open line gets a line of its own.
+- `tasks`: a tool's outcome arriving with no card of this process gets a card of its own.
 - `pending`: text written by a finished step but not yet flushed is in the run's answer,
   which the final message completes from `shown`.
 """
@@ -51,6 +52,8 @@ class RunView:
     streamed: bool = False
     """The live message in use was opened with chat.startStream (not postMessage)."""
     cards: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    tasks: dict[str, str] = field(default_factory=dict)
+    """Tool calls shown as task cards of the stream: tool_use id -> the card's title."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     flusher: asyncio.Task[None] | None = None

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.slack import stream_chunks
+
 
 @dataclass
 class User:
@@ -70,6 +72,8 @@ class Message:
     metadata: dict[str, Any] | None = None
     streaming: bool = False
     stream_text: str = ""
+    stream_parts: list[dict[str, Any]] = field(default_factory=list)  # see stream_chunks
+    task_display_mode: str | None = None
     stream_last_append: float = 0.0
     reply_count: int = 0
     link_names: bool = False  # sent with `link_names` / `parse=full`: plain @channel notifies
@@ -89,8 +93,8 @@ class Message:
         for name in ("subtype", "username", "app_id", "bot_profile", "team"):
             if getattr(self, name):
                 body[name] = getattr(self, name)
-        if self.blocks is not None:
-            body["blocks"] = self.blocks
+        if self.blocks is not None or stream_chunks.has_structure(self.stream_parts):
+            body["blocks"] = self.all_blocks()
         if self.attachments:
             body["attachments"] = self.attachments
         if self.files:
@@ -111,6 +115,16 @@ class Message:
         if self.metadata:
             body["metadata"] = self.metadata
         return body
+
+    def all_blocks(self) -> list[dict[str, Any]]:
+        """The blocks a person sees: a streamed message's task cards and plan (with its text
+        as markdown blocks) first, then the blocks it was finished with."""
+        streamed = (
+            stream_chunks.as_blocks(self.stream_parts, self.task_display_mode)
+            if stream_chunks.has_structure(self.stream_parts)
+            else []
+        )
+        return [*streamed, *(self.blocks or [])]
 
     def visible_text(self) -> str:
         """What a person sees: the streamed text for a streamed message."""

@@ -28,7 +28,8 @@ def _message(sandbox: SlackSandbox, message: Message) -> dict[str, Any]:
     return {
         "ts": message.ts, "user": message.user, "name": user.real_name if user else message.user,
         "is_bot": bool(user and user.is_bot), "text": message.visible_text(),
-        "blocks": message.blocks, "thread_ts": message.thread_ts, "streaming": message.streaming,
+        "blocks": message.all_blocks() or message.blocks, "thread_ts": message.thread_ts,
+        "streaming": message.streaming,
         "edited": message.edited, "reactions": dict(message.reactions),
         "reply_count": message.reply_count,
         "files": [{"title": f["title"], "name": f["name"], "mimetype": f["mimetype"],

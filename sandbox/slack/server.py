@@ -295,7 +295,8 @@ class SlackSandbox:
         """The thread as a person sees it: author, final text, blocks, shared files, whether
         still streaming."""
         return [
-            {"ts": m.ts, "user": m.user, "text": m.visible_text(), "blocks": m.blocks,
+            {"ts": m.ts, "user": m.user, "text": m.visible_text(),
+             "blocks": m.all_blocks() or m.blocks,
              "streaming": m.streaming, "edited": m.edited, "reactions": dict(m.reactions),
              "files": list(m.files or [])}
             for m in self.workspace.thread(self.api.channel({"channel": channel}).id, thread_ts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sandbox.slack import limits
+from sandbox.slack import limits, stream_chunks
 from sandbox.slack.api_base import ApiBase, Args, json_field
 from sandbox.slack.limits import ApiError
 from sandbox.slack.model import Channel, Message
@@ -13,13 +13,15 @@ from sandbox.slack.model import Channel, Message
 class StreamMethods(ApiBase):
     """Streams grow one message; Slack finalizes one left idle or open too long."""
 
-    def _chunks_text(self, method: str, args: Args) -> str:
+    def _take_chunks(self, method: str, args: Args, message: Message) -> None:
+        """One call's `markdown_text` and `chunks`, checked (nothing is taken when any of
+        it is refused), added to the message's text and parts."""
+        chunks = stream_chunks.check_chunks(json_field(args, "chunks"))
         text = str(args.get("markdown_text") or "")
-        for chunk in json_field(args, "chunks") or []:
-            if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
-                text += str(chunk.get("text") or "")
-        limits.check_stream_markdown(method, text, self.violations)
-        return text
+        markdown = text + "".join(c["text"] for c in chunks if c["type"] == "markdown_text")
+        limits.check_stream_markdown(method, markdown, self.violations)
+        message.stream_text += markdown
+        stream_chunks.apply_chunks(message.stream_parts, chunks, text)
 
     def _streaming(self, args: Args) -> tuple[Channel, Message]:
         limits.require(args, "channel", "ts")
@@ -49,24 +51,26 @@ class StreamMethods(ApiBase):
         bot = self.workspace.bot
         message = Message(ts=self.workspace.new_ts(), channel=channel.id, user=bot.id, text="",
                           thread_ts=thread_ts, bot_id=bot.bot_id, streaming=True,
-                          stream_text=self._chunks_text("chat.startStream", args),
+                          task_display_mode=stream_chunks.display_mode(args),
                           stream_last_append=time.monotonic())  # fmt: skip
+        self._take_chunks("chat.startStream", args, message)
         self.stream_started[message.ts] = time.monotonic()
         await self._post(channel, message)
         return {"channel": channel.id, "ts": message.ts}
 
     async def chat_append_stream(self, args: Args) -> Args:
         channel, message = self._streaming(args)
-        message.stream_text += self._chunks_text("chat.appendStream", args)
+        self._take_chunks("chat.appendStream", args, message)
         message.stream_last_append = time.monotonic()
         return {"channel": channel.id, "ts": message.ts}
 
     async def chat_stop_stream(self, args: Args) -> Args:
         channel, message = self._streaming(args)
-        message.stream_text += self._chunks_text("chat.stopStream", args)
         blocks = json_field(args, "blocks")
         if blocks is not None:
             limits.check_blocks("chat.stopStream", blocks, self.violations)
+        self._take_chunks("chat.stopStream", args, message)
+        if blocks is not None:
             message.blocks = blocks
         message.streaming = False
         message.text = message.stream_text

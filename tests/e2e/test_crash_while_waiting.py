@@ -22,6 +22,7 @@ from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import SandboxConfig, SlackSandbox
 from tests.e2e.test_crash_matrix import COUNTER, SCRIPT, final, serve
+from tests.slack_runs import readable
 from tests.slackbot import CHANNEL, card_with, reject_with_reason, thread, wait_for
 from tests.support import COUNTER_TURN, counter_workspace, next_ts, scripted
 
@@ -143,7 +144,7 @@ def _refused(sandbox: SlackSandbox) -> list[tuple[str, str]]:
 
 
 def _text(sandbox: SlackSandbox, root_ts: str) -> str:
-    return "\n".join(str(m["text"]) for m in thread(sandbox, root_ts))
+    return readable(thread(sandbox, root_ts))
 
 
 @pytest.mark.timeout(180)

@@ -19,6 +19,7 @@ from sandbox.slack.app import RunningSlack
 from sandbox.slack.model import Channel, User
 from sandbox.slack.server import SlackSandbox
 from tests.e2e.test_crash_matrix import SCRIPT, counter_world, serve
+from tests.slack_runs import readable
 from tests.slackbot import running_bot, wait_for
 from tests.support import scripted
 
@@ -143,7 +144,7 @@ async def test_after_a_kill_the_approved_command_streams_to_the_askers_team(
     assert recipients(sandbox, since) == {(asker, team)}, "the resumed run streamed its work"
     assert recipients(sandbox) == {(asker, team)}
     assert_nothing_refused(sandbox)
-    text = "\n".join(str(m["text"]) for m in shown(sandbox, root.ts))
+    text = readable(shown(sandbox, root.ts))
     assert re.search(r"`shell_execute`[^\n]* — ok", text), "the approved command's outcome"
     assert text.count("The counter ran and reported back.") == 1
     assert (workspace / "counter.txt").read_text() == "ran\n"

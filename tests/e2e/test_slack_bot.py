@@ -10,6 +10,7 @@ import pytest
 from sandbox.model.server import RunningModelServer
 from sandbox.slack.server import SlackSandbox
 from tests.otlp import otlp_receiver
+from tests.slack_runs import readable
 from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +39,7 @@ async def walk_through_the_incident(sandbox: SlackSandbox, workspace: Path) -> N
         await asyncio.sleep(0.1)
     assert run_id in running.split("*Running*")[1], "status lists the run while it runs"
     first = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "write_file"))
-    texts = " ".join(m["text"] for m in thread(sandbox, root.ts))
+    texts = readable(thread(sandbox, root.ts))
     assert ":compass: *log_analyzer*" in texts
     assert "KeyError: 'SPRING24'" in texts
     assert "`search_logs` ERROR|KeyError|POST /checkout 500 — ok" in texts

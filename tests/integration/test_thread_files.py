@@ -5,7 +5,6 @@ note and the run still answers."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 from collections.abc import AsyncIterator
@@ -17,22 +16,20 @@ import pytest
 from pydantic import BaseModel
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agents import service
-from bot.renderer import SlackPublisher
 from bot.thread_files import share_files
 from bot.writer import SlackWriter
-from core.models import ToolCallRow
 from core.redact import Redactor
-from core.types import IncomingMessage, Risk, ThreadRef
+from core.types import Risk
 from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import Outage, SandboxConfig
-from tests.support import make_settings, scripted
+from tests import slack_runs
+from tests.slack_runs import CHANNEL, replies
+from tests.support import scripted
 from tools.base import Tool, ToolContext, ToolFile, WithFiles
 from tools.prometheus.chart import chart_file
 from tools.prometheus.series import RangeSeries
 
-CHANNEL = "C0INCIDENTS"
 ANSWER = "Errors rose at 22:40 UTC on api-3."
 CHART_TURN: dict[str, Any] = {
     "match": ".*",
@@ -81,40 +78,8 @@ async def model() -> AsyncIterator[RunningModelServer]:
 async def run_in_thread(
     slack: RunningSlack, model: RunningModelServer, database_url: str, workspace: Path
 ) -> tuple[str, str, list[dict[str, Any]]]:
-    """One run asked in a thread of the workspace, rendered by the Slack publisher; returns
-    (outcome, thread ts, the recorded results of its tool calls)."""
-    space = slack.sandbox.workspace
-    web = AsyncWebClient(token=space.bot_token, base_url=slack.api_url)
-    publisher = SlackPublisher(SlackWriter(web, rate_scale=100.0), flush_interval_s=0.05,
-                               redactor=Redactor())  # fmt: skip
-    settings = make_settings(database_url, workspace, model.url)
-    engine = await service.launch(settings, publisher)
-    try:
-        spec = engine.agents["log_analyzer"]
-        engine.agents["log_analyzer"] = dataclasses.replace(spec, tools=(*spec.tools, DRAW))
-        root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> why are errors up?")
-        thread = ThreadRef(team=space.team_id, channel=CHANNEL, thread_ts=root.ts)
-        handle = await service.start_turn(
-            thread, IncomingMessage(ts=root.ts, text="why are errors up?", user="U0ONCALL")
-        )
-        outcome = await asyncio.wait_for(handle.get_result(), 60)
-        shown = slack.sandbox.rendered_thread
-        await slack.sandbox.wait_until(
-            lambda: any(ANSWER in m["text"] for m in shown(CHANNEL, root.ts))
-        )
-        rows = await engine.db.run(
-            lambda s: [dict(r.result or {}) for r in s.query(ToolCallRow).all()]
-        )
-        return outcome, root.ts, rows
-    finally:
-        await publisher.close()
-        await service.stop()
-        if web.session is not None:
-            await web.session.close()
-
-
-def replies(slack: RunningSlack, root_ts: str) -> list[dict[str, Any]]:
-    return [m.as_api() for m in slack.sandbox.workspace.thread(CHANNEL, root_ts)][1:]
+    """The chart-drawing run (tests/slack_runs.py)."""
+    return await slack_runs.run_in_thread(slack, model, database_url, workspace, (DRAW,), ANSWER)
 
 
 async def test_a_tools_chart_is_shared_into_the_run_thread_after_its_line(
@@ -133,9 +98,11 @@ async def test_a_tools_chart_is_shared_into_the_run_thread_after_its_line(
         "error-rate-rate-errors-total-5m.png",
     )
     assert file["alt_txt"].startswith("Line chart of 3 series")
-    before = " ".join(m["text"] for m in thread[: with_file[0]])
     after = " ".join(m["text"] for m in thread[with_file[0] + 1 :])
-    assert "draw_error_rate" in before  # the tool's line, then its chart, then the answer
+    cards = slack_runs.task_cards(thread[: with_file[0]])
+    # the tool's task card, then its chart, then the answer
+    assert [(c["title"], c["status"]) for c in cards] == [
+        ("draw_error_rate rate(errors_total[5m])", "complete")]  # fmt: skip
     assert ANSWER in after
     token = {"Authorization": f"Bearer {slack.sandbox.workspace.bot_token}"}
     async with aiohttp.ClientSession() as http, http.get(file["url_private"], headers=token) as got:

@@ -146,6 +146,14 @@ function richText(el) {
   }).join("");
 }
 
+// A task card of a streamed timeline or plan: its status, title, and output when done.
+const TASK_MARK = { pending: "○", in_progress: "◌", complete: "✓", error: "✗" };
+function taskCard(t) {
+  const output = t.output ? `<div class="task-output">${esc(t.output)}</div>` : "";
+  const details = t.details ? `<div class="task-details">${esc(t.details)}</div>` : "";
+  return `<div class="block task ${esc(t.status)}" data-task="${esc(t.task_id)}"><span class="task-mark">${TASK_MARK[t.status] || ""}</span> <span class="task-title">${esc(t.title)}</span>${details}${output}</div>`;
+}
+
 function block(b, message) {
   switch (b.type) {
     case "section": {
@@ -158,6 +166,9 @@ function block(b, message) {
     case "divider": return `<div class="block"><hr></div>`;
     case "header": return `<div class="block header">${textObject(b.text)}</div>`;
     case "markdown": return `<div class="block">${mrkdwn(b.text)}</div>`;
+    case "task_card": return taskCard(b);
+    case "plan":
+      return `<div class="block plan"><div class="plan-title">${esc(b.title)}</div>${(b.tasks || []).map(taskCard).join("")}</div>`;
     case "rich_text": return `<div class="block">${richText(b)}</div>`;
     case "actions":
       return `<div class="block actions">${(b.elements || []).filter((e) => e.type === "button").map((e) => button(e, message)).join("")}</div>`;

@@ -1,0 +1,44 @@
+"""A run's tool calls as the task cards of Slack's streamed timeline.
+
+Each tool call is a `task_update` chunk (docs.slack.dev/messaging/sending-and-scheduling-
+messages#text-streaming; slack_sdk.models.messages.chunk.TaskUpdateChunk): sent
+`in_progress` when the tool starts and again, with the same id, `complete` or `error` with a
+one-line output when it finishes. Titles and outputs pass the run's redactor first and stay
+within the lengths Slack draws on one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.redact import Redactor
+
+MAX_TITLE = 200
+MAX_OUTPUT = 500
+DISPLAY_MODE = "timeline"  # chat.startStream's task_display_mode: each card where it happened
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def task_started(tool_use_id: str, name: str, summary: str, redactor: Redactor) -> dict[str, Any]:
+    """The chunk of a tool call that began: `name` and its key argument (`summary`)."""
+    title = _clip(redactor.redact(f"{name} {summary}".strip()), MAX_TITLE)
+    return {"type": "task_update", "id": tool_use_id, "title": title, "status": "in_progress"}
+
+
+def task_finished(
+    tool_use_id: str, title: str, status: str, outcome: str, redactor: Redactor
+) -> dict[str, Any]:
+    """The chunk of a tool call that ended: `complete`, or `error` when its status (a
+    ToolStatus value) is anything but "ok", with `outcome` (one line: status, detail, duration) as
+    its output. `title` is the one it started with (the tool's name after a restart)."""
+    chunk: dict[str, Any] = {
+        "type": "task_update", "id": tool_use_id, "title": _clip(title, MAX_TITLE),
+        "status": "complete" if status == "ok" else "error",
+    }  # fmt: skip
+    if output := _clip(redactor.redact(outcome), MAX_OUTPUT):
+        chunk["output"] = output
+    return chunk
