@@ -5,6 +5,7 @@ docs.slack.dev/reference/methods/agents.sessions.setStatus (slack-sdk 3.48
 `agents_sessions_setStatus`; Tier 3, paced by bot/writer.py):
 
 - `processing` while a run works (RunStarted, RunResumed, ApprovalResolved),
+  (a run resumed after a restart while it waits for a decision is `suspended` again),
 - `suspended` while it waits for a person's decision (ApprovalRequested),
 - `active` when it is done (RunFinished) or was stopped (bot/listeners/sessions.py).
 
@@ -98,6 +99,10 @@ class SessionStatus:
                 return
             if isinstance(event, ApprovalRequested):
                 self.want(*key, "suspended")
+            elif isinstance(event, RunResumed):
+                place = await live_messages.run_place(event.run_id)
+                waiting = place is not None and place.waiting
+                self.want(*key, "suspended" if waiting else "processing")
             elif isinstance(event, RunFinished):
                 self._runs.pop(event.run_id, None)
                 self.want(*key, "active")
