@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.commands import run as opsbot
 from core import migrate
 from core.db import make_engine, sqlalchemy_url
-from core.models import RunRow, ThreadRow, ToolCallRow
+from core.models import ApprovalRow, MessageRow, RunRow, ThreadRow, ToolCallRow
 from evals.capture import capture_case
 from evals.cases import Case, load_case
 from evals.observe import CaseSeen
@@ -223,3 +223,57 @@ def test_an_existing_file_is_kept_unless_force_is_given(
     replay_section = load_case(out).replay
     assert replay_section is not None
     assert replay_section.captured_from == run_id
+
+
+def test_opsbot_eval_replays_the_captured_case_and_it_passes(
+    captured: tuple[Path, str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results"
+
+    code = opsbot(["eval", "--cases", str(captured[0].parent), "--out", str(out)])
+
+    report = capsys.readouterr()
+    assert code == 0, report.out + report.err
+    assert "1/1 cases passed" in report.out
+
+
+def test_a_run_without_step_records_is_scripted_from_its_calls_and_an_expired_card_unchecked(
+    tmp_path: Path,
+) -> None:
+    """A database DBOS never ran on (or whose step records are gone): the script is the tool
+    calls in order, then the answer; an expired card is rejected in the replay, so the
+    outcome is left for a person to fill in."""
+    url = f"sqlite:///{tmp_path / 'opsbot.sqlite'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    write = {"path": "a.py", "content": "x = 1\n"}
+    with Session(engine) as session, session.begin():
+        session.add(ThreadRow(id="T0:C0:1.0", team="T0", channel="C0", thread_ts="1.0",
+                              created_at=1.0, updated_at=1.0))  # fmt: skip
+        session.flush()
+        session.add_all([
+            RunRow(id="T0:C0:1.0", thread_id="T0:C0:1.0", message_ts="1.0", status="expired",
+                   outcome="expired", agents=["coding"], started_at=1.0, finished_at=2.0,
+                   answer="Nothing was written: the approval expired."),
+            MessageRow(thread_id="T0:C0:1.0", run_id="T0:C0:1.0", seq=1, role="user",
+                       content="fix a.py", created_at=1.0),
+            ToolCallRow(run_id="T0:C0:1.0", tool_use_id="tu1", agent="coding", name="write_file",
+                        args=write, fingerprint="f", risk="write", status="expired",
+                        result={"status": "expired", "error": "the approval expired"},
+                        started_at=1.5),
+            ApprovalRow(id="a1", run_id="T0:C0:1.0", thread_id="T0:C0:1.0", tool_use_id="tu1",
+                        tool_name="write_file", args=write, fingerprint="f", risk="write",
+                        preview="", status="expired", created_at=1.5, expires_at=1.6),
+        ])  # fmt: skip
+    engine.dispose()
+
+    data = yaml.safe_load(capture_case(url, "T0:C0:1.0"))
+
+    [turn] = data["turns"]
+    assert turn["decide"] == {"write_file": "reject"}
+    assert turn["expect"]["outcome"] is None
+    [script] = data["script"]["turns"]
+    assert script["coding"] == [
+        {"tool_calls": [{"name": "write_file", "input": write}]},
+        {"text": "Nothing was written: the approval expired."}]  # fmt: skip
+    assert [r["agent"] for r in script["router"]] == ["coding", "done"]
