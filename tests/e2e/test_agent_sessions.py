@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,10 @@ from dbos import DBOS
 
 from sandbox.model.scenario import load_scenario
 from sandbox.model.server import RunningModelServer, start_model_server
+from sandbox.slack.app import start_slack
 from sandbox.slack.server import Outage, SlackSandbox
 from sandbox.slack.sessions import Session, deliver_stop
+from tests.e2e.test_crash_matrix import serve
 from tests.e2e.test_slack_bot_edges import final_of, runs
 from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
 from tests.support import scripted
@@ -166,3 +169,27 @@ async def test_a_workspace_without_sessions_runs_as_before_and_says_so_once(
     assert len(said) == 1
     assert error in said[0].getMessage()
     assert sandbox.api.sessions == {}
+
+
+async def test_a_run_resumed_while_it_waits_is_suspended_again(
+    database_url: str, workspace: Path, model_server: RunningModelServer
+) -> None:
+    slack = await start_slack()
+    sandbox = slack.sandbox
+    try:
+        first = await serve(slack, model_server, workspace, database_url, "waiting_approval")
+        root = await sandbox.post_as("U0ONCALL", CHANNEL, ASK)
+        await asyncio.wait_for(first.wait(), 60)
+        assert first.returncode == -signal.SIGKILL
+        await wait_for(sandbox, lambda: session(sandbox, root.ts))
+        # what Slack shows if the dead process never said `suspended`
+        sandbox.api.sessions[(CHANNEL, root.ts)].status = "processing"
+        second = await serve(slack, model_server, workspace, database_url, None)
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "suspended"))
+        await asyncio.sleep(1.0)  # nothing sets it back to processing
+        second.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(second.wait(), 30)
+    finally:
+        await slack.stop()
+    assert status_is(sandbox, root.ts, "suspended")
+    assert card_with(sandbox, root.ts, "write_file") is not None
