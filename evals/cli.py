@@ -44,7 +44,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="where report.json, report.html and each run's files go")  # fmt: skip
     parser.add_argument("--turn-timeout", type=float, default=None,
                         help="seconds a turn may take (120 scripted, 600 live)")  # fmt: skip
-    commands = parser.add_subparsers(dest="eval_command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="eval_command", metavar="[capture RUN_ID]",
+                                     title="commands (none: run the cases)")  # fmt: skip
     capture = commands.add_parser(
         "capture", help="write an eval case from a real run (replayed offline)",
         description="Write an eval case from a run recorded in the database: its thread's "
@@ -56,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                     "exists (without --force).",
     )  # fmt: skip
     capture.add_argument("run_id", help="the run id (as /opsbot status and opsbot audit show it)")
-    capture.add_argument("--out", type=Path, dest="capture_out",
+    capture.add_argument("--out", type=Path, dest="capture_out", metavar="FILE",
                          help="the case file (default: evals/cases/captured-RUN.yaml)")  # fmt: skip
     capture.add_argument("--force", action="store_true", help="overwrite the file if it exists")
 
