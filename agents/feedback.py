@@ -19,12 +19,14 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agents import audit
 from agents.runtime import current_engine
 from agents.tracing import step_span
 from core.models import FeedbackRow, RunRow
+from core.redaction.redactor import redact
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,9 @@ Vote = Literal["up", "down"]
 VOTES: tuple[str, ...] = get_args(Vote)
 MAX_COMMENT = 2000
 """Characters of a comment kept (the modal's input allows as many)."""
+ATTEMPTS = 3
+"""Transactions tried for one vote: two first votes of one person racing each other both
+insert; the loser's unique-key error is retried, and then finds the row to replace."""
 
 
 class FeedbackOutcome(enum.Enum):
@@ -85,11 +90,14 @@ def _detail(run_id: str, vote: str, comment: str | None) -> str | None:
 
 
 def _store(
-    session: Session, run_id: str, voter: str, vote: str, comment: str | None, audit_outcome: str
-) -> FeedbackResult:
+    session: Session, run_id: str, voter: str, vote: str, comment: str | None, audit_outcome: str,
+    thread_id: str | None,
+) -> FeedbackResult:  # fmt: skip
     """Upsert the (run, voter) row and audit it, in the caller's transaction. Without a new
-    comment, a repeated vote keeps its comment and a changed one drops it."""
-    if session.get(RunRow, run_id) is None:
+    comment, a repeated vote keeps its comment and a changed one drops it. A run of another
+    thread than `thread_id` (when given) counts as unknown."""
+    run = session.get(RunRow, run_id)
+    if run is None or (thread_id is not None and run.thread_id != thread_id):
         return FeedbackResult(outcome=FeedbackOutcome.UNKNOWN_RUN)
     now = time.time()
     row = session.get(FeedbackRow, (run_id, voter))
@@ -124,33 +132,57 @@ def _export(run_id: str, voter: str, vote: str, event: str, result: FeedbackResu
         })  # fmt: skip
 
 
-async def record_vote(run_id: str, voter: str, vote: str) -> FeedbackResult:
+async def _stored(
+    run_id: str, voter: str, vote: str, comment: str | None, audit_outcome: str,
+    thread_id: str | None,
+) -> FeedbackResult:  # fmt: skip
+    """`_store` in its own transaction, retried when a racing first vote inserted the row."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await current_engine().db.run(
+                lambda s: _store(s, run_id, voter, vote, comment, audit_outcome, thread_id)
+            )
+        except IntegrityError:
+            if attempt == ATTEMPTS:
+                raise
+            log.info("feedback of %s on %s raced another vote; again", voter, run_id)
+    raise AssertionError("unreachable")
+
+
+async def record_vote(
+    run_id: str, voter: str, vote: str, thread_id: str | None = None
+) -> FeedbackResult:
     """Store `voter`'s 👍 ("up") or 👎 ("down") on run `run_id`, replacing their earlier vote.
 
     A 👎 keeps the comment of an earlier 👎. Raises ValueError for a vote that is neither.
-    Returns UNKNOWN_RUN (nothing stored, audited or exported) when no such run exists.
+    Returns UNKNOWN_RUN (nothing stored, audited or exported) when no such run exists, or
+    when `thread_id` is given and the run belongs to another thread (a click names its run;
+    the run must be one of the thread the click came from). Votes racing one another are
+    applied one after the other.
     """
     if vote not in VOTES:
         raise ValueError(f"a vote is one of {', '.join(VOTES)}, not {vote!r}")
-    result = await current_engine().db.run(lambda s: _store(s, run_id, voter, vote, None, vote))
+    result = await _stored(run_id, voter, vote, None, vote, thread_id)
     if result.outcome is not FeedbackOutcome.UNKNOWN_RUN:
         _export(run_id, voter, vote, "vote", result)
     log.info("feedback %s on %s by %s: %s", vote, run_id, voter, result.outcome.value)
     return result
 
 
-async def record_comment(run_id: str, voter: str, comment: str) -> FeedbackResult:
+async def record_comment(
+    run_id: str, voter: str, comment: str, thread_id: str | None = None
+) -> FeedbackResult:
     """Store `voter`'s comment (clipped to MAX_COMMENT characters) with a 👎 on `run_id`.
 
     The comment comes from the modal a 👎 opens; it makes the vote a 👎 if it was not one.
-    An empty comment stores nothing new and returns RECORDED. UNKNOWN_RUN as for a vote.
+    Secrets in it are redacted (core/redaction) before it is stored or audited: people paste
+    log lines. An empty comment stores nothing new and returns RECORDED. UNKNOWN_RUN as for
+    a vote.
     """
-    text = comment.strip()[:MAX_COMMENT]
+    text = redact(comment.strip())[:MAX_COMMENT]
     if not text:
         return FeedbackResult(outcome=FeedbackOutcome.RECORDED)
-    result = await current_engine().db.run(
-        lambda s: _store(s, run_id, voter, "down", text, "comment")
-    )
+    result = await _stored(run_id, voter, "down", text, "comment", thread_id)
     if result.outcome is not FeedbackOutcome.UNKNOWN_RUN:
         _export(run_id, voter, "down", "comment", result, len(text))
     return result

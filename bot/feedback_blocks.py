@@ -117,7 +117,8 @@ def parse_feedback_click(body: dict[str, Any]) -> FeedbackClick | BadFeedback:
 
 def comment_modal(click: FeedbackClick) -> dict[str, Any]:
     """The modal a 👎 opens: an optional comment on what was wrong (views.open)."""
-    metadata = {"run_id": click.run_id, "channel": click.channel, "thread_ts": click.thread_ts}
+    thread_ts = click.thread_ts or click.message_ts  # a root message is its thread's root
+    metadata = {"run_id": click.run_id, "channel": click.channel, "thread_ts": thread_ts}
     return {
         "type": "modal",
         "callback_id": COMMENT_MODAL,

@@ -4,7 +4,9 @@ A click is acknowledged at once (Slack's 3 s), then stored through agents/feedba
 opens the comment modal with the click's `trigger_id` (views.open,
 docs.slack.dev/reference/methods/views.open). A malformed click or a vote on an unknown run
 stores nothing; the person is told why in an ephemeral note when the payload says who and
-where they are, else it is logged.
+where they are, else it is logged. A vote counts only on a run of the thread it was clicked
+in (of this workspace's install), and a comment only on a run of the thread its modal names:
+a value or `private_metadata` naming another thread's run is an unknown run.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if isinstance(click, BadFeedback):
             await _refuse(deps, click)
             return
-        result = await feedback.record_vote(click.run_id, click.user, click.vote)
+        thread_id = f"{deps.team}:{click.channel}:{click.thread_ts or click.message_ts}"
+        result = await feedback.record_vote(click.run_id, click.user, click.vote, thread_id)
         if result.outcome is feedback.FeedbackOutcome.UNKNOWN_RUN:
             await tell(deps, click.channel, click.user, UNKNOWN_RUN, click.thread_ts)
         elif click.vote == "up":
@@ -68,14 +71,14 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def on_comment(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         comment = parse_comment(body, view)
-        if comment is None:
+        if comment is None or comment.channel is None or comment.thread_ts is None:
             log.warning("feedback comment refused: the submission is malformed")
             return
         if not comment.comment.strip():
             return  # sent empty: the 👎 alone stays
-        result = await feedback.record_comment(comment.run_id, comment.user, comment.comment)
-        if comment.channel is None:
-            return
+        thread_id = f"{deps.team}:{comment.channel}:{comment.thread_ts}"
+        result = await feedback.record_comment(comment.run_id, comment.user, comment.comment,
+                                               thread_id)  # fmt: skip
         note = (
             UNKNOWN_RUN.replace("vote", "comment")
             if result.outcome is feedback.FeedbackOutcome.UNKNOWN_RUN
