@@ -67,16 +67,33 @@ def capture_case(database_url: str, run_id: str, redactor: Redactor | None = Non
     CaptureError when there is no such run or it has not ended."""
     turns = _read_thread(database_url, run_id)
     steps = _model_steps(database_url, [t.run.id for t in turns])
-    data = _case_data(run_id, turns, steps)
-    return _yaml(redact_data(data, redactor or Redactor()), run_id)
+    data = redact_data(_case_data(run_id, turns, steps), redactor or Redactor())
+    for said, script in zip(data["turns"], data["script"]["turns"], strict=True):
+        # from the redacted message: a secret escaped for a regex (`xoxb\-…`) is not one the
+        # redactor sees, and the replay posts the redacted `say`
+        script["match"] = _match(said["say"])
+    return _yaml(data, run_id)
+
+
+def _match(say: str) -> str:
+    """The scripted model's pattern for a turn: exactly what was said."""
+    return f"^{re.escape(say.strip())}$"
 
 
 def write_case(text: str, path: Path, force: bool = False) -> None:
-    """Write the case to `path`; CaptureError if it exists and `force` is not set."""
+    """Write the case to `path` (its folders made as needed); CaptureError if it exists and
+    `force` is not set, if it is a directory, or if it cannot be written (a parent is a file,
+    no permission)."""
+    if path.is_dir():
+        raise CaptureError(f"{path} is a directory; --out names the case file (e.g. "
+                           f"{path / 'case.yaml'})")  # fmt: skip
     if path.exists() and not force:
         raise CaptureError(f"{path} exists; add --force to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise CaptureError(f"could not write {path}: {error.strerror or error}") from error
 
 
 def _read_thread(database_url: str, run_id: str) -> list[_Turn]:
@@ -152,7 +169,7 @@ def _script_turn(turn: _Turn, outputs: list[Any]) -> dict[str, Any]:
         roles["router"].append({"agent": "done", "reason": "as in the captured run"})
         if turn.run.agents:
             roles[turn.run.agents[-1]].append({"text": turn.run.answer or ""})
-    return {"match": f"^{re.escape(turn.say.strip())}$", **roles}
+    return {"match": _match(turn.say), **roles}
 
 
 def _reply_step(content: list[dict[str, Any]]) -> dict[str, Any]:
@@ -224,14 +241,22 @@ HEADER = """\
 # the run's own replies (script:) and the tools answer from replay.tools, offline.
 """
 TODO = {
-    "facts: []": 'facts: []  # TODO: e.g. [{name: the cause, any: ["KeyError"]}]',
-    "must_not_say: []": "must_not_say: []  # TODO: patterns the answer must never contain",
+    "facts": '# TODO: e.g. [{name: the cause, any: ["KeyError"]}]',
+    "must_not_say": "# TODO: patterns the answer must never contain",
 }
+# an expectation list on a line of its own (a key of `expect:`), never text inside a string
+_EMPTY_LIST = re.compile(r"^(    (?:facts|must_not_say): \[\])$", re.M)
 
 
 def _yaml(data: dict[str, Any], run_id: str) -> str:
+    """The case as YAML under its header; the TODO comments are added only where they leave
+    the data as it is (a string holding `facts: []` stays that string)."""
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    for plain, marked in TODO.items():
-        body = body.replace(plain, marked)
+    marked = _EMPTY_LIST.sub(lambda m: f"{m[1]}  {TODO[m[1].split(':')[0].strip()]}", body)
+    try:
+        if yaml.safe_load(marked) == yaml.safe_load(body):
+            body = marked
+    except yaml.YAMLError:
+        pass
     when = data["replay"]["captured_at"]
     return HEADER.format(run=run_id, when=when) + body
