@@ -126,6 +126,8 @@ class RunFinished(_Event):
     output_tokens: int
     cost_usd: float
     duration_s: float
+    stopped_by: str | None = None
+    """Who cancelled the run (Stop, `/opsbot cancel`): the run did not end by itself."""
 
 
 RunEvent = Annotated[

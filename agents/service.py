@@ -23,7 +23,7 @@ from sqlalchemy import select
 from agents import approvals, audit, runtime
 from agents.approval_rules import ApprovalRules
 from agents.engine import Engine
-from agents.events import RunResumed
+from agents.events import RunFinished, RunResumed
 from agents.llm import LlmClient
 from agents.ordering import order_hold, thread_order
 from agents.outputs import DatabaseOutputs
@@ -339,12 +339,21 @@ async def cancel_run(run_id: str, by: str) -> str:
     for approval_id in pending:
         await submit_decision(approval_id, False, by, "the run was cancelled")
 
-    def mark(session: Any) -> None:
+    def mark(session: Any) -> RunFinished:
         row = session.get(RunRow, run_id)
+        now = time.time()
         if row is not None:
-            row.status, row.outcome, row.finished_at = "cancelled", "cancelled", time.time()
+            row.status, row.outcome, row.finished_at = "cancelled", "cancelled", now
             row.limit_reason = f"cancelled by {by}"
         audit.add(session, action="cancel", outcome="accepted", actor=by, run_id=run_id)
+        return RunFinished(
+            run_id=run_id, outcome="cancelled", answer="", limit=None, stopped_by=by,
+            input_tokens=row.input_tokens if row else 0,
+            output_tokens=row.output_tokens if row else 0,
+            cost_usd=row.cost_usd if row else 0.0,
+            duration_s=round(now - row.started_at, 3) if row else 0.0,
+        )  # fmt: skip
 
-    await engine.db.run(mark)
+    finished = await engine.db.run(mark)
+    await engine.publish(finished)  # its workflow, cancelled, never says it ended
     return f"Run {run_id} cancelled."

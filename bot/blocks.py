@@ -76,6 +76,8 @@ def footer_text(event: RunFinished) -> str:
     """Outcome, duration, tokens and cost."""
     icon = OUTCOME_ICON.get(event.outcome, ":grey_question:")
     limit = f" ({event.limit})" if event.limit else ""
+    if event.stopped_by:
+        limit = f" by <@{event.stopped_by}>"
     return (
         f"{icon} {outcome_words(event.outcome)}{limit} · {event.duration_s:.1f}s · "
         f"{event.input_tokens:,} in / {event.output_tokens:,} out tokens · ${event.cost_usd:.4f}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -50,6 +51,7 @@ RESUMED_NOTE = (
 )
 MAX_POST_TEXT = 11_000  # a plain line's text per message (Slack keeps up to 40,000)
 MAX_TOOL_DETAIL = 300
+ENDED_KEPT = 1_000  # runs whose late events (a cancelled run's step in flight) are dropped
 
 
 def tool_outcome(status: str, detail: str) -> str:
@@ -79,6 +81,7 @@ class SlackPublisher:
         self.views: dict[str, RunView] = {}
         self._not_slack: set[str] = set()
         self._resumed_threads: set[tuple[str, str]] = set()
+        self._ended: OrderedDict[str, None] = OrderedDict()
         self._identity: BotIdentity | None = None
         self.redactor = redactor or Redactor()
 
@@ -92,6 +95,8 @@ class SlackPublisher:
         if isinstance(event, RunStarted):
             self._open(event.run_id, event.thread_id, event.requester, event.requester_team)
             return
+        if event.run_id in self._ended:
+            return  # a cancelled run's step in flight still reporting: its messages are closed
         view = self.views.get(event.run_id) or await self._recovered_view(event.run_id)
         if view is None:
             return
@@ -288,6 +293,9 @@ class SlackPublisher:
         for text, blocks in finals:
             await self._post(view, text, blocks)
         self.views.pop(event.run_id, None)
+        self._ended[event.run_id] = None
+        while len(self._ended) > ENDED_KEPT:
+            self._ended.popitem(last=False)
 
     async def close(self) -> None:
         """Stop every flusher."""

@@ -6,10 +6,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from agents import queries, service
+from agents import live_messages, queries, service
 from bot.alerts.card import alerts_section
 from bot.blocks import HELP, run_blocks, status_blocks
 from bot.deps import BotDeps
+from bot.listeners.sessions import LIVE, stop_thread
 from bot.payloads import parse_status_target
 
 COMMAND = "/opsbot"
@@ -40,6 +41,19 @@ async def status_reply(deps: BotDeps, channel: str, argument: str) -> dict[str, 
     return {"blocks": run_blocks(run, steps, decisions), "text": f"run {run_id}"}
 
 
+async def cancel(deps: BotDeps, run_id: str, user: str) -> str:
+    """`/opsbot cancel <run>` by an approver: a live run of a Slack thread is stopped as the
+    session's Stop button stops it (cards lose their buttons, the thread says who, the status
+    leaves processing); any other run is cancelled or answered as it is. Returns the reply."""
+    place = await live_messages.run_place(run_id)
+    thread = place.thread_id.split(":") if place is not None else []
+    if place is None or place.status not in LIVE or len(thread) != 3 or thread[0] != deps.team:
+        return await service.cancel_run(run_id, user)
+    stopped = await stop_thread(deps, thread[1], thread[2], user, [])
+    return f"Run {run_id} cancelled." if run_id in stopped else await service.cancel_run(
+        run_id, user)  # fmt: skip
+
+
 def register(app: AsyncApp, deps: BotDeps) -> None:
     """Listen to the slash command."""
 
@@ -59,7 +73,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 await respond(response_type="ephemeral",
                               text="Only approvers may cancel runs.")  # fmt: skip
             else:
-                outcome = await service.cancel_run(argument.strip(), user)
+                outcome = await cancel(deps, argument.strip(), user)
                 await respond(response_type="ephemeral", text=outcome)
         else:
             await respond(response_type="ephemeral", text=HELP)
