@@ -109,6 +109,23 @@ async def launched(
         await service.stop()
 
 
+@asynccontextmanager
+async def slow_model(scenario: str = "checkout-500", latency_ms: int = 1500) -> AsyncIterator[Any]:
+    """The scripted model server replaying `scenario`, each answer `latency_ms` late (time to
+    Stop or cancel a run while a model call is under way); a RunningModelServer."""
+    from sandbox.model.scenario import load_scenario
+    from sandbox.model.server import start_model_server
+
+    loaded = load_scenario(scenario)
+    server = await start_model_server(
+        loaded.__class__(**{**loaded.__dict__, "latency_ms": latency_ms})
+    )
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
 _sequence = itertools.count(1)
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.model.scenario import load_scenario
-from sandbox.model.server import RunningModelServer, start_model_server
+from sandbox.model.server import RunningModelServer
 from sandbox.slack.server import SlackSandbox
 from tests.e2e.test_slack_bot_edges import runs
 from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
+from tests.support import slow_model
 
 pytestmark = pytest.mark.e2e
 ASK = "<@U0BOT> checkout is returning 500s"
@@ -61,21 +61,15 @@ async def test_cancel_during_an_approval_wait_closes_the_card_the_thread_and_the
 async def test_cancel_during_a_model_call_shows_nothing_of_the_step_in_flight_after_it(
     database_url: str, workspace: Path
 ) -> None:
-    scenario = load_scenario("checkout-500")
-    slow = await start_model_server(scenario.__class__(**{**scenario.__dict__,
-                                                          "latency_ms": 1500}))  # fmt: skip
-    try:
-        async with running_bot(database_url, workspace, slow.url) as slack:
-            sandbox = slack.sandbox
-            root = await sandbox.post_as("U0ONCALL", CHANNEL, ASK)
-            run_id = f"T0SANDBOX:{CHANNEL}:{root.ts}"
-            await wait_for(sandbox, lambda: len(slow.state.requests) >= 2)
-            reply = await cancel(sandbox, "U0LEAD", run_id)
-            await wait_for(sandbox, lambda: footers(sandbox, root.ts))
-            await asyncio.sleep(3.0)  # the call in flight answers; none of it may show
-            shown = thread(sandbox, root.ts)
-    finally:
-        await slow.stop()
+    async with slow_model() as slow, running_bot(database_url, workspace, slow.url) as slack:
+        sandbox = slack.sandbox
+        root = await sandbox.post_as("U0ONCALL", CHANNEL, ASK)
+        run_id = f"T0SANDBOX:{CHANNEL}:{root.ts}"
+        await wait_for(sandbox, lambda: len(slow.state.requests) >= 2)
+        reply = await cancel(sandbox, "U0LEAD", run_id)
+        await wait_for(sandbox, lambda: footers(sandbox, root.ts))
+        await asyncio.sleep(3.0)  # the call in flight answers; none of it may show
+        shown = thread(sandbox, root.ts)
     assert reply == f"Run {run_id} cancelled."
     last_footer = max(i for i, m in enumerate(shown) if FOOTER in m["text"])
     after = [m["text"] for m in shown[last_footer + 1 :]]

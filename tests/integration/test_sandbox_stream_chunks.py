@@ -5,7 +5,6 @@ with invalid_arguments and changes nothing. Called through slack_sdk's real clie
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,26 +12,20 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.messages.chunk import MarkdownTextChunk, PlanUpdateChunk, TaskUpdateChunk
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sandbox.slack.app import RunningSlack, start_slack
-from sandbox.slack.server import SandboxConfig
+from sandbox.slack.app import RunningSlack
 
 CHANNEL = "C0INCIDENTS"
 RECIPIENT: dict[str, Any] = {"recipient_team_id": "T0SANDBOX", "recipient_user_id": "U0ONCALL"}
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[RunningSlack]:
-    running = await start_slack(SandboxConfig(rate_limits=False))
-    yield running
-    await running.stop()
+def slack(unlimited_slack: RunningSlack) -> RunningSlack:
+    return unlimited_slack
 
 
 @pytest.fixture
-async def web(slack: RunningSlack) -> AsyncIterator[AsyncWebClient]:
-    client = AsyncWebClient(token=slack.sandbox.workspace.bot_token, base_url=slack.api_url)
-    yield client
-    if client.session is not None:
-        await client.session.close()
+def web(bot_client: AsyncWebClient) -> AsyncWebClient:
+    return bot_client
 
 
 async def _stream(slack: RunningSlack, web: AsyncWebClient, **first: Any) -> tuple[str, str]:

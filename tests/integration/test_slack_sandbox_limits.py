@@ -3,33 +3,26 @@ spoken to by the unmodified slack_sdk client (sandbox/slack/limits.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sandbox.slack.app import RunningSlack, start_slack
-from sandbox.slack.server import SandboxConfig
+from sandbox.slack.app import RunningSlack
 
 CHANNEL = "C0INCIDENTS"
 RECIPIENT: dict[str, Any] = {"recipient_team_id": "T0SANDBOX", "recipient_user_id": "U0ONCALL"}
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[RunningSlack]:
-    running = await start_slack(SandboxConfig(rate_limits=False))
-    yield running
-    await running.stop()
+def slack(unlimited_slack: RunningSlack) -> RunningSlack:
+    return unlimited_slack
 
 
 @pytest.fixture
-async def client(slack: RunningSlack) -> AsyncIterator[AsyncWebClient]:
-    web = AsyncWebClient(token=slack.sandbox.workspace.bot_token, base_url=slack.api_url)
-    yield web
-    if web.session is not None:
-        await web.session.close()
+def client(bot_client: AsyncWebClient) -> AsyncWebClient:
+    return bot_client
 
 
 async def _root(slack: RunningSlack) -> str:
