@@ -63,6 +63,18 @@ async def live_finished(channel: str, ts: str) -> None:
     await current_engine().db.run(remove)
 
 
+async def live_streams(channel: str, run_ids: list[str]) -> set[str]:
+    """The ts of the messages still streaming in `channel` for any of `run_ids`."""
+
+    def read(session: Session) -> set[str]:
+        rows = session.scalars(select(LiveMessageRow.ts).where(
+            LiveMessageRow.channel == channel, LiveMessageRow.run_id.in_(run_ids),
+            LiveMessageRow.streaming.is_(True))).all()  # fmt: skip
+        return set(rows)
+
+    return await current_engine().db.run(read) if run_ids else set()
+
+
 @dataclass(frozen=True)
 class LiveLeftover:
     """A message this executor's previous process left streaming (or was opening)."""

@@ -47,12 +47,15 @@ UNAVAILABLE = frozenset({
     "not_allowed_token_type", "method_deprecated", "no_permission", "team_access_not_granted",
 })  # fmt: skip
 """Answers that mean this workspace (or this app's install) offers no agent sessions."""
-_MENTION = re.compile(r"<[@!][^>]*>")
+_MENTION = re.compile(r"<[@!][^>]*>|(?<!\w)[@\uff20](?:channel|here|everyone)\b", re.IGNORECASE)
+"""Mentions as Slack sends them (`<@U…>`, `<!here>`) and broadcasts as an incoming message's
+text reads once made plain (`@channel`, the full-width at sign (U+FF20) of bot/safe_text.py)."""
 
 
 def session_title(text: str) -> str:
-    """The first non-empty line of `text` without mentions, at most `TITLE_MAX` characters
-    (cut at a word, with an ellipsis); "" when nothing is left."""
+    """The first non-empty line of `text` without mentions or broadcasts, at most `TITLE_MAX`
+    characters (cut at a word, with an ellipsis); "" when nothing is left. The text is the
+    run's incoming message, whose secrets the inbound side has already redacted."""
     for line in _MENTION.sub("", text).splitlines():
         words = " ".join(line.split())
         if words:

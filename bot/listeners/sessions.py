@@ -7,6 +7,10 @@ pending approvals rejected), replaces the buttons of its approval cards, ends th
 messages Slack named, says in the thread who stopped it and moves the session to `active`
 (Slack leaves the status alone: the app must leave `processing`). The requester of the run
 or an approver may stop it; anyone else is told so, and the run goes on.
+
+The event's fields are not trusted beyond what opsbot knows: a Stop in a thread where opsbot
+never ran does nothing (no session is created there), and of the streamed messages the event
+names only those of this thread's runs are ended.
 """
 
 from __future__ import annotations
@@ -47,13 +51,19 @@ async def stop_thread(
     """Stop the thread's running runs as `user`; returns the ids of the runs cancelled
     (none when nothing ran, or `user` may not stop them: they are told so)."""
     thread_id = f"{deps.team}:{channel}:{thread_ts}"
-    running = [r.run_id for r in await queries.thread_runs(thread_id) if r.status in LIVE]
+    runs = await queries.thread_runs(thread_id)
+    if not runs:
+        log.info("ignored %s in %s: opsbot has no run there", EVENT, thread_id)
+        return []
+    running = [r.run_id for r in runs if r.status in LIVE]
     if running and not await _may_stop(deps, user, channel, running):
         await deps.writer.call("chat.postEphemeral", channel=channel, user=user,
                                thread_ts=thread_ts,
                                text="Only the person who asked or an approver can stop this "
                                     "run.")  # fmt: skip
         return []
+    ours = await live_messages.live_streams(channel, [r.run_id for r in runs])
+    streams = [ts for ts in streams if ts in ours]
     cancelled: list[str] = []
     for run_id in running:
         cards = [a.approval_id for a in await queries.pending_approvals_of_run(run_id)]

@@ -14,6 +14,9 @@ from bot.session_status import TITLE_MAX, session_title
         ("\n\n  <!here>  payments   time out\nsince 14:00", "payments time out"),
         ("<@U0BOT>\n<@U0LEAD> disk full on db-1", "disk full on db-1"),
         ("<@U0BOT>", ""),
+        ("@channel @HERE checkout down", "checkout down"),
+        ("<@U0BOT> \uff20everyone mail@here.example is down", "mail@here.example is down"),
+        ("@channel\n@here", ""),
         ("", ""),
     ],
 )
