@@ -14,7 +14,10 @@ carries its title (the opening message's first line) and the requester as
 `initiator_user_id`. Calls go out in the background, one thread at a time and only the newest
 wanted status, so a run never waits for Slack here. A workspace that does not offer sessions
 (`not_allowed`, `missing_scope`, `unknown_method`, ...) is logged once; the process then never
-calls again, and runs are unaffected.
+calls again, and runs are unaffected. A call refused for its title or initiator (a partner's
+user Slack does not know, `user_not_found`; `invalid_arguments`) is sent again without them,
+and Slack's own trouble (`internal_error`, a dropped connection) is retried a few times, so a
+finished thread is not left `processing` with a Stop button.
 """
 
 from __future__ import annotations
@@ -47,6 +50,13 @@ UNAVAILABLE = frozenset({
     "not_allowed_token_type", "method_deprecated", "no_permission", "team_access_not_granted",
 })  # fmt: skip
 """Answers that mean this workspace (or this app's install) offers no agent sessions."""
+TRANSIENT = frozenset({
+    "internal_error", "fatal_error", "ratelimited", "service_unavailable", "request_timeout",
+})  # fmt: skip
+"""Answers worth asking again: Slack's own trouble, not the call's arguments."""
+RETRIES = 3
+RETRY_S = 1.0
+"""A transient failure is tried again after 1, 2, then 4 seconds (in the background)."""
 _MENTION = re.compile(r"<[@!][^>]*>|(?<!\w)[@\uff20](?:channel|here|everyone)\b", re.IGNORECASE)
 """Mentions as Slack sends them (`<@U…>`, `<!here>`) and broadcasts as an incoming message's
 text reads once made plain (`@channel`, the full-width at sign (U+FF20) of bot/safe_text.py)."""
@@ -171,20 +181,29 @@ class SessionStatus:
         return channel, thread_ts
 
     async def _drain(self, session: _Session) -> None:
+        failures = 0
         while self.available and session.wanted is not None and session.wanted != session.sent:
             status = session.wanted
-            if await self._set(session, status):
-                session.sent = status
-            else:
+            outcome = await self._set(session, status)
+            if outcome == "sent":
+                session.sent, failures = status, 0
+            elif outcome == "again" and failures < RETRIES:
+                await asyncio.sleep(RETRY_S * 2**failures)
+                failures += 1
+            elif outcome != "unlabelled":
                 return
 
-    async def _set(self, session: _Session, status: str) -> bool:
+    async def _set(self, session: _Session, status: str) -> str:
+        """One call: "sent"; "unlabelled" (refused with the title or initiator: they are
+        dropped, the status matters more); "again" (Slack's trouble or the network's);
+        "refused" (anything else: the thread is gone, the workspace has no sessions)."""
         arguments: dict[str, str] = {"channel_id": session.channel,
                                      "thread_ts": session.thread_ts, "status": status}  # fmt: skip
         if not session.titled and session.title:
             arguments["title"] = session.title
         if not session.titled and session.initiator:
             arguments["initiator_user_id"] = session.initiator
+        labelled = "title" in arguments or "initiator_user_id" in arguments
         try:
             await self.writer.call(METHOD, **arguments)
         except SlackApiError as error:
@@ -194,11 +213,16 @@ class SessionStatus:
                 log.warning("agent sessions are not available in this workspace (%s answered "
                             "%s): thread statuses and the Stop button are off for this process",
                             METHOD, code)  # fmt: skip
-            else:
-                log.warning("%s %s on %s failed: %s", METHOD, status, session.thread_ts, code)
-            return False
+                return "refused"
+            log.warning("%s %s on %s failed: %s", METHOD, status, session.thread_ts, code)
+            if code in TRANSIENT:
+                return "again"
+            if labelled:
+                session.titled = True  # asked again without the title and initiator
+                return "unlabelled"
+            return "refused"
         except Exception as error:  # the network: a status must never hurt the run
             log.warning("%s %s on %s failed: %s", METHOD, status, session.thread_ts, error)
-            return False
+            return "again"
         session.titled = True
-        return True
+        return "sent"

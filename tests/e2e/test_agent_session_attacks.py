@@ -15,7 +15,7 @@ import pytest
 from sandbox.model.scenario import load_scenario
 from sandbox.model.server import start_model_server
 from sandbox.slack import payloads
-from sandbox.slack.server import SlackSandbox
+from sandbox.slack.server import Outage, SlackSandbox
 from tests.e2e.test_agent_sessions import QUICK, session, status_is
 from tests.e2e.test_slack_bot_edges import final_of, runs
 from tests.slackbot import CHANNEL, running_bot, thread, wait_for
@@ -137,3 +137,43 @@ async def test_a_session_title_carries_no_secret_and_no_slack_markup(
         assert found.title == "", "a message of mentions only gives no title"
     for secret in ("AKIAIOSFODNN7EXAMPLE", "xoxb-", "<", "&amp;", "&gt;", "@channel"):
         assert secret not in found.title
+
+
+def with_label(args: dict[str, Any]) -> bool:
+    return "title" in args or "initiator_user_id" in args
+
+
+def final_status(args: dict[str, Any]) -> bool:
+    return args.get("status") == "active"
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        Outage("agents.sessions.setStatus", "user_not_found", times=100, when=with_label),
+        Outage("agents.sessions.setStatus", "invalid_arguments", times=100, when=with_label),
+        Outage("agents.sessions.setStatus", "internal_error", times=1, when=final_status),
+        Outage("agents.sessions.setStatus", "ratelimited", times=3, status=429),
+    ],
+    ids=["initiator-refused", "title-refused", "final-status-fails-once", "ratelimited"],
+)
+async def test_a_refused_or_failed_status_call_neither_stalls_the_run_nor_strands_the_session(
+    database_url: str, workspace: Path, outage: Outage
+) -> None:
+    server = await start_model_server(scripted(QUICK))
+    try:
+        async with running_bot(database_url, workspace, server.url) as slack:
+            sandbox = slack.sandbox
+            sandbox.outages.append(outage)
+            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> is checkout ok?")
+            started = asyncio.get_running_loop().time()
+            await wait_for(sandbox, lambda: final_of(sandbox, root.ts), 60)
+            answered_in = asyncio.get_running_loop().time() - started
+            await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "active"), 20)
+            found = session(sandbox, root.ts)
+    finally:
+        await server.stop()
+    assert answered_in < 15, "the run never waits for a session status"
+    assert [(r.status, r.outcome) for r in runs(database_url)] == [("succeeded", "succeeded")]
+    assert found is not None
+    assert found.history[-1] == "active"
