@@ -188,7 +188,8 @@ class SlackPublisher:
         if await self.live.task(view, chunk):
             view.tasks[event.tool_use_id] = chunk["title"]
             return
-        self._add(view, f"\n> :gear: `{event.name}` {event.summary}".rstrip())
+        summary = task_chunks.whole_words(event.summary)
+        self._add(view, f"\n> :gear: `{event.name}` {summary}".rstrip())
         view.tool_open = True
 
     async def _tool_finished(self, view: RunView, event: ToolFinished) -> None:

@@ -9,6 +9,7 @@ within the lengths Slack draws on one line.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from core.redact import Redactor
@@ -16,6 +17,8 @@ from core.redact import Redactor
 MAX_TITLE = 200
 MAX_OUTPUT = 500
 DISPLAY_MODE = "timeline"  # chat.startStream's task_display_mode: each card where it happened
+CUT_MARK = "..."  # how agents/tool_steps.py key_argument ends an argument it shortened
+_PARTIAL_WORD = re.compile(r"[^\s/]*$")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -23,9 +26,20 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def whole_words(summary: str) -> str:
+    """A key argument as it may be shown: one that was shortened (it ends in `...`) loses the
+    word it was cut in, which may be the start of a secret no redactor pattern recognises
+    (`AKIAIOSFODNN7EXA...`); path segments before it stay (`logs/…`)."""
+    if not summary.endswith(CUT_MARK):
+        return summary
+    kept = _PARTIAL_WORD.sub("", summary[: -len(CUT_MARK)]).rstrip()
+    return f"{kept}…"
+
+
 def task_started(tool_use_id: str, name: str, summary: str, redactor: Redactor) -> dict[str, Any]:
-    """The chunk of a tool call that began: `name` and its key argument (`summary`)."""
-    title = _clip(redactor.redact(f"{name} {summary}".strip()), MAX_TITLE)
+    """The chunk of a tool call that began: `name` and its key argument (`summary`, without a
+    word cut in two: `whole_words`)."""
+    title = _clip(redactor.redact(f"{name} {whole_words(summary)}".strip()), MAX_TITLE)
     return {"type": "task_update", "id": tool_use_id, "title": title, "status": "in_progress"}
 
 
