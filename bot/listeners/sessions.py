@@ -10,11 +10,14 @@ or an approver may stop it; anyone else is told so, and the run goes on.
 
 The event's fields are not trusted beyond what opsbot knows: a Stop in a thread where opsbot
 never ran does nothing (no session is created there), and of the streamed messages the event
-names only those of this thread's runs are ended.
+names only those of this thread's runs are ended. Stops of one thread are handled one at a
+time (a retried delivery, or two people pressing Stop at once): the run is stopped, audited
+and announced once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 
 EVENT = "agent_session_stopped"
 LIVE = ("running", "waiting_approval")
+_stopping: dict[str, tuple[asyncio.Lock, int]] = {}
+"""Per thread being stopped: its lock and how many Stops hold or wait for it."""
 
 
 def stopped_line(user: str) -> str:
@@ -49,8 +54,25 @@ async def stop_thread(
     deps: BotDeps, channel: str, thread_ts: str, user: str, streams: list[str]
 ) -> list[str]:
     """Stop the thread's running runs as `user`; returns the ids of the runs cancelled
-    (none when nothing ran, or `user` may not stop them: they are told so)."""
+    (none when nothing ran, or `user` may not stop them: they are told so). Stops of one
+    thread take turns; a later one finds the run already ended."""
     thread_id = f"{deps.team}:{channel}:{thread_ts}"
+    lock, holders = _stopping.get(thread_id, (asyncio.Lock(), 0))
+    _stopping[thread_id] = (lock, holders + 1)
+    try:
+        async with lock:
+            return await _stop(deps, thread_id, channel, thread_ts, user, streams)
+    finally:
+        lock, holders = _stopping[thread_id]
+        if holders <= 1:
+            del _stopping[thread_id]
+        else:
+            _stopping[thread_id] = (lock, holders - 1)
+
+
+async def _stop(
+    deps: BotDeps, thread_id: str, channel: str, thread_ts: str, user: str, streams: list[str]
+) -> list[str]:
     runs = await queries.thread_runs(thread_id)
     if not runs:
         log.info("ignored %s in %s: opsbot has no run there", EVENT, thread_id)

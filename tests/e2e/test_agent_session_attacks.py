@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from core.models import AuditRow
 from sandbox.model.scenario import load_scenario
 from sandbox.model.server import start_model_server
 from sandbox.slack import payloads
 from sandbox.slack.server import Outage, SlackSandbox
 from tests.e2e.test_agent_sessions import QUICK, session, status_is
+from tests.e2e.test_feedback import rows
 from tests.e2e.test_slack_bot_edges import final_of, runs
 from tests.slackbot import CHANNEL, running_bot, thread, wait_for
 from tests.support import scripted
@@ -177,3 +179,31 @@ async def test_a_refused_or_failed_status_call_neither_stalls_the_run_nor_strand
     assert [(r.status, r.outcome) for r in runs(database_url)] == [("succeeded", "succeeded")]
     assert found is not None
     assert found.history[-1] == "active"
+
+
+@pytest.mark.parametrize("users", [("U0ONCALL", "U0ONCALL"), ("U0ONCALL", "U0LEAD", "U0ONCALL")])
+async def test_stops_delivered_at_once_stop_the_run_once(
+    database_url: str, workspace: Path, users: tuple[str, ...]
+) -> None:
+    scenario = load_scenario("checkout-500")
+    slow = await start_model_server(scenario.__class__(**{**scenario.__dict__,
+                                                          "latency_ms": 1500}))  # fmt: skip
+    try:
+        async with running_bot(database_url, workspace, slow.url) as slack:
+            sandbox = slack.sandbox
+            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout is down")
+            await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "processing"))
+            await wait_for(sandbox, lambda: len(slow.state.requests) >= 2)
+            for user in users:  # a retried delivery, or several people pressing Stop
+                forge_stop(sandbox, channel=CHANNEL, thread_ts=root.ts, user=user,
+                           streaming_message_ts=[])  # fmt: skip
+            await wait_for(sandbox, lambda: "Stopped by" in str(thread(sandbox, root.ts)))
+            await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "active"))
+            await asyncio.sleep(2.0)
+            said = [m["text"] for m in thread(sandbox, root.ts) if "Stopped by" in m["text"]]
+            audited = [r for r in rows(database_url, AuditRow) if r.action == "cancel"]
+    finally:
+        await slow.stop()
+    assert len(said) == 1, said
+    assert len(audited) == 1
+    assert [(r.status, r.outcome) for r in runs(database_url)] == [("cancelled", "cancelled")]
