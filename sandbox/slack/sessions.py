@@ -6,11 +6,11 @@ thread (`channel_id` + `thread_ts`), created by its first setStatus; `status` is
 The status never changes by itself: a person's Stop (shown while `processing`) only sends the
 app `agent_session_stopped` (`channel`, `thread_ts`, `user`, `streaming_message_ts[]`).
 
-Refusals, as Slack words them: a required argument missing or a status outside the four →
-`invalid_arguments`; an unknown channel → `channel_not_found`; a thread that is not there →
-`thread_not_found`; an unknown initiator → `user_not_found`; a title longer than
-`TITLE_MAX` characters or empty on rename → `invalid_arguments`; renaming a session never
-set → `session_not_found`.
+Refusals, as Slack words them: a required argument missing, a status outside the four or a
+title that is not a string → `invalid_arguments`; an unknown channel → `channel_not_found`;
+a thread that is not there → `thread_not_found`; an unknown initiator → `user_not_found`; a
+title longer than `TITLE_MAX` characters or empty on rename → `invalid_arguments`; renaming
+a session never set → `session_not_found`.
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ class SessionMethods(ApiBase):
             if required:
                 raise ApiError("invalid_arguments", detail="title is required")
             return None
+        if args["title"] is not None and not isinstance(args["title"], str):
+            raise ApiError("invalid_arguments", detail="title must be a string")
         title = str(args.get("title") or "").strip()
         if required and not title:
             raise ApiError("invalid_arguments", detail="title must not be empty")

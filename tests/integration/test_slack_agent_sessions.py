@@ -156,3 +156,37 @@ async def test_the_page_shows_the_session_and_stop_while_processing(
     await client.agents_sessions_setStatus(channel_id=CHANNEL, thread_ts=root.ts,
                                            status="active")  # fmt: skip
     assert (await shown())["stoppable"] is False
+
+
+@pytest.mark.parametrize("title", [["checkout"], 42, {"text": "checkout"}])
+async def test_a_title_that_is_not_a_string_is_refused(
+    slack: RunningSlack, client: AsyncWebClient, title: Any
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "checkout is returning 500s")
+    arguments = {"channel_id": CHANNEL, "thread_ts": root.ts, "status": "processing",
+                 "title": title}  # fmt: skip
+    call = client.api_call("agents.sessions.setStatus", json=arguments)
+    assert await refused(call) == "invalid_arguments"
+    assert slack.sandbox.api.sessions == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [({}, "bad_request"), ({"user": "U0LEAD", "channel": CHANNEL}, "bad_request"),
+     ({"user": ["U0LEAD"], "channel": CHANNEL, "thread_ts": "1.000001"}, "bad_request"),
+     ({"user": "U0LEAD", "channel": "C0NOPE", "thread_ts": "1.000001"}, "channel_not_found"),
+     ([CHANNEL], "bad_request")],
+)  # fmt: skip
+async def test_a_malformed_page_stop_is_refused_and_delivers_nothing(
+    slack: RunningSlack, body: Any, error: str
+) -> None:
+    before = len(slack.sandbox.delivery.log)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{slack.url}/_sandbox/stop", json=body) as answer,
+    ):
+        status, found = answer.status, await answer.json()
+    assert status == 400
+    assert found["ok"] is False
+    assert str(found["error"]).startswith(error)
+    assert len(slack.sandbox.delivery.log) == before
