@@ -76,3 +76,19 @@ async def test_a_vote_or_comment_from_another_thread_stores_nothing(
     assert comment.outcome is FeedbackOutcome.UNKNOWN_RUN
     assert right.outcome is FeedbackOutcome.RECORDED
     assert [(r.vote, r.comment) for r in rows] == [("up", None)]
+
+
+@pytest.mark.parametrize("pad", [1990, 1995])
+async def test_a_secret_across_the_clip_is_redacted_not_cut_in_half(
+    database_url: str, workspace: Path, pad: int
+) -> None:
+    settings = make_settings(database_url, workspace, "http://127.0.0.1:9")
+    async with launched(settings) as engine:
+        await engine.db.run(_a_run)
+        await feedback.record_comment(RUN, "U_ONCALL", "x" * pad + " AKIAIOSFODNN7EXAMPLE")
+        await feedback.record_comment(RUN, "U_LEAD", "y" * 3001)
+        rows = await engine.db.run(lambda s: s.scalars(select(FeedbackRow)).all())
+    comments = {r.voter: str(r.comment) for r in rows}
+    assert "AKIAIOSF" not in comments["U_ONCALL"]
+    assert len(comments["U_ONCALL"]) == feedback.MAX_COMMENT
+    assert comments["U_LEAD"] == "y" * feedback.MAX_COMMENT, "a 3,001-character comment is clipped"
