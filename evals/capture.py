@@ -68,11 +68,25 @@ def capture_case(database_url: str, run_id: str, redactor: Redactor | None = Non
     turns = _read_thread(database_url, run_id)
     steps = _model_steps(database_url, [t.run.id for t in turns])
     data = redact_data(_case_data(run_id, turns, steps), redactor or Redactor())
-    for said, script in zip(data["turns"], data["script"]["turns"], strict=True):
+    said_before: set[str] = set()
+    for index, (said, script) in enumerate(zip(data["turns"], data["script"]["turns"],
+                                               strict=True), 1):  # fmt: skip
+        if _said_key(said["say"]) in said_before:
+            said["say"] = f"{said['say'].strip()} {REPEATED.format(turn=index)}"
+        said_before.add(_said_key(said["say"]))
         # from the redacted message: a secret escaped for a regex (`xoxb\-…`) is not one the
         # redactor sees, and the replay posts the redacted `say`
         script["match"] = _match(said["say"])
     return _yaml(data, run_id)
+
+
+# The scripted model tells a thread's turns apart by the message alone (case-insensitive):
+# a message said again gets this mark in the case, or it would replay the first one's replies.
+REPEATED = "(turn {turn} of the captured thread)"
+
+
+def _said_key(say: str) -> str:
+    return say.strip().casefold()
 
 
 def _match(say: str) -> str:

@@ -5,6 +5,7 @@ in a real (SQLite) database, as the bot writes them; the case is read back with 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from core.db import make_engine
 from core.models import MessageRow, RunRow, ThreadRow, ToolCallRow
 from evals.capture import capture_case
 from evals.cases import load_case
+from evals.runner import ModelAccess, run_case
+from evals.scoring import score_run
 
 RUN = "T0:C0:1.0"
 
@@ -147,3 +150,57 @@ def test_out_without_a_parent_writes_into_the_working_directory(
 
     assert load_case(tmp_path / "case.yaml").turns[0].say == "why?"
     assert "wrote case.yaml" in capsys.readouterr().out
+
+
+def thread_database(tmp_path: Path, turns: list[tuple[str, str, str]]) -> str:
+    """A thread of ended runs, one per (what was said, the search query, the answer), each
+    with one recorded search_logs call; no DBOS step records (scripted from the calls)."""
+    url = f"sqlite:///{tmp_path / 'thread.sqlite'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with Session(engine) as session, session.begin():
+        session.add(ThreadRow(id=RUN, team="T0", channel="C0", thread_ts="1.0",
+                              created_at=1.0, updated_at=1.0))  # fmt: skip
+        session.flush()
+        for index, (say, query, answer) in enumerate(turns, 1):
+            run_id = f"{RUN}:{index}"
+            result = {"status": "ok", "data": {"query": query, "matches": index}, "error": None}
+            session.add_all([
+                RunRow(id=run_id, thread_id=RUN, message_ts=f"{index}.0", status="done",
+                       outcome="answered", agents=["log_analyzer"], started_at=float(index),
+                       finished_at=index + 0.5, answer=answer),
+                MessageRow(thread_id=RUN, run_id=run_id, seq=index, role="user", content=say,
+                           created_at=float(index)),
+                ToolCallRow(run_id=run_id, tool_use_id=f"tu{index}", agent="log_analyzer",
+                            name="search_logs", args={"query": query, "limit": 20},
+                            fingerprint=f"f{index}", risk="read", status="ok", result=result,
+                            started_at=index + 0.1),
+            ])  # fmt: skip
+    engine.dispose()
+    return url
+
+
+@pytest.mark.parametrize(
+    "says",
+    [["why are errors up?", "again", "again"], ["Try again", "try again  ", "TRY AGAIN"]],
+)
+def test_a_thread_that_says_the_same_thing_twice_replays_each_turn_as_recorded(
+    tmp_path: Path, says: list[str]
+) -> None:
+    """The scripted model tells turns apart by what was said: each turn's script must match
+    its own message only, or a repeated message replays the first such turn's replies."""
+    turns = [(say, f"query {i}", f"Answer number {i}.") for i, say in enumerate(says, 1)]
+    url = thread_database(tmp_path, turns)
+    path = tmp_path / "cases" / "captured.yaml"
+    path.parent.mkdir()
+    path.write_text(capture_case(url, f"{RUN}:{len(turns)}"), encoding="utf-8")
+
+    case = load_case(path)
+    assert case.turns[0].say == says[0]
+    assert case.turns[2].say.endswith(" (turn 3 of the captured thread)")
+    seen = asyncio.run(run_case(case, ModelAccess(mode="scripted"), tmp_path / "replay",
+                                f"sqlite:///{tmp_path / 'replay.sqlite'}"))  # fmt: skip
+
+    assert seen.error is None, seen.error
+    assert [t.answer for t in seen.turns] == [answer for _, _, answer in turns]
+    assert score_run(case, seen).passed
