@@ -19,7 +19,7 @@ from agents.run_steps import StepLine as StepLine  # re-exported: callers import
 from agents.run_steps import step_lines as step_lines
 from agents.run_steps import waterfall as waterfall
 from agents.runtime import current_engine
-from core.models import ApprovalRow, MessageRow, RunRow, ThreadRow
+from core.models import ApprovalRow, MessageRow, RunRow, ThreadRow, ToolCallRow
 
 ACTIVE = ("running", "waiting_approval")
 
@@ -283,6 +283,18 @@ async def pending_approvals_of_run(run_id: str) -> list[PendingApproval]:
         ).all()
     )
     return [_pending(r) for r in rows]
+
+
+async def running_tools(run_id: str) -> list[str]:
+    """The names of the run's tool calls executing now (approved and started, not finished)."""
+    rows = await current_engine().db.run(
+        lambda s: s.scalars(
+            select(ToolCallRow.name).where(
+                ToolCallRow.run_id == run_id, ToolCallRow.status == "running"
+            )
+        ).all()
+    )
+    return list(rows)
 
 
 def elapsed(since: float) -> str:

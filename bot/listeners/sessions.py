@@ -4,7 +4,8 @@ Slack sends the event with `channel`, `thread_ts`, `user` and `streaming_message
 (docs.slack.dev/reference/events/agent_session_stopped). Stop cancels the thread's running
 run durably (`agents.service.cancel_run`, as `/opsbot cancel` does: DBOS cancellation, its
 pending approvals rejected), replaces the buttons of its approval cards, ends the streamed
-messages Slack named, says in the thread who stopped it and moves the session to `active`
+messages Slack named, says in the thread who stopped it (and which approved tool was already
+executing: a command that started runs to its end) and moves the session to `active`
 (Slack leaves the status alone: the app must leave `processing`). The requester of the run
 or an approver may stop it; anyone else is told so, and the run goes on.
 
@@ -38,9 +39,14 @@ _stopping: dict[str, tuple[asyncio.Lock, int]] = {}
 """Per thread being stopped: its lock and how many Stops hold or wait for it."""
 
 
-def stopped_line(user: str) -> str:
-    """What the thread says after a Stop."""
-    return f":black_square_for_stop: Stopped by <@{user}>"
+def stopped_line(user: str, running: list[str] | None = None) -> str:
+    """What the thread says after a Stop; `running` names the tools that were already
+    executing: Stop does not interrupt them, and the thread says so."""
+    line = f":black_square_for_stop: Stopped by <@{user}>"
+    if running:
+        names = ", ".join(f"`{name}`" for name in sorted(set(running)))
+        line += f"; {names} was already running and was not interrupted"
+    return line
 
 
 def stopped_card(blocks: list[dict[str, Any]], user: str, at: float) -> list[dict[str, Any]]:
@@ -87,8 +93,10 @@ async def _stop(
     ours = await live_messages.live_streams(channel, [r.run_id for r in runs])
     streams = [ts for ts in streams if ts in ours]
     cancelled: list[str] = []
+    executing: list[str] = []
     for run_id in running:
         cards = [a.approval_id for a in await queries.pending_approvals_of_run(run_id)]
+        executing += await queries.running_tools(run_id)
         outcome = await service.cancel_run(run_id, user)
         log.info("Stop in %s by %s: %s", thread_id, user, outcome)
         cancelled.append(run_id)
@@ -98,7 +106,7 @@ async def _stop(
         await _end_stream(deps, channel, ts)
     if cancelled:
         await deps.writer.call("chat.postMessage", channel=channel, thread_ts=thread_ts,
-                               text=stopped_line(user))  # fmt: skip
+                               text=stopped_line(user, executing))  # fmt: skip
     if deps.sessions is not None:
         deps.sessions.stopped(channel, thread_ts)
     return cancelled

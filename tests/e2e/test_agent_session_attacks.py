@@ -20,7 +20,7 @@ from sandbox.slack.server import Outage, SlackSandbox
 from tests.e2e.test_agent_sessions import QUICK, session, status_is
 from tests.e2e.test_feedback import rows
 from tests.e2e.test_slack_bot_edges import final_of, runs
-from tests.slackbot import CHANNEL, running_bot, thread, wait_for
+from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
 from tests.support import scripted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -206,4 +206,45 @@ async def test_stops_delivered_at_once_stop_the_run_once(
         await slow.stop()
     assert len(said) == 1, said
     assert len(audited) == 1
+    assert [(r.status, r.outcome) for r in runs(database_url)] == [("cancelled", "cancelled")]
+
+
+SLOW_SCRIPT = """import time
+open('started.txt', 'w').write('s')
+time.sleep(4)
+open('done.txt', 'w').write('d')
+print('finished')
+"""
+
+
+@pytest.mark.parametrize("command", ["python3 slow.py", "python3 slow.py && echo again"])
+async def test_a_stop_while_an_approved_command_runs_says_it_was_not_interrupted(
+    database_url: str, tmp_path: Path, command: str
+) -> None:
+    place = tmp_path / "ws"
+    (place / "logs").mkdir(parents=True)
+    (place / "logs" / "app.log").write_text("2026-11-24T14:00:00Z ERROR boom\n")
+    (place / "slow.py").write_text(SLOW_SCRIPT)
+    turn = {"match": ".*", "router": [{"agent": "coding", "reason": "run it"}],
+            "coding": [{"text": "Running.", "tool_calls": [
+                {"name": "shell_execute", "input": {"command": command}}]},
+                {"text": "It ran."}]}  # fmt: skip
+    server = await start_model_server(scripted([turn]))
+    try:
+        async with running_bot(database_url, place, server.url) as slack:
+            sandbox = slack.sandbox
+            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> run the slow job")
+            card = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, "shell_execute"), 60)
+            await sandbox.click("U0LEAD", CHANNEL, card["ts"], "opsbot_approve")
+            await wait_for(sandbox, lambda: (place / "started.txt").exists(), 20)
+            forge_stop(sandbox, channel=CHANNEL, thread_ts=root.ts, user="U0LEAD",
+                       streaming_message_ts=[])  # fmt: skip
+            said = await wait_for(sandbox, lambda: [
+                m["text"] for m in thread(sandbox, root.ts) if "Stopped by" in m["text"]
+            ])  # fmt: skip
+            await wait_for(sandbox, lambda: (place / "done.txt").exists(), 20)
+    finally:
+        await server.stop()
+    assert said == [":black_square_for_stop: Stopped by <@U0LEAD>; `shell_execute` was already "
+                    "running and was not interrupted"]  # fmt: skip
     assert [(r.status, r.outcome) for r in runs(database_url)] == [("cancelled", "cancelled")]
