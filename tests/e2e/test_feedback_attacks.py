@@ -1,7 +1,8 @@
 """Feedback through the local workspace, attacked: a click whose value names the run of
 another thread (or another workspace), a comment modal whose `private_metadata` was altered
 to name another thread's run or no thread, a comment carrying a secret, one person clicking
-👍/👎 many times at once, and a vote on a run that was stopped. Real bot, real sandbox Slack, real database."""
+👍/👎 many times at once, and a vote on a run that was stopped. Real bot, real sandbox Slack,
+real database."""
 
 from __future__ import annotations
 
