@@ -40,6 +40,7 @@ class LiveMessages:
     def __init__(self, writer: SlackWriter, use_streams: bool = True) -> None:
         self.writer = writer
         self.use_streams = use_streams
+        self._with_cards: set[str] = set()  # live streams holding task cards, by ts
 
     async def flush(self, view: RunView, final: bool = False) -> None:
         """Write what is pending (all of it when `final`; otherwise a piece never ends inside
@@ -176,20 +177,41 @@ class LiveMessages:
                 if view.live_ts is not None and not view.streamed:
                     return False
                 if view.live_ts is None:
-                    return await self._start_stream(view, chunks=[chunk])
-                try:
-                    await self.writer.call("chat.appendStream", channel=view.channel,
-                                           ts=view.live_ts, chunks=[chunk])  # fmt: skip
-                except SlackApiError as error:
-                    if error.response.get("error") != NOT_STREAMING:
-                        raise
-                    await self._finish_expired(view)
-                    return await self._start_stream(view, chunks=[chunk])
-                return True
+                    sent = await self._start_stream(view, chunks=[chunk])
+                else:
+                    try:
+                        await self.writer.call("chat.appendStream", channel=view.channel,
+                                               ts=view.live_ts, chunks=[chunk])  # fmt: skip
+                        sent = True
+                    except SlackApiError as error:
+                        if error.response.get("error") != NOT_STREAMING:
+                            raise
+                        await self._finish_expired(view)
+                        sent = await self._start_stream(view, chunks=[chunk])
+                if sent and view.live_ts is not None:
+                    self._with_cards.add(view.live_ts)
+                return sent
             except SlackApiError as error:
                 log.warning("could not stream a task to %s: %s", view.channel,
                             error.response.get("error"))  # fmt: skip
                 return False
+
+    async def _withdraw_after_cards(self, view: RunView, error: str) -> None:
+        """A stream holding task cards keeps its streamed text as Slack drew it (chat.update
+        replaces the fallback `text`, not the cards' message): the failed attempt's text is
+        marked withdrawn in the stream itself, and the retry writes into a new message."""
+        assert view.live_ts is not None
+        with contextlib.suppress(SlackApiError):
+            await self.writer.call(
+                "chat.appendStream", channel=view.channel, ts=view.live_ts,
+                markdown_text=f"\n\n_(model call failed: {error}; the text above since the "
+                              "last tool is withdrawn; retrying)_",
+            )  # fmt: skip
+        with contextlib.suppress(SlackApiError):
+            await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts)
+        await live_messages.live_finished(view.channel, view.live_ts)
+        self._with_cards.discard(view.live_ts)
+        view.live_ts, view.live_text, view.call_start, view.pending = None, "", 0, ""
 
     async def stop(self, view: RunView) -> None:
         """Finish the live message (its text stays); the next text opens a new one."""
@@ -204,6 +226,7 @@ class LiveMessages:
                                        text=view.live_text or " ")  # fmt: skip
         if view.live_ts is not None:  # only once it is stopped: a crash before keeps the row
             await live_messages.live_finished(view.channel, view.live_ts)
+            self._with_cards.discard(view.live_ts)
         view.live_ts, view.live_text, view.call_start = None, "", 0
 
     async def end(self, view: RunView) -> None:
@@ -225,6 +248,9 @@ class LiveMessages:
                 return
             voided = len(view.live_text) - len(kept)
             view.shown = view.shown[: max(0, len(view.shown) - voided)]
+            if view.streamed and view.live_ts in self._with_cards:
+                await self._withdraw_after_cards(view, error)
+                return
             if view.streamed:
                 with contextlib.suppress(SlackApiError):
                     await self.writer.call("chat.stopStream", channel=view.channel,

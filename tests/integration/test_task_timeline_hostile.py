@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from core.types import Risk
-from sandbox.model.server import start_model_server
+from sandbox.model.server import Fault, RunningModelServer, start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import Outage, SandboxConfig
 from tests.slack_runs import readable, replies, run_in_thread, task_cards
@@ -199,3 +199,51 @@ async def test_a_refused_chunk_append_loses_no_call(
     shown = readable(thread)
     assert shown.count("count_errors` first") == 1
     assert shown.count("count_errors` second") == 1
+
+
+FAULTS: list[Fault] = []  # queued on the model server by the tool, between two model calls
+
+
+async def _then_break(args: Query, ctx: ToolContext) -> dict[str, Any]:
+    SERVING[0].state.faults.extend(FAULTS)
+    return {"errors": 3}
+
+
+SERVING: list[RunningModelServer] = []
+BREAKING = Tool(name="count_then_break", description="Count errors.", input_model=Query,
+                risk=Risk.READ, handler=_then_break)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault(kind="break", after_events=12, role="log_analyzer"),
+     Fault(kind="stream_error", error_type="overloaded_error", message="Overloaded",
+           after_events=12, role="log_analyzer")],
+    ids=["connection-cut", "overloaded-event"],
+)  # fmt: skip
+async def test_a_retried_model_call_after_a_card_withdraws_its_text_from_the_message(
+    unlimited: RunningSlack, database_url: str, workspace: Path, fault: Fault
+) -> None:
+    """The model call after a tool card fails mid-answer and is retried: what it had streamed
+    is withdrawn from the message that holds the card, so the answer shows once."""
+    FAULTS[:] = [fault]
+    script = turn(calls("count_then_break", "errors"))
+    model = await start_model_server(scripted([script], tokens_per_second=20))
+    SERVING[:] = [model]
+    try:
+        outcome, root_ts, _ = await run_in_thread(unlimited, model, database_url, workspace,
+                                                  (BREAKING,), ANSWER)  # fmt: skip
+    finally:
+        await model.stop()
+
+    assert outcome == "succeeded"
+    thread = replies(unlimited, root_ts)
+    assert [c["status"] for c in task_cards(thread)] == ["complete"]
+    blocks = [b for m in thread for b in m.get("blocks") or [] if b["type"] == "markdown"]
+    visible = "\n".join(b["text"] for b in blocks) + "\n".join(
+        m.get("text") or "" for m in thread if not m.get("blocks"))  # fmt: skip
+    assert visible.count(ANSWER) == 1, visible
+    # text the failed attempt streamed next to the card is marked withdrawn where it shows
+    for part in visible.split(ANSWER):
+        if "Checkout errors" in part:
+            assert "is withdrawn; retrying" in part.split("Checkout errors", 1)[1], visible
