@@ -34,6 +34,19 @@ MIN_FILL = 500  # less room than this left in a message: start the next one inst
 LINE_MARGIN = 2_000  # a line up to this long is never cut at the end of a message
 
 
+def _as_lines(view: RunView, cards: list[tuple[dict[str, Any], str, str]]) -> str:
+    """Cards that could not be streamed as the text lines a client without cards shows: a
+    call's outcome ends the line of its start when that start was written as a line."""
+    text = ""
+    for chunk, line, end in cards:
+        if end and view.open_line == chunk["id"]:
+            text += end
+        else:
+            text += ("\n" if view.open_line else "") + line
+        view.open_line = None if end else chunk["id"]
+    return text
+
+
 class LiveMessages:
     """Writes the pending text of run views into their live messages."""
 
@@ -44,7 +57,10 @@ class LiveMessages:
 
     async def flush(self, view: RunView, final: bool = False) -> None:
         """Write what is pending (all of it when `final`; otherwise a piece never ends inside
-        a mention or link the next piece could complete unseen). Caller holds `view.lock`."""
+        a mention or link the next piece could complete unseen), task cards where their
+        markers are. Caller holds `view.lock`."""
+        if not await self._flush_cards(view):
+            return  # Slack took not all of the text before a card: the rest waits
         chunk, held = (view.pending, "") if final else split_stream_tail(view.pending)
         if not final and len(view.live_text) + len(chunk) > MAX_LIVE_TEXT - LINE_MARGIN:
             # Near the end of a message: a line still being written waits for its end, so
@@ -167,34 +183,54 @@ class LiveMessages:
         )
         return True
 
-    async def task(self, view: RunView, chunk: dict[str, Any]) -> bool:
-        """A tool call's task card into the run's stream, after the text written before it;
-        False when the live message is not a stream (the caller writes a text line instead)
-        or Slack refused the chunk (logged). A stream Slack ended opens a new one."""
-        async with view.lock:
-            try:
-                await self.flush(view, final=True)
-                if view.live_ts is not None and not view.streamed:
-                    return False
-                if view.live_ts is None:
-                    sent = await self._start_stream(view, chunks=[chunk])
-                else:
-                    try:
-                        await self.writer.call("chat.appendStream", channel=view.channel,
-                                               ts=view.live_ts, chunks=[chunk])  # fmt: skip
-                        sent = True
-                    except SlackApiError as error:
-                        if error.response.get("error") != NOT_STREAMING:
-                            raise
-                        await self._finish_expired(view)
-                        sent = await self._start_stream(view, chunks=[chunk])
-                if sent and view.live_ts is not None:
-                    self._with_cards.add(view.live_ts)
-                return sent
-            except SlackApiError as error:
-                log.warning("could not stream a task to %s: %s", view.channel,
-                            error.response.get("error"))  # fmt: skip
+    async def _flush_cards(self, view: RunView) -> bool:
+        """Write the pending text up to each card marker, then the cards there in one call
+        (their text lines where they cannot be streamed); False when Slack did not take some
+        text, which stays pending in front of the cards not yet sent."""
+        while (found := task_chunks.take_markers(view.pending)) is not None:
+            head, keys, view.pending = found
+            markers = "".join(task_chunks.marker(int(k)) for k in keys)
+            left = await self._write(view, head) if head else ""
+            if left:
+                view.pending = left + markers + view.pending
                 return False
+            cards = [view.chunk_store.pop(k) for k in keys if k in view.chunk_store]
+            if not cards:
+                continue
+            if await self._send_chunks(view, [card for card, _, _ in cards]):
+                view.open_line = None
+                continue
+            left = await self._write(view, _as_lines(view, cards))
+            if left:
+                view.pending = left + view.pending
+                return False
+        return True
+
+    async def _send_chunks(self, view: RunView, chunks: list[dict[str, Any]]) -> bool:
+        """Task cards into the run's stream (a stream Slack ended opens a new one); False when
+        the live message is not a stream or Slack refused them (logged)."""
+        if view.live_ts is not None and not view.streamed:
+            return False
+        try:
+            if view.live_ts is None:
+                sent = await self._start_stream(view, chunks=chunks)
+            else:
+                try:
+                    await self.writer.call("chat.appendStream", channel=view.channel,
+                                           ts=view.live_ts, chunks=chunks)  # fmt: skip
+                    sent = True
+                except SlackApiError as error:
+                    if error.response.get("error") != NOT_STREAMING:
+                        raise
+                    await self._finish_expired(view)
+                    sent = await self._start_stream(view, chunks=chunks)
+        except SlackApiError as error:
+            log.warning("could not stream task cards to %s: %s", view.channel,
+                        error.response.get("error"))  # fmt: skip
+            return False
+        if sent and view.live_ts is not None:
+            self._with_cards.add(view.live_ts)
+        return sent
 
     async def _withdraw_after_cards(self, view: RunView, error: str) -> None:
         """A stream holding task cards keeps its streamed text as Slack drew it (chat.update

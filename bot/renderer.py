@@ -181,26 +181,44 @@ class SlackPublisher:
         view.pending += view.redactor.redact(text)
         view.wake.set()
 
+    def _timeline(self, view: RunView) -> bool:
+        """Whether tool calls go out as task cards (the run's messages are streams)."""
+        return self.live.use_streams and view.can_stream
+
+    def _add_card(self, view: RunView, chunk: dict[str, Any], line: str, end: str = "") -> None:
+        """Queue a task card where the run's text is now (bot/task_chunks.py markers); `line`
+        is written instead where it cannot be streamed (`end` instead, for a call's outcome
+        whose start was written as a line)."""
+        view.chunk_keys += 1
+        redact = view.redactor.redact
+        view.chunk_store[str(view.chunk_keys)] = (chunk, redact(line), redact(end))
+        view.pending += task_chunks.marker(view.chunk_keys)
+        view.wake.set()
+
     async def _tool_started(self, view: RunView, event: ToolStarted) -> None:
         """A task card in the stream's timeline; a text line where there is no stream."""
-        chunk = task_chunks.task_started(event.tool_use_id, event.name, event.summary,
-                                         view.redactor)  # fmt: skip
-        if await self.live.task(view, chunk):
-            view.tasks[event.tool_use_id] = chunk["title"]
-            return
         summary = task_chunks.whole_words(event.summary)
-        self._add(view, f"\n> :gear: `{event.name}` {summary}".rstrip())
+        line = f"\n> :gear: `{event.name}` {summary}".rstrip()
+        if self._timeline(view):
+            chunk = task_chunks.task_started(event.tool_use_id, event.name, summary,
+                                             view.redactor)  # fmt: skip
+            view.tasks[event.tool_use_id] = chunk["title"]
+            self._add_card(view, chunk, line)
+            return
+        self._add(view, line)
         view.tool_open = True
 
     async def _tool_finished(self, view: RunView, event: ToolFinished) -> None:
         title = view.tasks.pop(event.tool_use_id, None)
-        if title is not None or not view.tool_open:
+        if self._timeline(view) and (title is not None or not view.tool_open):
             outcome = f"{tool_outcome(event.status, event.detail)} · {event.duration_ms:.0f} ms"
             chunk = task_chunks.task_finished(event.tool_use_id, title or event.name,
                                               event.status, outcome, view.redactor)  # fmt: skip
-            if await self.live.task(view, chunk):
-                view.call_start = len(view.live_text) + len(view.pending)
-                return
+            self._add_card(
+                view, chunk, f"\n> :gear: `{event.name}` — {outcome}\n", f" — {outcome}\n"
+            )
+            view.call_start = len(view.live_text) + len(view.pending)
+            return
         self._text_tool_finished(view, event)
 
     def _text_tool_finished(self, view: RunView, event: ToolFinished) -> None:

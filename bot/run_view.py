@@ -53,6 +53,13 @@ class RunView:
     """The live message in use was opened with chat.startStream (not postMessage)."""
     cards: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tasks: dict[str, str] = field(default_factory=dict)
+    chunk_store: dict[str, tuple[dict[str, Any], str, str]] = field(default_factory=dict)
+    """Cards waiting in `pending` as markers (bot/task_chunks.py): key -> (the task_update
+    chunk, the text line written instead where it cannot be streamed, and for a finished
+    call the end of the line its start wrote, when that start was written as text)."""
+    chunk_keys: int = 0
+    open_line: str | None = None
+    """The tool call whose start was written as a text line that its outcome ends."""
     """Tool calls shown as task cards of the stream: tool_use id -> the card's title."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)

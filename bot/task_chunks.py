@@ -56,3 +56,27 @@ def task_finished(
     if output := _clip(redactor.redact(outcome), MAX_OUTPUT):
         chunk["output"] = output
     return chunk
+
+
+# A card waits in a run's pending text as a marker where it happened, so it goes out with the
+# next flush, in order with the text and batched with the cards beside it, and the tool step
+# never waits for Slack. Private-use characters: never in redacted model text shown to Slack.
+MARKER = re.compile("\ue000([0-9]+)\ue001")
+
+
+def marker(key: int) -> str:
+    """The marker of the card stored under `key` in the run view's `chunk_store`."""
+    return f"\ue000{key}\ue001"
+
+
+def take_markers(text: str) -> tuple[str, list[str], str] | None:
+    """(the text before the first marker, the keys of that run of adjacent markers, the text
+    after them); None when `text` holds no marker."""
+    found = MARKER.search(text)
+    if found is None:
+        return None
+    keys, end = [found.group(1)], found.end()
+    while (following := MARKER.match(text, end)) is not None:
+        keys.append(following.group(1))
+        end = following.end()
+    return text[: found.start()], keys, text[end:]
