@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from core.models import AuditRow
-from sandbox.model.scenario import load_scenario
 from sandbox.model.server import start_model_server
 from sandbox.slack import payloads
 from sandbox.slack.server import Outage, SlackSandbox
@@ -21,7 +20,7 @@ from tests.e2e.test_agent_sessions import QUICK, session, status_is
 from tests.e2e.test_feedback import rows
 from tests.e2e.test_slack_bot_edges import final_of, runs
 from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
-from tests.support import scripted
+from tests.support import scripted, slow_model
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 OTHER = "C0GENERAL"
@@ -41,31 +40,25 @@ def stop_streams(sandbox: SlackSandbox, ts: str) -> list[dict[str, Any]]:
 async def test_forged_stops_touch_no_other_thread_and_make_no_session(
     database_url: str, workspace: Path
 ) -> None:
-    scenario = load_scenario("checkout-500")
-    slow = await start_model_server(scenario.__class__(**{**scenario.__dict__,
-                                                          "latency_ms": 1500}))  # fmt: skip
-    try:
-        async with running_bot(database_url, workspace, slow.url) as slack:
-            sandbox = slack.sandbox
-            chat = await sandbox.post_as("U0VIEWER", CHANNEL, "lunch anyone?")
-            elsewhere = await sandbox.post_as("U0VIEWER", OTHER, "hello")
-            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout is down")
-            live = await wait_for(sandbox, lambda: [
-                m["ts"] for m in thread(sandbox, root.ts) if m["streaming"]])  # fmt: skip
-            forged = [
-                {"channel": CHANNEL, "thread_ts": chat.ts, "user": "U0VIEWER"},
-                {"channel": CHANNEL, "thread_ts": chat.ts, "user": "U0LEAD"},
-                {"channel": OTHER, "thread_ts": elsewhere.ts, "user": "U0VIEWER"},
-                {"channel": OTHER, "thread_ts": root.ts, "user": "U0LEAD"},
-            ]
-            for event in forged:
-                forge_stop(sandbox, **event, streaming_message_ts=live)
-            await asyncio.sleep(2.0)
-            stopped_live = stop_streams(sandbox, live[0])
-            sessions = dict(sandbox.api.sessions)
-            status = [r.status for r in runs(database_url)]
-    finally:
-        await slow.stop()
+    async with slow_model() as slow, running_bot(database_url, workspace, slow.url) as slack:
+        sandbox = slack.sandbox
+        chat = await sandbox.post_as("U0VIEWER", CHANNEL, "lunch anyone?")
+        elsewhere = await sandbox.post_as("U0VIEWER", OTHER, "hello")
+        root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout is down")
+        live = await wait_for(sandbox, lambda: [
+            m["ts"] for m in thread(sandbox, root.ts) if m["streaming"]])  # fmt: skip
+        forged = [
+            {"channel": CHANNEL, "thread_ts": chat.ts, "user": "U0VIEWER"},
+            {"channel": CHANNEL, "thread_ts": chat.ts, "user": "U0LEAD"},
+            {"channel": OTHER, "thread_ts": elsewhere.ts, "user": "U0VIEWER"},
+            {"channel": OTHER, "thread_ts": root.ts, "user": "U0LEAD"},
+        ]
+        for event in forged:
+            forge_stop(sandbox, **event, streaming_message_ts=live)
+        await asyncio.sleep(2.0)
+        stopped_live = stop_streams(sandbox, live[0])
+        sessions = dict(sandbox.api.sessions)
+        status = [r.status for r in runs(database_url)]
     assert stopped_live == [], "another thread's stream is not stopped"
     assert status == ["running"], "the run in its own thread goes on"
     assert set(sessions) == {(CHANNEL, root.ts)}, "no session where opsbot never ran"
@@ -185,25 +178,19 @@ async def test_a_refused_or_failed_status_call_neither_stalls_the_run_nor_strand
 async def test_stops_delivered_at_once_stop_the_run_once(
     database_url: str, workspace: Path, users: tuple[str, ...]
 ) -> None:
-    scenario = load_scenario("checkout-500")
-    slow = await start_model_server(scenario.__class__(**{**scenario.__dict__,
-                                                          "latency_ms": 1500}))  # fmt: skip
-    try:
-        async with running_bot(database_url, workspace, slow.url) as slack:
-            sandbox = slack.sandbox
-            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout is down")
-            await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "processing"))
-            await wait_for(sandbox, lambda: len(slow.state.requests) >= 2)
-            for user in users:  # a retried delivery, or several people pressing Stop
-                forge_stop(sandbox, channel=CHANNEL, thread_ts=root.ts, user=user,
-                           streaming_message_ts=[])  # fmt: skip
-            await wait_for(sandbox, lambda: "Stopped by" in str(thread(sandbox, root.ts)))
-            await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "active"))
-            await asyncio.sleep(2.0)
-            said = [m["text"] for m in thread(sandbox, root.ts) if "Stopped by" in m["text"]]
-            audited = [r for r in rows(database_url, AuditRow) if r.action == "cancel"]
-    finally:
-        await slow.stop()
+    async with slow_model() as slow, running_bot(database_url, workspace, slow.url) as slack:
+        sandbox = slack.sandbox
+        root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout is down")
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "processing"))
+        await wait_for(sandbox, lambda: len(slow.state.requests) >= 2)
+        for user in users:  # a retried delivery, or several people pressing Stop
+            forge_stop(sandbox, channel=CHANNEL, thread_ts=root.ts, user=user,
+                       streaming_message_ts=[])  # fmt: skip
+        await wait_for(sandbox, lambda: "Stopped by" in str(thread(sandbox, root.ts)))
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "active"))
+        await asyncio.sleep(2.0)
+        said = [m["text"] for m in thread(sandbox, root.ts) if "Stopped by" in m["text"]]
+        audited = [r for r in rows(database_url, AuditRow) if r.action == "cancel"]
     assert len(said) == 1, said
     assert len(audited) == 1
     assert [(r.status, r.outcome) for r in runs(database_url)] == [("cancelled", "cancelled")]

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from dbos import DBOS
 
-from sandbox.model.scenario import load_scenario
 from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.app import start_slack
 from sandbox.slack.server import Outage, SlackSandbox
@@ -19,7 +18,7 @@ from sandbox.slack.sessions import Session, deliver_stop
 from tests.e2e.test_crash_matrix import serve
 from tests.e2e.test_slack_bot_edges import final_of, runs
 from tests.slackbot import CHANNEL, card_with, running_bot, thread, wait_for
-from tests.support import scripted
+from tests.support import scripted, slow_model
 
 pytestmark = pytest.mark.e2e
 ASK = "<@U0BOT> checkout is returning 500s"
@@ -109,26 +108,20 @@ async def test_stop_during_an_approval_wait(
 
 
 async def test_stop_during_a_model_call(database_url: str, workspace: Path) -> None:
-    scenario = load_scenario("checkout-500")
-    slow = await start_model_server(scenario.__class__(**{**scenario.__dict__,
-                                                          "latency_ms": 1500}))  # fmt: skip
-    try:
-        async with running_bot(database_url, workspace, slow.url) as slack:
-            sandbox = slack.sandbox
-            root = await sandbox.post_as("U0ONCALL", CHANNEL, ASK)
-            run_id = f"T0SANDBOX:{CHANNEL}:{root.ts}"
-            # the router's call, then the log analyzer's: Stop while the second is answering
-            await wait_for(sandbox, lambda: len(slow.state.requests) >= 2)
-            asked = len(slow.state.requests)
-            await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "processing"))
-            deliver_stop(sandbox.api, sandbox.delivery, "U0LEAD", CHANNEL, root.ts)
-            await wait_for(sandbox, lambda: "Stopped by <@U0LEAD>" in str(thread(sandbox, root.ts)))
-            await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "active"))
-            await asyncio.sleep(3.0)  # the call in flight ends; nothing may follow it
-            steps = await step_names(run_id)
-            shown = str(thread(sandbox, root.ts))
-    finally:
-        await slow.stop()
+    async with slow_model() as slow, running_bot(database_url, workspace, slow.url) as slack:
+        sandbox = slack.sandbox
+        root = await sandbox.post_as("U0ONCALL", CHANNEL, ASK)
+        run_id = f"T0SANDBOX:{CHANNEL}:{root.ts}"
+        # the router's call, then the log analyzer's: Stop while the second is answering
+        await wait_for(sandbox, lambda: len(slow.state.requests) >= 2)
+        asked = len(slow.state.requests)
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "processing"))
+        deliver_stop(sandbox.api, sandbox.delivery, "U0LEAD", CHANNEL, root.ts)
+        await wait_for(sandbox, lambda: "Stopped by <@U0LEAD>" in str(thread(sandbox, root.ts)))
+        await wait_for(sandbox, lambda: status_is(sandbox, root.ts, "active"))
+        await asyncio.sleep(3.0)  # the call in flight ends; nothing may follow it
+        steps = await step_names(run_id)
+        shown = str(thread(sandbox, root.ts))
     assert len(slow.state.requests) == asked, "no model call after Stop"
     assert "tool_call" not in steps, "the tool the answer asked for never ran"
     assert [(r.status, r.outcome) for r in runs(database_url)] == [("cancelled", "cancelled")]

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from core.models import FeedbackRow
-from sandbox.model.scenario import load_scenario
-from sandbox.model.server import RunningModelServer, start_model_server
+from sandbox.model.server import RunningModelServer
 from sandbox.slack.server import SlackSandbox
 from sandbox.slack.sessions import deliver_stop
 from tests.e2e.test_feedback import final_message, forged, model, note_for, rows, votes
 from tests.slackbot import CHANNEL, running_bot, thread, wait_for
+from tests.support import slow_model
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 __all__ = ["model"]  # the fixture, used by name
@@ -120,25 +120,19 @@ async def test_many_quick_votes_from_one_person_leave_one_vote(
 async def test_a_vote_on_a_stopped_run_is_stored_with_it(
     database_url: str, workspace: Path, vote: str
 ) -> None:
-    scenario = load_scenario("checkout-500")
-    slow = await start_model_server(scenario.__class__(**{**scenario.__dict__,
-                                                          "latency_ms": 1500}))  # fmt: skip
-    try:
-        async with running_bot(database_url, workspace, slow.url) as slack:
-            sandbox = slack.sandbox
-            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout is down")
-            run_id = f"T0SANDBOX:{CHANNEL}:{root.ts}"
-            await wait_for(sandbox, lambda: len(slow.state.requests) >= 2)
-            await wait_for(sandbox, lambda: sandbox.api.sessions.get((CHANNEL, root.ts)))
-            sandbox.api.sessions[(CHANNEL, root.ts)].status = "processing"
-            deliver_stop(sandbox.api, sandbox.delivery, "U0ONCALL", CHANNEL, root.ts)
-            last = await wait_for(sandbox, lambda: next((
-                m for m in thread(sandbox, root.ts)
-                if "context_actions" in str(m["blocks"]) and "cancelled" in m["text"]
-            ), None))  # fmt: skip
-            await sandbox.click("U0LEAD", CHANNEL, last["ts"], "opsbot_feedback",
-                                f"{vote}:{run_id}")  # fmt: skip
-            await wait_for(sandbox, lambda: votes(database_url))
-    finally:
-        await slow.stop()
+    async with slow_model() as slow, running_bot(database_url, workspace, slow.url) as slack:
+        sandbox = slack.sandbox
+        root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout is down")
+        run_id = f"T0SANDBOX:{CHANNEL}:{root.ts}"
+        await wait_for(sandbox, lambda: len(slow.state.requests) >= 2)
+        await wait_for(sandbox, lambda: sandbox.api.sessions.get((CHANNEL, root.ts)))
+        sandbox.api.sessions[(CHANNEL, root.ts)].status = "processing"
+        deliver_stop(sandbox.api, sandbox.delivery, "U0ONCALL", CHANNEL, root.ts)
+        last = await wait_for(sandbox, lambda: next((
+            m for m in thread(sandbox, root.ts)
+            if "context_actions" in str(m["blocks"]) and "cancelled" in m["text"]
+        ), None))  # fmt: skip
+        await sandbox.click("U0LEAD", CHANNEL, last["ts"], "opsbot_feedback",
+                            f"{vote}:{run_id}")  # fmt: skip
+        await wait_for(sandbox, lambda: votes(database_url))
     assert votes(database_url) == [(run_id, "U0LEAD", vote, None)]
