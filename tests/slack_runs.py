@@ -92,3 +92,10 @@ def readable(messages: list[dict[str, Any]]) -> str:
             shown = f"> :gear: `{name}` {argument}".rstrip()
             lines.append(f"{shown} — {card.get('output') or card['status']}")
     return "\n".join(lines)
+
+
+def shown_with_blocks(messages: list[dict[str, Any]]) -> str:
+    """`readable`, then every block that is not a streamed message's own (approval cards,
+    footers, notes), so a check finds what is in them without counting a streamed text twice."""
+    others = [[b for b in m.get("blocks") or [] if b["type"] not in STREAMED] for m in messages]
+    return readable(messages) + "\n" + "\n".join(str(o) for o in others if o)

@@ -23,7 +23,7 @@ from core.models import MessageRow, RunRow
 from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import SandboxConfig, SlackSandbox
-from tests.slack_runs import STREAMED, readable
+from tests.slack_runs import shown_with_blocks
 from tests.slackbot import CHANNEL, reject_with_reason, thread, wait_for
 from tests.support import counter_workspace, scripted
 
@@ -215,8 +215,7 @@ async def test_a_kill_at_each_fault_point_loses_nothing_and_repeats_nothing(
     assert sandbox.api.violations.seen == []
     # A message a restart interrupted keeps what it showed; every other one is whole.
     whole = [m for m in messages if "interrupted by a restart" not in str(m["text"])]
-    others = [[b for b in m["blocks"] or [] if b["type"] not in STREAMED] for m in whole]
-    shown = readable(whole) + "\n" + "\n".join(str(o) for o in others if o)
+    shown = shown_with_blocks(whole)
     resumed_notes = [m for m in messages if "Resumed after a restart" in m["text"]]
     if fault in ONLY_WAITING:  # the approved command runs in the new process, streamed there
         assert re.search(r"`shell_execute`[^\n]* — ok", shown), "the command's outcome is shown"

@@ -22,6 +22,7 @@ from sandbox.slack.app import RunningSlack
 from sandbox.slack.server import SlackSandbox
 from tests.e2e.test_crash_matrix import counter_world, final, posted_card_approvals, serve
 from tests.mcp_servers.running import ROOT, read_calls, server_args
+from tests.slack_runs import shown_with_blocks
 from tests.slackbot import CHANNEL, card_with, reject_with_reason, thread, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -78,7 +79,7 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
 
 
 def _text(sandbox: SlackSandbox, root_ts: str) -> str:
-    return "\n".join(str(m["text"]) + str(m["blocks"] or "") for m in thread(sandbox, root_ts))
+    return shown_with_blocks(thread(sandbox, root_ts))
 
 
 def _tool_calls(database_url: str) -> dict[str, tuple[str, Any]]:
