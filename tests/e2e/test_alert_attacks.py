@@ -57,6 +57,20 @@ async def raw_request(port: int, head: bytes, body: bytes = b"") -> bytes:
     return answer
 
 
+async def oversize_answer(port: int, head: bytes, body: bytes) -> int | str:
+    """The status of a request the server stops reading early, or "reset".
+
+    The server answers 400/431 once its header limit is reached and closes with the rest of our
+    bytes unread, so the kernel may send a TCP reset that discards the answer before we read it
+    (RFC 9112 section 9.6, "tear-down"). Either way the request was refused; the callers then
+    check that nothing was stored and that the endpoint still answers.
+    """
+    try:
+        return status_of(await raw_request(port, head, body))
+    except ConnectionResetError:
+        return "reset"
+
+
 def status_of(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1])
 
@@ -85,7 +99,7 @@ async def test_no_header_trick_gets_in_or_breaks_the_endpoint(
         in_query = f"POST /alerts/alertmanager?token={TOKEN}&access_token={TOKEN} HTTP/1.1\r\n"
         assert status_of(await raw_request(port, in_query.encode() + b"Host: x\r\n", body)) == 401
         huge = b"Authorization: Bearer " + b"x" * 100_000 + b"\r\n"
-        assert status_of(await raw_request(port, start + huge, body)) in (400, 431)
+        assert await oversize_answer(port, start + huge, body) in (400, 431, "reset")
         deep = b"[" * 100_000 + b"]" * 100_000
         auth = b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
         for bad in (deep, body[:-1] + b', "x": ' + deep + b"}"):
