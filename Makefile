@@ -21,8 +21,12 @@ dev: $(STAMP)  ## the local Slack page + scripted model + bot: open http://127.0
 demo: $(STAMP)  ## the bundled incident in the terminal, no page
 	$(BIN)/opsbot ask --demo
 
+# test files run in parallel workers (most tests wait on Slack's pacing, not the CPU); a file
+# stays on one worker, and each worker has its own PostgreSQL database (tests/support.py)
+TEST_WORKERS ?= 4
+
 test: $(STAMP)  ## the whole suite (PostgreSQL too when OPSBOT_TEST_DATABASE_URL is set)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/python -m pytest tests/unit

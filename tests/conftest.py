@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,32 @@ async def model_server() -> AsyncIterator[RunningModelServer]:
     server = await start_model_server(load_scenario("checkout-500"))
     yield server
     await server.stop()
+
+
+def bot_children() -> set[int]:
+    """Processes of this test process running opsbot (`python -m bot.cli ...`), from /proc."""
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if int(parent) == os.getpid() and b"bot.cli" in command and state != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_bot_left_running() -> Iterator[None]:
+    """A bot process a test left running (one that failed before its cleanup) is killed: alive,
+    it would poll the next test's database queue and take that test's runs."""
+    before = bot_children()
+    yield
+    for pid in bot_children() - before:
+        print(f"killed bot process {pid} left running by this test")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from agents import service
 from agents.engine import Engine
@@ -41,8 +42,44 @@ def copy_scenario(name: str, destination: Path) -> Path:
 
 
 def postgres_url() -> str | None:
-    """The PostgreSQL URL of the optional database variant."""
-    return os.environ.get("OPSBOT_TEST_DATABASE_URL") or None
+    """The PostgreSQL URL of the optional database variant, or None when it is off.
+
+    Under pytest-xdist each worker gets a database of its own (`<database>_<worker>`, created on
+    first use): two bot processes on one database would share DBOS's queue and take each
+    other's runs.
+    """
+    base = os.environ.get("OPSBOT_TEST_DATABASE_URL") or None
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if base is None or not worker:
+        return base
+    return worker_database(base, worker)
+
+
+_created: dict[str, str] = {}
+
+
+def worker_database(base: str, worker: str) -> str:
+    """The URL of `base`'s sibling database for one xdist worker, created if it is missing."""
+    if base in _created:
+        return _created[base]
+    url = make_url(base)
+    name = f"{url.database}_{worker}"
+    admin = create_engine(sqlalchemy_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    _created[base] = url.set(database=name).render_as_string(hide_password=False)
+    return _created[base]
+
+
+def worker_suffix() -> str:
+    """`_gw0` under pytest-xdist worker gw0, else empty: for names that must differ per worker."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"_{worker}" if worker else ""
 
 
 def reset_postgres(url: str) -> None:

@@ -19,7 +19,7 @@ from core.db import make_engine, sqlalchemy_url
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import SandboxConfig
 from tests.e2e.serve_process import serve_env, start_serve, stop_with
-from tests.support import postgres_url
+from tests.support import postgres_url, worker_suffix
 
 pytestmark = [
     pytest.mark.e2e,
@@ -27,7 +27,7 @@ pytestmark = [
         postgres_url() is None, reason="needs OPSBOT_TEST_DATABASE_URL (CI sets it)"
     ),
 ]
-DATABASE = "opsbot_blocked_start"
+DATABASE = "opsbot_blocked_start" + worker_suffix()
 
 
 @pytest.fixture
