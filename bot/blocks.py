@@ -67,8 +67,16 @@ def decided_card(
     return [*kept, _context(line)]
 
 
+MAX_REASON = 300
+
+
 def routed_line(agent: str, reason: str) -> str:
-    """The line that says which agent took the turn and why."""
+    """The line that says which agent took the turn and why: one line whatever the router
+    wrote (no line breaks, no code fence that would swallow the text after it, at most
+    `MAX_REASON` characters of reason)."""
+    reason = " ".join(reason.replace("```", "`").split())
+    if len(reason) > MAX_REASON:
+        reason = reason[:MAX_REASON].rsplit(" ", 1)[0] + " …"
     return f":compass: *{agent}* — {reason}"
 
 

@@ -9,6 +9,10 @@ from slack_sdk.errors import SlackApiError
 from agents import live_messages
 from bot.writer import SlackWriter
 
+RESUMING = "processing"
+"""A leftover stream's run is resumed next (bot/session_status.py then sets the status it is
+in); stopping without it would set `active`, chat.stopStream's default."""
+
 
 async def finish_leftovers(writer: SlackWriter) -> int:
     """Finish messages this executor's dead process left streaming; returns how many."""
@@ -19,7 +23,8 @@ async def finish_leftovers(writer: SlackWriter) -> int:
         else:
             if leftover.streaming:
                 with contextlib.suppress(SlackApiError):
-                    await writer.call("chat.stopStream", channel=leftover.channel, ts=leftover.ts)
+                    await writer.call("chat.stopStream", channel=leftover.channel, ts=leftover.ts,
+                                      session_status=RESUMING)  # fmt: skip
             await _mark_interrupted(writer, leftover.channel, leftover.ts)
             finished += 1
         await live_messages.live_finished(leftover.channel, leftover.ts)
@@ -44,7 +49,8 @@ async def _finish_opened_streams(writer: SlackWriter, leftover: live_messages.Li
         if not message.get("bot_id") or ts == leftover.thread_ts:
             continue
         try:
-            await writer.call("chat.stopStream", channel=leftover.channel, ts=ts)
+            await writer.call("chat.stopStream", channel=leftover.channel, ts=ts,
+                              session_status=RESUMING)  # fmt: skip
         except SlackApiError:
             continue  # not streaming (or not ours): nothing to finish
         await _mark_interrupted(writer, leftover.channel, ts)

@@ -32,6 +32,10 @@ NO_STREAMS = {"unknown_method", "not_allowed", "method_deprecated", "feature_not
 MAX_LIVE_TEXT = 11_000
 MIN_FILL = 500  # less room than this left in a message: start the next one instead
 LINE_MARGIN = 2_000  # a line up to this long is never cut at the end of a message
+WORKING = "processing"
+"""The agent session status a stream is stopped with while its run goes on: chat.stopStream
+sets the thread's session status, `active` unless told (docs.slack.dev/reference/methods/
+chat.stopStream `session_status`), which would drop the Stop button of a run still working."""
 
 
 def _as_lines(view: RunView, cards: list[tuple[dict[str, Any], str, str]]) -> str:
@@ -39,6 +43,8 @@ def _as_lines(view: RunView, cards: list[tuple[dict[str, Any], str, str]]) -> st
     call's outcome ends the line of its start when that start was written as a line."""
     text = ""
     for chunk, line, end in cards:
+        if chunk["type"] != "task_update":
+            continue  # a plan title: its routed line is in the text already
         if end and view.open_line == chunk["id"]:
             text += end
         else:
@@ -83,10 +89,11 @@ class LiveMessages:
 
     async def _write_some(self, view: RunView, chunk: str) -> str:
         """Write the head of `chunk` that fits the live message; returns the rest."""
-        if view.live_ts is None:
+        if view.live_ts is None or not view.live_text:  # a message opens with no blank line
             chunk = chunk.lstrip("\n")
             if not chunk:
                 return ""
+        if view.live_ts is None:
             chunk, view.reopen = view.reopen + chunk, ""
         room = MAX_LIVE_TEXT - len(view.live_text)
         if view.live_ts is not None and room < min(MIN_FILL, len(chunk)):
@@ -244,17 +251,29 @@ class LiveMessages:
                               "last tool is withdrawn; retrying)_",
             )  # fmt: skip
         with contextlib.suppress(SlackApiError):
-            await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts)
+            await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts,
+                                   session_status=WORKING)  # fmt: skip
         await live_messages.live_finished(view.channel, view.live_ts)
         self._with_cards.discard(view.live_ts)
         view.live_ts, view.live_text, view.call_start, view.pending = None, "", 0, ""
 
-    async def stop(self, view: RunView) -> None:
-        """Finish the live message (its text stays); the next text opens a new one."""
+    async def stop(
+        self, view: RunView, blocks: list[dict[str, Any]] | None = None,
+        session_status: str = WORKING,
+    ) -> bool:  # fmt: skip
+        """Finish the live message (its text stays); the next text opens a new one. `blocks`
+        go under a stream's text (chat.stopStream `blocks`: "rendered at the bottom of the
+        finalized message"); True when they were, False when there was no open stream to take
+        them (none, a chat.update message, or one Slack had already ended). `session_status`
+        is the thread's agent session status after the stop (see `WORKING`)."""
+        placed = False
         if view.live_ts is not None and view.streamed:
             faults.point("before_stream_stop")
+            extra: dict[str, Any] = {"blocks": blocks} if blocks else {}
             try:
-                await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts)
+                await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts,
+                                       session_status=session_status, **extra)  # fmt: skip
+                placed = bool(blocks)
             except SlackApiError as error:
                 if error.response.get("error") != NOT_STREAMING:
                     raise
@@ -264,15 +283,21 @@ class LiveMessages:
             await live_messages.live_finished(view.channel, view.live_ts)
             self._with_cards.discard(view.live_ts)
         view.live_ts, view.live_text, view.call_start = None, "", 0
+        return placed
 
-    async def end(self, view: RunView) -> None:
-        """Write everything pending and close the live message."""
+    async def end(
+        self, view: RunView, blocks: list[dict[str, Any]] | None = None,
+        session_status: str = WORKING,
+    ) -> bool:  # fmt: skip
+        """Write everything pending and close the live message, `blocks` under its text where
+        it is a stream; True when they were placed there (see `stop`)."""
         async with view.lock:
             try:
                 await self.flush(view, final=True)
-                await self.stop(view)
+                return await self.stop(view, blocks, session_status)
             except SlackApiError as error:
                 log.warning("could not close the live message: %s", error.response.get("error"))
+                return False
 
     async def void_attempt(self, view: RunView, error: str) -> None:
         """A model call failed and is retried: what its attempt streamed is withdrawn."""
@@ -290,7 +315,7 @@ class LiveMessages:
             if view.streamed:
                 with contextlib.suppress(SlackApiError):
                     await self.writer.call("chat.stopStream", channel=view.channel,
-                                           ts=view.live_ts)  # fmt: skip
+                                           ts=view.live_ts, session_status=WORKING)  # fmt: skip
             note = f"{kept}\n_(model call failed: {error}; retrying)_".strip()
             await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
                                    text=note)  # fmt: skip

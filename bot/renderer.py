@@ -1,8 +1,10 @@
 """The Slack `Publisher`: a run's events become a live thread, within Slack's limits.
 
-Model text and tool lines stream into live messages (bot/live_stream.py). Routing lines,
-approval cards and the final message are separate messages; a card's and the final
-message's `publish` returns only once they are posted: they are written inside the
+Model text, tool calls (task cards) and agent hops (the plan's title and a routed line)
+stream into live messages (bot/live_stream.py); where there are no streams, routing lines are
+messages of their own. The footer and feedback buttons close the stream that holds the whole
+answer (else they come in a final message). Approval cards and a final message are separate
+messages; their `publish` returns only once they are posted: they are written inside the
 workflow's steps. A run this process did not start (resumed after a restart) is rebuilt
 from its row (bot/run_view.py), so its writes carry everything Slack requires.
 """
@@ -34,9 +36,9 @@ from agents.events import (
 from bot import task_chunks, text_split
 from bot.answer import final_messages, unshown_part
 from bot.approval_blocks import approval_card
-from bot.blocks import decided_card, routed_line
+from bot.blocks import decided_card, footer_block, routed_line
 from bot.card_delivery import card_texts, deliver_card
-from bot.feedback_blocks import with_feedback
+from bot.feedback_blocks import feedback_block, with_feedback
 from bot.live_stream import LiveMessages
 from bot.run_view import RunView, new_view
 from bot.shown_text import BotIdentity, bot_identity, thread_shown
@@ -112,12 +114,11 @@ class SlackPublisher:
                 await self._share_files(view, event)
         elif isinstance(event, Routed):
             if event.agent != "done":
-                await self.live.end(view)
-                await self._post(view, routed_line(event.agent, event.reason))
+                await self._routed(view, event)
         elif isinstance(event, ModelRetry):
             await self.live.void_attempt(view, event.error)
         elif isinstance(event, ApprovalRequested):
-            await self.live.end(view)
+            await self.live.end(view, session_status="suspended")
             await self._post_card(view, event)
         elif isinstance(event, ApprovalResolved):
             await self._resolved(view, event)
@@ -194,6 +195,21 @@ class SlackPublisher:
         view.chunk_store[str(view.chunk_keys)] = (chunk, redact(line), redact(end))
         view.pending += task_chunks.marker(view.chunk_keys)
         view.wake.set()
+
+    async def _routed(self, view: RunView, event: Routed) -> None:
+        """An agent hop: the stream's plan is titled with the hops so far and the routed line
+        goes on in the stream; where there is no stream, the line is a message of its own."""
+        line = routed_line(event.agent, event.reason)
+        if not self._timeline(view):
+            await self.live.end(view)
+            await self._post(view, line)
+            return
+        view.hops.append(event.agent)
+        self._add_card(view, task_chunks.plan_update(view.hops, view.redactor), "")
+        unclosed = text_split.opens_code(view.live_text + view.pending)  # the last agent's
+        self._add(view, ("\n" + text_split.FENCE if unclosed else "") + f"\n\n{line}\n\n")
+        async with view.lock:  # written before the router's step ends, as a posted line was
+            await self.live.flush(view, final=True)
 
     async def _tool_started(self, view: RunView, event: ToolStarted) -> None:
         """A task card in the stream's timeline; a text line where there is no stream."""
@@ -303,14 +319,22 @@ class SlackPublisher:
         return list(found[0].get("blocks") or []) if found else []
 
     async def _finish(self, view: RunView, event: RunFinished) -> None:
-        await self.live.end(view)
+        """The answer once: where the whole answer is in the open stream, the footer and the
+        feedback buttons close that stream (chat.stopStream `blocks`); otherwise the part of
+        the answer the thread does not show and the footer follow as the final message."""
+        closing = [footer_block(event), feedback_block(event.run_id)]
+        async with view.lock:
+            await self.live.flush(view, final=True)
+            whole = view.live_ts is not None and view.streamed and not view.pending
+            rest = unshown_part(view.redactor.redact(event.answer), view.shown)
+        placed = await self.live.end(view, closing if whole and not rest else None, "active")
         if view.flusher is not None:
             view.flusher.cancel()
-        rest = unshown_part(view.redactor.redact(event.answer), view.shown)
-        finals = final_messages(event, rest)
-        finals = with_feedback(finals, event.run_id)  # 👍/👎 under the answer (feedback_blocks)
-        for text, blocks in finals:
-            await self._post(view, text, blocks)
+        if not placed:
+            finals = final_messages(event, rest)
+            finals = with_feedback(finals, event.run_id)  # 👍/👎 under the answer
+            for text, blocks in finals:
+                await self._post(view, text, blocks)
         self.views.pop(event.run_id, None)
         self._ended[event.run_id] = None
         while len(self._ended) > ENDED_KEPT:

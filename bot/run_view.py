@@ -15,6 +15,7 @@ holds only in memory is needed after a restart. Field by field, for a view rebui
   that was under way runs again whole, code fences included.
 - `tool_open`: a tool's outcome arriving with no open line gets a line of its own.
 - `tasks`: a tool's outcome arriving with no card of this process gets a card of its own.
+- `hops`: the plan title of a rebuilt view starts again from the agent it is routed to next.
 - `pending`: text written by a finished step but not yet flushed is in the run's answer,
   which the final message completes from `shown`.
 """
@@ -61,6 +62,8 @@ class RunView:
     open_line: str | None = None
     """The tool call whose start was written as a text line that its outcome ends."""
     """Tool calls shown as task cards of the stream: tool_use id -> the card's title."""
+    hops: list[str] = field(default_factory=list)
+    """The agents the run was routed to, in order (the stream's plan title)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     flusher: asyncio.Task[None] | None = None

@@ -1,4 +1,4 @@
-"""A run's tool calls as the task cards of Slack's streamed timeline.
+"""A run's tool calls as the task cards of Slack's streamed timeline, its agent hops as the plan.
 
 Each tool call is a `task_update` chunk (docs.slack.dev/messaging/sending-and-scheduling-
 messages#text-streaming; slack_sdk.models.messages.chunk.TaskUpdateChunk): sent
@@ -56,6 +56,14 @@ def task_finished(
     if output := _clip(redactor.redact(outcome), MAX_OUTPUT):
         chunk["output"] = output
     return chunk
+
+
+def plan_update(agents: list[str], redactor: Redactor) -> dict[str, Any]:
+    """The chunk that titles the stream's plan with the run's agent hops so far
+    (`log_analyzer → coding`): Slack's `plan_update` chunk (slack_sdk.models.messages.chunk.
+    PlanUpdateChunk) carries only a title, so each hop sends the whole path again."""
+    title = _clip(redactor.redact(" → ".join(agents)), MAX_TITLE)
+    return {"type": "plan_update", "title": title}
 
 
 # A card waits in a run's pending text as a marker where it happened, so it goes out with the

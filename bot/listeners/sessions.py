@@ -135,7 +135,7 @@ async def _close_card(deps: BotDeps, approval_id: str, user: str) -> None:
 async def _end_stream(deps: BotDeps, channel: str, ts: str) -> None:
     """Finish a message still streaming (one already finished answers an error: fine)."""
     try:
-        await deps.writer.call("chat.stopStream", channel=channel, ts=ts)
+        await deps.writer.call("chat.stopStream", channel=channel, ts=ts, session_status="active")
     except SlackApiError as error:
         log.info("stream %s after Stop: %s", ts, error.response.get("error"))
 

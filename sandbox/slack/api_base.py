@@ -89,6 +89,9 @@ class ApiBase:
         text, warnings = limits.checked_text(method, text, self.violations)
         return text, blocks, warnings
 
+    def _stream_stopped(self, channel: str, thread_ts: str | None, status: str) -> None:
+        """A stream of the thread was stopped with this session status (sessions override)."""
+
     async def _post(self, channel: Channel, message: Message) -> None:
         """Store a new message (counted as a reply of its thread) and announce it."""
         channel.messages[message.ts] = message

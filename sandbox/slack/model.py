@@ -119,11 +119,12 @@ class Message:
     def all_blocks(self) -> list[dict[str, Any]]:
         """The blocks a person sees: a streamed message's task cards and plan (with its text
         as markdown blocks) first, then the blocks it was finished with."""
-        streamed = (
-            stream_chunks.as_blocks(self.stream_parts, self.task_display_mode)
-            if stream_chunks.has_structure(self.stream_parts)
-            else []
-        )
+        if stream_chunks.has_structure(self.stream_parts):
+            streamed = stream_chunks.as_blocks(self.stream_parts, self.task_display_mode)
+        elif self.stream_text and self.blocks:  # chat.stopStream's blocks go under the text
+            streamed = [{"type": "markdown", "text": self.stream_text}]
+        else:
+            streamed = []
         return [*streamed, *(self.blocks or [])]
 
     def visible_text(self) -> str:

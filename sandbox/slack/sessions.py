@@ -3,8 +3,10 @@
 As docs.slack.dev/reference/methods/agents.sessions.setStatus describes them: a session is a
 thread (`channel_id` + `thread_ts`), created by its first setStatus; `status` is one of
 `processing`, `active`, `suspended`, `closed`; `title` and `initiator_user_id` are optional.
-The status never changes by itself: a person's Stop (shown while `processing`) only sends the
-app `agent_session_stopped` (`channel`, `thread_ts`, `user`, `streaming_message_ts[]`).
+The status changes only when the app sets it: with setStatus, or by stopping a stream of the
+thread (chat.stopStream's `session_status`, `active` unless given). A person's Stop (shown
+while `processing`) only sends the app `agent_session_stopped` (`channel`, `thread_ts`, `user`,
+`streaming_message_ts[]`).
 
 Refusals, as Slack words them: a required argument missing, a status outside the four or a
 title that is not a string → `invalid_arguments`; an unknown channel → `channel_not_found`;
@@ -63,6 +65,13 @@ class SessionMethods(ApiBase):
         if thread_ts not in channel.messages:
             raise ApiError("thread_not_found")
         return channel.id, thread_ts
+
+    def _stream_stopped(self, channel: str, thread_ts: str | None, status: str) -> None:
+        """chat.stopStream sets the status of the thread's session (when it has one)."""
+        session = self.sessions.get((channel, thread_ts or ""))
+        if session is not None:
+            session.status = status
+            session.history.append(status)
 
     def _title(self, args: Args, *, required: bool) -> str | None:
         if "title" not in args:

@@ -8,6 +8,7 @@ from sandbox.slack import limits, stream_chunks
 from sandbox.slack.api_base import ApiBase, Args, json_field
 from sandbox.slack.limits import ApiError
 from sandbox.slack.model import Channel, Message
+from sandbox.slack.sessions import STATUSES as SESSION_STATUSES
 
 
 class StreamMethods(ApiBase):
@@ -65,6 +66,12 @@ class StreamMethods(ApiBase):
         return {"channel": channel.id, "ts": message.ts}
 
     async def chat_stop_stream(self, args: Args) -> Args:
+        """Finish the stream; `session_status` (default `active`) becomes its thread's agent
+        session status (docs.slack.dev/reference/methods/chat.stopStream)."""
+        status = str(args.get("session_status") or "active")
+        if status not in SESSION_STATUSES:
+            raise ApiError("invalid_arguments", detail=f"session_status must be one of "
+                           f"{SESSION_STATUSES}")  # fmt: skip
         channel, message = self._streaming(args)
         blocks = json_field(args, "blocks")
         if blocks is not None:
@@ -74,4 +81,5 @@ class StreamMethods(ApiBase):
             message.blocks = blocks
         message.streaming = False
         message.text = message.stream_text
+        self._stream_stopped(channel.id, message.thread_ts, status)
         return {"channel": channel.id, "ts": message.ts, "message": message.as_api()}

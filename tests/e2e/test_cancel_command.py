@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,8 +29,13 @@ async def cancel(sandbox: SlackSandbox, user: str, run_id: str) -> str:
     return str(sandbox.ephemeral_for(user)[-1]["text"])
 
 
+def has_footer(message: dict[str, Any]) -> bool:
+    """The footer closes the stream (a block) or is a final message (its text)."""
+    return FOOTER in message["text"] or FOOTER in str(message["blocks"])
+
+
 def footers(sandbox: SlackSandbox, root_ts: str) -> list[str]:
-    return [m["text"] for m in thread(sandbox, root_ts) if FOOTER in m["text"]]
+    return [m["text"] for m in thread(sandbox, root_ts) if has_footer(m)]
 
 
 async def test_cancel_during_an_approval_wait_closes_the_card_the_thread_and_the_session(
@@ -71,7 +77,7 @@ async def test_cancel_during_a_model_call_shows_nothing_of_the_step_in_flight_af
         await asyncio.sleep(3.0)  # the call in flight answers; none of it may show
         shown = thread(sandbox, root.ts)
     assert reply == f"Run {run_id} cancelled."
-    last_footer = max(i for i, m in enumerate(shown) if FOOTER in m["text"])
+    last_footer = max(i for i, m in enumerate(shown) if has_footer(m))
     after = [m["text"] for m in shown[last_footer + 1 :]]
     assert all("Stopped by" in text for text in after), f"shown after the footer: {after}"
     assert not any(m["streaming"] for m in shown)

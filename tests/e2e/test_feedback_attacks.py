@@ -130,7 +130,7 @@ async def test_a_vote_on_a_stopped_run_is_stored_with_it(
         deliver_stop(sandbox.api, sandbox.delivery, "U0ONCALL", CHANNEL, root.ts)
         last = await wait_for(sandbox, lambda: next((
             m for m in thread(sandbox, root.ts)
-            if "context_actions" in str(m["blocks"]) and "cancelled" in m["text"]
+            if "context_actions" in str(m["blocks"]) and "cancelled" in str(m["blocks"])
         ), None))  # fmt: skip
         await sandbox.click("U0LEAD", CHANNEL, last["ts"], "opsbot_feedback",
                             f"{vote}:{run_id}")  # fmt: skip

@@ -140,12 +140,15 @@ async def test_a_burst_is_rate_limited_yet_nothing_is_lost(
     database_url: str, workspace: Path
 ) -> None:
     server = await start_model_server(scripted(CHATTY, tokens_per_second=400))
-    config = SandboxConfig(rate_window_s=10.0)
+    config = SandboxConfig(rate_window_s=4.0)
     try:
         async with running_bot(
             database_url, workspace, server.url, sandbox_config=config, slack_rate_scale=50.0
         ) as slack:
             sandbox = slack.sandbox
+            # each run is one stream (cards, hops and footer inside it): a workspace that lets
+            # one stream start per window makes five runs at once meet Slack's 429s
+            sandbox.limiter.tiers["chat.startStream"] = 1
             roots = [
                 await sandbox.post_as("U0ONCALL", CHANNEL, f"<@U0BOT> burst {n}") for n in range(5)
             ]

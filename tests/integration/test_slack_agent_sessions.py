@@ -190,3 +190,54 @@ async def test_a_malformed_page_stop_is_refused_and_delivers_nothing(
     assert found["ok"] is False
     assert str(found["error"]).startswith(error)
     assert len(slack.sandbox.delivery.log) == before
+
+
+async def open_stream(slack: RunningSlack, client: AsyncWebClient, thread_ts: str) -> str:
+    started = await client.chat_startStream(
+        channel=CHANNEL, thread_ts=thread_ts, recipient_user_id="U0ONCALL",
+        recipient_team_id=slack.sandbox.workspace.team_id, markdown_text="looking",
+    )  # fmt: skip
+    return str(started["ts"])
+
+
+@pytest.mark.parametrize(
+    ("given", "after"),
+    [({}, "active"), ({"session_status": "processing"}, "processing"),
+     ({"session_status": "suspended"}, "suspended"), ({"session_status": "closed"}, "closed")],
+    ids=["default-active", "processing", "suspended", "closed"],
+)  # fmt: skip
+async def test_stopping_a_stream_sets_its_threads_session_status(
+    slack: RunningSlack, client: AsyncWebClient, given: dict[str, str], after: str
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "checkout is returning 500s")
+    await client.agents_sessions_setStatus(channel_id=CHANNEL, thread_ts=root.ts,
+                                           status="processing")  # fmt: skip
+    ts = await open_stream(slack, client, root.ts)
+
+    await client.chat_stopStream(channel=CHANNEL, ts=ts, **given)
+
+    session = slack.sandbox.api.sessions[(CHANNEL, root.ts)]
+    assert session.status == after
+    assert session.as_page()["stoppable"] is (after == "processing")
+
+
+@pytest.mark.parametrize("status", ["done", "PROCESSING", "stopped", " active"])
+async def test_a_stop_with_an_unknown_session_status_is_refused_and_keeps_streaming(
+    slack: RunningSlack, client: AsyncWebClient, status: str
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "checkout is returning 500s")
+    ts = await open_stream(slack, client, root.ts)
+    assert (
+        await refused(client.chat_stopStream(channel=CHANNEL, ts=ts, session_status=status))
+        == "invalid_arguments"
+    )
+    assert slack.sandbox.workspace.channels[CHANNEL].messages[ts].streaming
+
+
+async def test_stopping_a_stream_of_a_thread_without_a_session_creates_none(
+    slack: RunningSlack, client: AsyncWebClient
+) -> None:
+    root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "checkout is returning 500s")
+    ts = await open_stream(slack, client, root.ts)
+    await client.chat_stopStream(channel=CHANNEL, ts=ts, session_status="suspended")
+    assert (CHANNEL, root.ts) not in slack.sandbox.api.sessions
