@@ -32,6 +32,7 @@ from bot.deps import BotDeps
 from bot.http_events import events_app
 from bot.leftovers import finish_leftovers
 from bot.renderer import SlackPublisher
+from bot.session_expiry import sweep_forever
 from bot.session_status import SessionStatus
 from bot.startup_checks import check_config, open_socket_url, who_am_i
 from bot.status_http import add_status_routes
@@ -68,6 +69,9 @@ async def run_until_stopped(
         cleanup.push_async_callback(publisher.close)
         cleanup.push_async_callback(sessions.close)
         engine = await service.launch(settings, FanoutPublisher([publisher, sessions]))
+        if settings.session_close_after_s > 0:
+            sweeper = asyncio.create_task(sweep_forever(sessions, settings.session_close_after_s))
+            cleanup.callback(sweeper.cancel)
         writer.on_rate_limited = lambda method: engine.telemetry.metrics.slack_rate_limited.add(
             1, {"method": method}
         )

@@ -9,7 +9,9 @@ docs.slack.dev/reference/methods/agents.sessions.setStatus (slack-sdk 3.48
 - `suspended` while it waits for a person's decision (ApprovalRequested),
 - `active` when it is done (RunFinished) or was stopped (bot/listeners/sessions.py).
 
-opsbot has no notion of closing a thread, so it never sets `closed`. The first call of a thread
+- `closed` once the thread has been idle for OPSBOT_SESSION_CLOSE_AFTER_S (bot/session_expiry.py).
+
+The first call of a thread
 carries its title (the opening message's first line) and the requester as
 `initiator_user_id`. Calls go out in the background, one thread at a time and only the newest
 wanted status, so a run never waits for Slack here. A workspace that does not offer sessions
@@ -187,6 +189,8 @@ class SessionStatus:
             outcome = await self._set(session, status)
             if outcome == "sent":
                 session.sent, failures = status, 0
+                if status == "closed" and session.wanted == "closed":
+                    self._sessions.pop((session.channel, session.thread_ts), None)
             elif outcome == "again" and failures < RETRIES:
                 await asyncio.sleep(RETRY_S * 2**failures)
                 failures += 1

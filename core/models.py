@@ -28,6 +28,8 @@ class ThreadRow(Base):
     updated_at: Mapped[float] = mapped_column(Float)
     total_tokens: Mapped[int] = mapped_column(Integer, default=0)
     total_cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    session_closed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """When its Slack agent session was last set `closed` for being idle (None: never)."""
 
 
 class MessageRow(Base):

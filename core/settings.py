@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     alert_flap_window_s: float = Field(
         default=3600.0, gt=0, validation_alias="OPSBOT_ALERT_FLAP_WINDOW_S"
     )
+    session_close_after_s: float = Field(
+        default=86_400.0, ge=0, validation_alias="OPSBOT_SESSION_CLOSE_AFTER_S"
+    )
+    """Seconds after its last run ended that an idle thread's agent session is set `closed`
+    (bot/session_expiry.py); 0: never."""
     log_sources: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="OPSBOT_LOG_SOURCES"
     )

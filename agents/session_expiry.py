@@ -1,0 +1,72 @@
+"""Threads whose agent session has been idle long enough to be `closed`.
+
+A thread qualifies when none of its runs is running or waiting, its last run ended before the
+cutoff, and its session was not closed since that run ended. Closing is claimed in the
+database (`opsbot_threads.session_closed_at`), so several processes sweeping at once close a
+session once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from agents.queries import ACTIVE
+from agents.runtime import current_engine
+from core.models import RunRow, ThreadRow
+
+MAX_PER_SWEEP = 100
+"""Sessions closed per sweep at most: a backlog (the first sweep after an upgrade) is spread
+over several sweeps instead of one burst of Slack calls."""
+
+
+@dataclass(frozen=True)
+class IdleSession:
+    """A Slack thread to close: its id (`team:channel:thread_ts`) and when its last run ended."""
+
+    thread_id: str
+    channel: str
+    thread_ts: str
+    last_finished_at: float
+
+
+def _idle(session: Session, cutoff: float) -> list[IdleSession]:
+    busy = select(RunRow.thread_id).where(RunRow.status.in_(ACTIVE))
+    last = func.max(RunRow.finished_at)
+    rows = session.execute(
+        select(ThreadRow.id, ThreadRow.channel, ThreadRow.thread_ts, last)
+        .join(RunRow, RunRow.thread_id == ThreadRow.id)
+        .where(~ThreadRow.id.like("local:%"), ThreadRow.id.not_in(busy))
+        .group_by(ThreadRow.id, ThreadRow.channel, ThreadRow.thread_ts,
+                  ThreadRow.session_closed_at)
+        .having(last < cutoff)
+        .having(or_(ThreadRow.session_closed_at.is_(None), ThreadRow.session_closed_at < last))
+        .order_by(last)
+        .limit(MAX_PER_SWEEP)
+    ).all()  # fmt: skip
+    return [IdleSession(r[0], r[1], r[2], float(r[3] or 0.0)) for r in rows]
+
+
+async def idle_sessions(idle_s: float, now: float) -> list[IdleSession]:
+    """Slack threads idle for more than `idle_s` seconds at `now` (epoch seconds) whose session
+    is not closed yet, longest idle first, at most `MAX_PER_SWEEP`."""
+    return await current_engine().db.run(lambda s: _idle(s, now - idle_s))
+
+
+async def claim_closing(idle: IdleSession, now: float) -> bool:
+    """Record that this process closes the session; False when another process (or a sweep
+    that raced this one) already did since its last run ended."""
+
+    def claim(session: Session) -> bool:
+        result = session.execute(
+            update(ThreadRow)
+            .where(ThreadRow.id == idle.thread_id)
+            .where(or_(ThreadRow.session_closed_at.is_(None),
+                       ThreadRow.session_closed_at < idle.last_finished_at))
+            .values(session_closed_at=now)
+        )  # fmt: skip
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    return await current_engine().db.run(claim)
