@@ -22,19 +22,14 @@ from bot.writer import SlackWriter
 from core.models import RunRow, ThreadRow
 from core.types import IncomingMessage, ThreadRef
 from sandbox.model.server import RunningModelServer, start_model_server
-from sandbox.slack.app import RunningSlack, start_slack
+from sandbox.slack.app import RunningSlack
 from sandbox.slack.server import Outage
+from tests.integration.test_slack_agent_sessions import slack
 from tests.support import make_settings, scripted
 
+__all__ = ["slack"]  # the fixture, imported so pytest finds it here
 CHANNEL = "C0INCIDENTS"
 IDLE_S = 0.5
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[RunningSlack]:
-    running = await start_slack()
-    yield running
-    await running.stop()
 
 
 @pytest.fixture
