@@ -1,4 +1,5 @@
-"""Threads whose agent session has been idle long enough to be `closed`.
+"""Threads whose agent session has been idle long enough to be `closed` (or whose incident is
+over: its alert group resolved).
 
 A thread qualifies when none of its runs is running or waiting, its last run ended before the
 cutoff, and its session was not closed since that run ended. Closing is claimed in the
@@ -65,6 +66,30 @@ async def claim_closing(idle: IdleSession, now: float) -> bool:
             .where(ThreadRow.id == idle.thread_id)
             .where(or_(ThreadRow.session_closed_at.is_(None),
                        ThreadRow.session_closed_at < idle.last_finished_at))
+            .values(session_closed_at=now)
+        )  # fmt: skip
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    return await current_engine().db.run(claim)
+
+
+async def claim_closing_now(thread_id: str, now: float) -> bool:
+    """Record that this process closes the thread's session at once (the incident is over:
+    its alert group resolved); False when a run of the thread is running or waiting, the
+    thread is unknown, or its session is already closed since its last run ended."""
+
+    def claim(session: Session) -> bool:
+        busy = session.scalar(select(func.count()).select_from(RunRow)
+                              .where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE)))
+        last = session.scalar(select(func.max(RunRow.finished_at))
+                              .where(RunRow.thread_id == thread_id)) or 0.0  # fmt: skip
+        if busy:
+            return False
+        result = session.execute(
+            update(ThreadRow)
+            .where(ThreadRow.id == thread_id)
+            .where(or_(ThreadRow.session_closed_at.is_(None),
+                       ThreadRow.session_closed_at < last))
             .values(session_closed_at=now)
         )  # fmt: skip
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from agents import alert_groups, runtime, service
+from agents import alert_groups, runtime, service, session_expiry
 from agents.alert_groups import AlertGroup
 from agents.alert_payload import AlertNotification, investigation_text
 from bot.alerts.card import alert_card, card_metadata, is_card_of
@@ -156,8 +156,18 @@ class AlertDesk:
             if group.status == "resolved":
                 await self._say(group, f"Resolved: {len(notification.alerts)} alert(s) of this "
                                 "group resolved (Alertmanager).")  # fmt: skip
+                await self._close_session(group)
         if group.status == "firing" and group.investigate and group.run_episode < group.episode:
             await self._investigate(group, notification)
+
+    async def _close_session(self, group: AlertGroup) -> None:
+        """The incident is over: its thread's agent session is `closed`, unless a run there
+        still works or waits (the idle sweep, bot/session_expiry.py, closes it later)."""
+        if self.deps.sessions is None or not group.channel or not group.thread_ts:
+            return
+        thread_id = f"{self.deps.team}:{group.channel}:{group.thread_ts}"
+        if await session_expiry.claim_closing_now(thread_id, time.time()):
+            self.deps.sessions.want(group.channel, group.thread_ts, "closed")
 
     async def _open_thread(self, group: AlertGroup, notification: AlertNotification) -> AlertGroup:
         db = runtime.current_engine().db

@@ -141,7 +141,10 @@ async def test_a_firing_group_opens_one_thread_and_one_investigation(
         assert (await post(port, resolved))[1]["action"] == "resolved"
         await wait_for(sandbox, lambda: "RESOLVED" in json.dumps(cards(sandbox)[0]["blocks"]))
         await wait_for(sandbox, lambda: "Resolved: 1 alert(s)" in text_of(sandbox, card["ts"]))
+        session = sandbox.api.sessions[(CHANNEL, card["ts"])]
+        await wait_for(sandbox, lambda: session.status == "closed")  # the incident is over
         await asyncio.sleep(1.5)
+        assert session.history[-2:] == ["active", "closed"]
         assert len(cards(sandbox)) == 1, "one thread per episode"
         assert count(database_url, RunRow) == 1, "one investigation per episode"
         assert text_of(sandbox, card["ts"]).count(ANSWER) == 1

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from agents import service
 from agents.publisher import FanoutPublisher
 from agents.runtime import current_engine
+from agents.session_expiry import claim_closing_now
 from bot.session_expiry import close_idle_sessions, sweep_interval
 from bot.session_status import SessionStatus
 from bot.writer import SlackWriter
@@ -177,3 +178,20 @@ def test_the_sweep_runs_often_enough_and_never_spins(
     close_after_s: float, interval_s: float
 ) -> None:
     assert sweep_interval(close_after_s) == interval_s
+
+
+@pytest.mark.parametrize(
+    ("runs", "closes"),
+    [([("succeeded", 2.0)], True), ([("succeeded", 2.0), ("running", None)], False),
+     ([("waiting_approval", None)], False), ([], True)],
+    ids=["ended", "still-running", "waiting", "no-run-yet"],
+)  # fmt: skip
+async def test_a_resolved_incident_closes_its_session_at_once_unless_a_run_works(
+    status: SessionStatus, runs: list[tuple[str, float | None]], closes: bool
+) -> None:
+    thread_id = "T0SANDBOX:C0INCIDENTS:7.0001"
+    await add_thread(thread_id, runs)
+    assert await claim_closing_now(thread_id, time.time()) is closes
+    assert await claim_closing_now(thread_id, time.time()) is False, "closed once"
+    assert await close_idle_sessions(status, 0.0) == 0, "the sweep does not close it again"
+    assert await claim_closing_now("T0SANDBOX:C0INCIDENTS:9.9", time.time()) is False
