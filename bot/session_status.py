@@ -9,7 +9,8 @@ docs.slack.dev/reference/methods/agents.sessions.setStatus (slack-sdk 3.48
 - `suspended` while it waits for a person's decision (ApprovalRequested),
 - `active` when it is done (RunFinished) or was stopped (bot/listeners/sessions.py).
 
-- `closed` once the thread has been idle for OPSBOT_SESSION_CLOSE_AFTER_S (bot/session_expiry.py).
+- `closed` once the thread has been idle for OPSBOT_SESSION_CLOSE_AFTER_S (bot/session_expiry.py)
+  or its alert group resolved (bot/alerts/desk.py).
 
 The first call of a thread
 carries its title (the opening message's first line) and the requester as
