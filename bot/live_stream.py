@@ -43,8 +43,8 @@ def _as_lines(view: RunView, cards: list[tuple[dict[str, Any], str, str]]) -> st
     call's outcome ends the line of its start when that start was written as a line."""
     text = ""
     for chunk, line, end in cards:
-        if chunk["type"] != "task_update":
-            continue  # a plan title: its routed line is in the text already
+        if chunk["type"] != "task_update" or not (line or end):
+            continue  # a plan title (its routed line is in the text) or a call's progress
         if end and view.open_line == chunk["id"]:
             text += end
         else:
@@ -248,7 +248,7 @@ class LiveMessages:
             await self.writer.call(
                 "chat.appendStream", channel=view.channel, ts=view.live_ts,
                 markdown_text=f"\n\n_(model call failed: {error}; the text above since the "
-                              "last tool is withdrawn; retrying)_",
+                              "last tool or agent hop is withdrawn; retrying)_",
             )  # fmt: skip
         with contextlib.suppress(SlackApiError):
             await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts,

@@ -54,6 +54,10 @@ RESUMED_NOTE = (
 MAX_POST_TEXT = 11_000  # a plain line's text per message (Slack keeps up to 40,000)
 MAX_TOOL_DETAIL = 300
 ENDED_KEPT = 1_000  # runs whose late events (a cancelled run's step in flight) are dropped
+KEEPALIVE_S = 20.0
+"""Seconds without a write after which running tool calls' cards are updated with how long
+they run: Slack ends a stream nothing was appended to for a while (minutes; the exact time is
+not documented), which would leave those cards in progress for good."""
 
 
 def tool_outcome(status: str, detail: str) -> str:
@@ -75,10 +79,11 @@ class SlackPublisher:
 
     def __init__(
         self, writer: SlackWriter, *, flush_interval_s: float = 0.8, use_streams: bool = True,
-        redactor: Redactor | None = None,
+        redactor: Redactor | None = None, keepalive_s: float = KEEPALIVE_S,
     ) -> None:  # fmt: skip
         self.writer = writer
         self.flush_interval_s = flush_interval_s
+        self.keepalive_s = keepalive_s
         self.live = LiveMessages(writer, use_streams)
         self.views: dict[str, RunView] = {}
         self._not_slack: set[str] = set()
@@ -198,8 +203,11 @@ class SlackPublisher:
 
     async def _routed(self, view: RunView, event: Routed) -> None:
         """An agent hop: the stream's plan is titled with the hops so far and the routed line
-        goes on in the stream; where there is no stream, the line is a message of its own."""
-        line = routed_line(event.agent, event.reason)
+        goes on in the stream; where there is no stream, the line is a message of its own.
+        The reason is redacted before the line reshapes it (one line, cut to length): a secret
+        is recognised by its shape (a private key's lines, a key's full length). A model call
+        of the next agent that fails and is retried withdraws only what follows the line."""
+        line = routed_line(event.agent, view.redactor.redact(event.reason))
         if not self._timeline(view):
             await self.live.end(view)
             await self._post(view, line)
@@ -210,6 +218,7 @@ class SlackPublisher:
         self._add(view, ("\n" + text_split.FENCE if unclosed else "") + f"\n\n{line}\n\n")
         async with view.lock:  # written before the router's step ends, as a posted line was
             await self.live.flush(view, final=True)
+            view.call_start = len(view.live_text) + len(view.pending)
 
     async def _tool_started(self, view: RunView, event: ToolStarted) -> None:
         """A task card in the stream's timeline; a text line where there is no stream."""
@@ -219,6 +228,7 @@ class SlackPublisher:
             chunk = task_chunks.task_started(event.tool_use_id, event.name, summary,
                                              view.redactor)  # fmt: skip
             view.tasks[event.tool_use_id] = chunk["title"]
+            view.task_since[event.tool_use_id] = time.monotonic()
             self._add_card(view, chunk, line)
             return
         self._add(view, line)
@@ -226,6 +236,7 @@ class SlackPublisher:
 
     async def _tool_finished(self, view: RunView, event: ToolFinished) -> None:
         title = view.tasks.pop(event.tool_use_id, None)
+        view.task_since.pop(event.tool_use_id, None)
         if self._timeline(view) and (title is not None or not view.tool_open):
             outcome = f"{tool_outcome(event.status, event.detail)} · {event.duration_ms:.0f} ms"
             chunk = task_chunks.task_finished(event.tool_use_id, title or event.name,
@@ -246,6 +257,18 @@ class SlackPublisher:
         view.tool_open = False
         view.call_start = len(view.live_text) + len(view.pending)
 
+    def _add_progress(self, view: RunView) -> None:
+        """Nothing was written for `keepalive_s` while tool calls run: their cards say for how
+        long, which also keeps the stream open (Slack ends a stream left idle, and a card in it
+        could then never be finished)."""
+        if not (view.tasks and view.live_ts is not None and view.streamed):
+            return
+        now = time.monotonic()
+        for tool_use_id, title in view.tasks.items():
+            since = view.task_since.get(tool_use_id, now)
+            chunk = task_chunks.task_running(tool_use_id, title, now - since)
+            self._add_card(view, chunk, "")
+
     async def _share_files(self, view: RunView, event: ToolFinished) -> None:
         """The tool's files (charts) under its line; a file that could not be shared becomes
         a short note, never a failed run."""
@@ -260,7 +283,11 @@ class SlackPublisher:
 
     async def _flush_forever(self, view: RunView) -> None:
         while True:
-            await view.wake.wait()
+            try:
+                await asyncio.wait_for(view.wake.wait(), self.keepalive_s)
+            except TimeoutError:
+                self._add_progress(view)
+                continue
             await asyncio.sleep(self.flush_interval_s)  # coalesce what arrives meanwhile
             view.wake.clear()
             async with view.lock:

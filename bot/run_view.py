@@ -62,6 +62,8 @@ class RunView:
     open_line: str | None = None
     """The tool call whose start was written as a text line that its outcome ends."""
     """Tool calls shown as task cards of the stream: tool_use id -> the card's title."""
+    task_since: dict[str, float] = field(default_factory=dict)
+    """When each running tool call's card was queued (time.monotonic()), for its progress."""
     hops: list[str] = field(default_factory=list)
     """The agents the run was routed to, in order (the stream's plan title)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

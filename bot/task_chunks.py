@@ -43,6 +43,15 @@ def task_started(tool_use_id: str, name: str, summary: str, redactor: Redactor) 
     return {"type": "task_update", "id": tool_use_id, "title": title, "status": "in_progress"}
 
 
+def task_running(tool_use_id: str, title: str, elapsed_s: float) -> dict[str, Any]:
+    """The chunk that says a call still runs and for how long (`details`: "running for 1m 05s");
+    `title` is the one it started with."""
+    minutes, seconds = divmod(int(elapsed_s), 60)
+    took = f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+    return {"type": "task_update", "id": tool_use_id, "title": _clip(title, MAX_TITLE),
+            "status": "in_progress", "details": f"running for {took}"}  # fmt: skip
+
+
 def task_finished(
     tool_use_id: str, title: str, status: str, outcome: str, redactor: Redactor
 ) -> dict[str, Any]:

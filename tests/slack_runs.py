@@ -31,13 +31,15 @@ STREAMED = ("markdown", "task_card", "plan")  # the blocks of a streamed message
 async def run_in_thread(
     slack: RunningSlack, model: RunningModelServer, database_url: str, workspace: Path,
     tools: tuple[Tool[Any], ...], answer: str, use_streams: bool = True,
+    keepalive_s: float = 20.0,
 ) -> tuple[str, str, list[dict[str, Any]]]:  # fmt: skip
     """Ask in a new thread of #incidents and wait for the run and for `answer` to show;
     returns (outcome, thread ts, the recorded results of the run's tool calls)."""
     space = slack.sandbox.workspace
     web = AsyncWebClient(token=space.bot_token, base_url=slack.api_url)
     publisher = SlackPublisher(SlackWriter(web, rate_scale=100.0), flush_interval_s=0.05,
-                               redactor=Redactor(), use_streams=use_streams)  # fmt: skip
+                               redactor=Redactor(), use_streams=use_streams,
+                               keepalive_s=keepalive_s)  # fmt: skip
     settings = make_settings(database_url, workspace, model.url)
     engine = await service.launch(settings, publisher)
     try:

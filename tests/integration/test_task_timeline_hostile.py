@@ -6,6 +6,7 @@ rate-limiting the chunks."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -73,23 +74,17 @@ async def unlimited() -> AsyncIterator[RunningSlack]:
 
 async def run(
     slack: RunningSlack, database_url: str, workspace: Path, script: dict[str, Any],
-    use_streams: bool = True,
+    use_streams: bool = True, keepalive_s: float = 20.0,
 ) -> tuple[str, list[dict[str, Any]]]:  # fmt: skip
     """The run of `script` rendered into a thread; (its outcome, the thread's replies)."""
     model = await start_model_server(scripted([script]))
     try:
         outcome, root_ts, _ = await run_in_thread(slack, model, database_url, workspace,
-                                                  (COUNT, SLOW), ANSWER, use_streams)  # fmt: skip
+                                                  (COUNT, SLOW), ANSWER, use_streams,
+                                                  keepalive_s)  # fmt: skip
     finally:
         await model.stop()
     return outcome, replies(slack, root_ts)
-
-
-STALE_CARD = pytest.mark.xfail(
-    strict=False,  # it passes when the tool's start and end go out in one call
-    reason="not fixed: a card whose stream Slack ended while its tool ran stays in progress "
-    "in that message; the outcome is shown in a new card of the next stream",
-)
 
 
 # A key argument is cut to 80 characters before it reaches the renderer: a secret across the
@@ -185,16 +180,16 @@ async def test_sixty_calls_under_slacks_rate_limits_go_out_batched_and_never_hol
     assert not [c for c in slack_as_is.sandbox.calls if c.get("error") == "ratelimited"]
 
 
-@STALE_CARD
 @pytest.mark.parametrize("slow", [1, 2])
-async def test_a_stream_slack_ended_while_a_tool_ran_leaves_no_card_in_progress(
+async def test_a_tool_outliving_slacks_idle_stream_keeps_it_open_and_its_card_finishes(
     slack: RunningSlack, database_url: str, workspace: Path, slow: int
 ) -> None:
-    """The tool outlives the stream (Slack finalizes it idle): the card it started in is not
-    left spinning, and the call's outcome is shown once."""
+    """The tool runs longer than the workspace keeps an idle stream (0.6 s here): the card
+    says for how long it runs (keepalive 0.2 s), so the stream stays open, the card is not left
+    spinning, and the call's outcome is shown once, in its own card."""
     script = turn(calls("count_errors", "before") + calls("slow_count", *map(str, range(slow))))
 
-    outcome, thread = await run(slack, database_url, workspace, script)
+    outcome, thread = await run(slack, database_url, workspace, script, keepalive_s=0.2)
 
     assert outcome == "succeeded"
     cards = task_cards(thread)
@@ -202,6 +197,21 @@ async def test_a_stream_slack_ended_while_a_tool_ran_leaves_no_card_in_progress(
     slow_cards = [c for c in cards if c["title"].startswith("slow_count")]
     assert len(slow_cards) == slow
     assert {c["status"] for c in slow_cards} == {"complete"}
+    progress = [
+        ch
+        for a in slack.sandbox.calls
+        if a["method"] == "chat.appendStream"
+        for ch in chunks_of(a["args"])
+        if ch.get("details", "").startswith("running for")
+    ]
+    assert progress, "the running card said how long it runs"
+    refused = [c["error"] for c in slack.sandbox.calls if c["error"]]
+    assert "message_not_in_streaming_state" not in refused, "the stream never went idle"
+
+
+def chunks_of(args: dict[str, Any]) -> list[dict[str, Any]]:
+    chunks = args.get("chunks") or []
+    return json.loads(chunks) if isinstance(chunks, str) else list(chunks)
 
 
 @pytest.mark.parametrize("error", ["ratelimited", "internal_error"])
