@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -14,6 +15,10 @@ from agents.state import AWAITING_KEY
 DONE = "done"
 MAX_HOPS = 4
 ROUTE_TOOL = "route_to"
+MAX_REASON = 300
+"""Characters of the classifier's reason kept. The reason is the model's tool input, not yet
+redacted: a cut never keeps a piece of a word, which could be the head of a key too short for
+the redactor to recognise (bot/renderer.py redacts the reason before it is shown)."""
 
 
 class Hop(BaseModel):
@@ -147,11 +152,21 @@ def decision_from_reply(route: RouteInput, reply: ModelReply) -> RouteDecision:
     for use in reply.tool_uses:
         agent = use.input.get("agent")
         if use.name == ROUTE_TOOL and agent in choices:
-            reason = str(use.input.get("reason") or "no reason given")[:300]
+            reason = clipped_reason(str(use.input.get("reason") or "no reason given"))
             return RouteDecision(agent=agent, reason=reason, rule="classifier", usage=reply.usage)
     return fallback_decision(route, "the router's answer was not a valid route_to call").model_copy(
         update={"usage": reply.usage}
     )
+
+
+def clipped_reason(reason: str) -> str:
+    """At most `MAX_REASON` characters of `reason`, cut between words (see `MAX_REASON`)."""
+    if len(reason) <= MAX_REASON:
+        return reason
+    head = reason[: MAX_REASON - 2]  # room for " …"
+    if not reason[MAX_REASON - 2].isspace():
+        head = re.sub(r"\S+$", "", head)  # the word the cut went through is dropped whole
+    return f"{head.rstrip()} …".lstrip()
 
 
 def fallback_decision(route: RouteInput, why: str) -> RouteDecision:
