@@ -269,21 +269,36 @@ class LiveMessages:
         placed = False
         if view.live_ts is not None and view.streamed:
             faults.point("before_stream_stop")
-            extra: dict[str, Any] = {"blocks": blocks} if blocks else {}
-            try:
-                await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts,
-                                       session_status=session_status, **extra)  # fmt: skip
-                placed = bool(blocks)
-            except SlackApiError as error:
-                if error.response.get("error") != NOT_STREAMING:
-                    raise
-                await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
-                                       text=view.live_text or " ")  # fmt: skip
+            placed = await self._stop_stream(view, blocks, session_status)
         if view.live_ts is not None:  # only once it is stopped: a crash before keeps the row
             await live_messages.live_finished(view.channel, view.live_ts)
             self._with_cards.discard(view.live_ts)
         view.live_ts, view.live_text, view.call_start = None, "", 0
         return placed
+
+    async def _stop_stream(
+        self, view: RunView, blocks: list[dict[str, Any]] | None, session_status: str
+    ) -> bool:
+        """chat.stopStream, `blocks` under the text; True when they were placed. A stop
+        refused for its blocks (`invalid_blocks`, too long, ...) is sent again without them
+        (they go in a message of their own): a stream never stopped stays open, and its row
+        would have the next start mark a complete answer interrupted."""
+        assert view.live_ts is not None
+        extra: dict[str, Any] = {"blocks": blocks} if blocks else {}
+        try:
+            await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts,
+                                   session_status=session_status, **extra)  # fmt: skip
+            return bool(blocks)
+        except SlackApiError as error:
+            if error.response.get("error") == NOT_STREAMING:
+                await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
+                                       text=view.live_text or " ")  # fmt: skip
+                return False
+            if not blocks:
+                raise
+            log.warning("a stream's closing blocks were refused (%s): they follow it",
+                        error.response.get("error"))  # fmt: skip
+        return await self._stop_stream(view, None, session_status)
 
     async def end(
         self, view: RunView, blocks: list[dict[str, Any]] | None = None,
