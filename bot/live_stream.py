@@ -144,11 +144,15 @@ class LiveMessages:
         view.shown += piece
 
     async def _finish_expired(self, view: RunView) -> None:
-        """Slack ended the stream on its own (idle or too old): keep its text as it stands."""
+        """Slack ended the stream on its own (idle or too old): keep its text as it stands.
+        The model call under way goes on in the next message: where it started counts from
+        there (left pointing into this message, a retry of the call would keep the failed
+        attempt's text, or withdraw none of it, and the answer would show twice)."""
         assert view.live_ts is not None
         await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
                                text=view.live_text or " ")  # fmt: skip
         await live_messages.live_finished(view.channel, view.live_ts)
+        view.call_start = max(0, view.call_start - len(view.live_text))
         view.live_ts, view.live_text = None, ""
 
     async def _start(self, view: RunView, piece: str) -> None:
