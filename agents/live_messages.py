@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from agents.runtime import current_engine
 from core.models import LiveMessageRow, RunRow
 
+LIVE_RUN = ("running", "waiting_approval")
+"""The statuses of a run that is not over (a restart resumes it)."""
 STARTING = "starting:"  # the ts of a stream being opened, until Slack has answered with its ts
 
 
@@ -84,6 +86,9 @@ class LiveLeftover:
     streaming: bool
     thread_ts: str | None
     created_at: float
+    run_ended: bool = False
+    """Its run has ended (the stream's final stop was refused, or the process died while it
+    was sent): nothing resumes it, and the step that ended it posts what it did not show."""
 
     @property
     def opening(self) -> bool:
@@ -97,8 +102,16 @@ async def live_leftovers() -> list[LiveLeftover]:
     engine = current_engine()
     mine = or_(LiveMessageRow.executor == engine.settings.executor_id,
                LiveMessageRow.executor.is_(None))  # fmt: skip
-    rows = await engine.db.run(lambda s: s.scalars(select(LiveMessageRow).where(mine)).all())
-    return [LiveLeftover(r.channel, r.ts, r.streaming, r.thread_ts, r.created_at) for r in rows]
+
+    def read(session: Session) -> list[LiveLeftover]:
+        rows = session.scalars(select(LiveMessageRow).where(mine)).all()
+        runs = {r.run_id for r in rows}
+        over = select(RunRow.id).where(RunRow.id.in_(runs), RunRow.status.not_in(LIVE_RUN))
+        ended = set(session.scalars(over).all())
+        return [LiveLeftover(r.channel, r.ts, r.streaming, r.thread_ts, r.created_at,
+                             r.run_id in ended) for r in rows]  # fmt: skip
+
+    return await engine.db.run(read)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ from bot.writer import SlackWriter
 RESUMING = "processing"
 """A leftover stream's run is resumed next (bot/session_status.py then sets the status it is
 in); stopping without it would set `active`, chat.stopStream's default."""
+ENDED = "active"
+"""A leftover stream of a run that has ended: nothing resumes it to set the status again, so
+`processing` would leave the finished thread with a Stop button."""
 
 
 async def finish_leftovers(writer: SlackWriter) -> int:
@@ -21,11 +24,13 @@ async def finish_leftovers(writer: SlackWriter) -> int:
         if leftover.opening:
             finished += await _finish_opened_streams(writer, leftover)
         else:
+            status = ENDED if leftover.run_ended else RESUMING
             if leftover.streaming:
                 with contextlib.suppress(SlackApiError):
                     await writer.call("chat.stopStream", channel=leftover.channel, ts=leftover.ts,
-                                      session_status=RESUMING)  # fmt: skip
-            await _mark_interrupted(writer, leftover.channel, leftover.ts)
+                                      session_status=status)  # fmt: skip
+            if not leftover.run_ended:  # an ended run's step posted what the stream lacks
+                await _mark_interrupted(writer, leftover.channel, leftover.ts)
             finished += 1
         await live_messages.live_finished(leftover.channel, leftover.ts)
     return finished
@@ -50,10 +55,11 @@ async def _finish_opened_streams(writer: SlackWriter, leftover: live_messages.Li
             continue
         try:
             await writer.call("chat.stopStream", channel=leftover.channel, ts=ts,
-                              session_status=RESUMING)  # fmt: skip
+                              session_status=ENDED if leftover.run_ended else RESUMING)  # fmt: skip
         except SlackApiError:
             continue  # not streaming (or not ours): nothing to finish
-        await _mark_interrupted(writer, leftover.channel, ts)
+        if not leftover.run_ended:
+            await _mark_interrupted(writer, leftover.channel, ts)
         stopped += 1
     return stopped
 
