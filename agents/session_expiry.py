@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from agents.queries import ACTIVE
@@ -58,12 +58,17 @@ async def idle_sessions(idle_s: float, now: float) -> list[IdleSession]:
 
 async def claim_closing(idle: IdleSession, now: float) -> bool:
     """Record that this process closes the session; False when another process (or a sweep
-    that raced this one) already did since its last run ended."""
+    that raced this one) already did since its last run ended, or a run of the thread works
+    or waits now."""
+
+    # A run started since the thread was picked (a new mention) keeps it open: its
+    # `processing` came before this `closed`, which would win (bot/session_status.py).
+    busy = exists().where(RunRow.thread_id == idle.thread_id, RunRow.status.in_(ACTIVE))
 
     def claim(session: Session) -> bool:
         result = session.execute(
             update(ThreadRow)
-            .where(ThreadRow.id == idle.thread_id)
+            .where(ThreadRow.id == idle.thread_id, ~busy)
             .where(or_(ThreadRow.session_closed_at.is_(None),
                        ThreadRow.session_closed_at < idle.last_finished_at))
             .values(session_closed_at=now)
@@ -79,8 +84,11 @@ async def claim_closing_now(thread_id: str, now: float) -> bool:
     thread is unknown, or its session is already closed since its last run ended."""
 
     def claim(session: Session) -> bool:
-        busy = session.scalar(select(func.count()).select_from(RunRow)
-                              .where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE)))
+        busy = session.scalar(
+            select(func.count())
+            .select_from(RunRow)
+            .where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE))
+        )
         last = session.scalar(select(func.max(RunRow.finished_at))
                               .where(RunRow.thread_id == thread_id)) or 0.0  # fmt: skip
         if busy:
