@@ -70,6 +70,7 @@ class Outage:
     times: int = 1
     when: Callable[[dict[str, Any]], bool] | None = None  # which calls (by their arguments)
     status: int = 200  # Slack answers most failures with 200 and ok=false; fatal_error is 500
+    retry_after: int = 1  # the Retry-After header (seconds) of a 429
 
     def takes(self, method: str, args: dict[str, Any]) -> bool:
         """Whether this call fails (and counts it)."""
@@ -150,6 +151,8 @@ class SlackSandbox:
         if token != self.workspace.bot_token:
             return 200, {"ok": False, "error": "not_allowed_token_type"}, headers
         if outage := next((o for o in self.outages if o.takes(method, args)), None):
+            if outage.status == 429:
+                headers = {**headers, "Retry-After": str(outage.retry_after)}
             return outage.status, {"ok": False, "error": outage.error}, headers
         channel = args.get("channel") if method == "chat.postMessage" else None
         retry_after = self.limiter.check(method, str(channel) if channel else None)

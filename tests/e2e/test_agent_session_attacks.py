@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,7 @@ async def test_a_refused_or_failed_status_call_neither_stalls_the_run_nor_strand
     try:
         async with running_bot(database_url, workspace, server.url) as slack:
             sandbox = slack.sandbox
-            sandbox.outages.append(outage)
+            sandbox.outages.append(replace(outage))  # its own count per database
             root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> is checkout ok?")
             started = asyncio.get_running_loop().time()
             await wait_for(sandbox, lambda: final_of(sandbox, root.ts), 60)

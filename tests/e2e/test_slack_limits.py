@@ -14,7 +14,7 @@ import pytest
 
 from bot.live_stream import MAX_LIVE_TEXT
 from sandbox.model.server import RunningModelServer, start_model_server
-from sandbox.slack.server import SandboxConfig, SlackSandbox
+from sandbox.slack.server import Outage, SandboxConfig, SlackSandbox
 from tests.slackbot import CHANNEL, running_bot, thread, wait_for
 from tests.support import counter_workspace, scripted
 
@@ -168,7 +168,9 @@ async def test_text_that_grows_on_its_way_out_still_fits_each_call(
     """Broadcast mentions are escaped on the way out (bot/safe_text.py), which makes a piece
     longer than the renderer cut it: the writer sends it as several calls of one stream."""
     async with running_bot(database_url, counter_workspace(tmp_path), long_answer.url) as slack:
-        slack.sandbox.limiter.refuse_next("chat.startStream", retry_after=4)  # text piles up
+        slack.sandbox.outages.append(Outage(  # the answer's first append waits: text piles up
+            "chat.appendStream", error="ratelimited", status=429, retry_after=4,
+            when=lambda args: "alert 0000" in str(args.get("markdown_text") or "")))
         root_ts, _ = await ask(slack.sandbox, PINGS)
     assert_within_limits(slack.sandbox)
     shown = written_text(slack.sandbox, root_ts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -105,7 +106,7 @@ async def test_without_streams_each_routed_line_is_a_message(
     refusal: Outage | None,
 ) -> None:  # fmt: skip
     if refusal is not None:
-        slack.sandbox.outages.append(refusal)
+        slack.sandbox.outages.append(replace(refusal))  # its own count per database
     outcome, root_ts, _ = await run_in_thread(slack, model, database_url, workspace, (), ANSWER,
                                               use_streams=refusal is not None)  # fmt: skip
 

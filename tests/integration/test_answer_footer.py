@@ -6,6 +6,7 @@ stop, or there are no streams) they come in one final message. Never twice, neve
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -86,7 +87,7 @@ async def test_a_stream_that_cannot_take_the_footer_gets_one_final_message(
     slack: RunningSlack, model: RunningModelServer, database_url: str, workspace: Any,
     refusal: Outage,
 ) -> None:  # fmt: skip
-    slack.sandbox.outages.append(refusal)
+    slack.sandbox.outages.append(replace(refusal))  # its own count per database
     outcome, root_ts, _ = await run_in_thread(slack, model, database_url, workspace, TOOLS,
                                               ANSWER)  # fmt: skip
 

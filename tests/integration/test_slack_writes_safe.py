@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sandbox.model.server import start_model_server
 from sandbox.slack.mentions import broadcasts
+from sandbox.slack.server import SandboxConfig
 from tests.e2e.test_slack_bot_edges import final_of
 from tests.slackbot import CHANNEL, running_bot, wait_for
 from tests.support import scripted
@@ -26,12 +29,14 @@ TURN = {
 ASKED = "<@U0BOT> bait: checkout is down @here <!here>"
 
 
+@pytest.mark.parametrize("streams", [True, False], ids=["streamed", "posted"])
 async def test_a_model_reply_with_mentions_and_masked_links_reaches_the_channel_neutralised(
-    database_url: str, workspace: Path
+    database_url: str, workspace: Path, streams: bool
 ) -> None:
     server = await start_model_server(scripted([TURN], tokens_per_second=40))
+    config = SandboxConfig(streaming_methods=streams)
     try:
-        async with running_bot(database_url, workspace, server.url) as slack:
+        async with running_bot(database_url, workspace, server.url, sandbox_config=config) as slack:
             sandbox = slack.sandbox
             root = await sandbox.post_as("U0ONCALL", CHANNEL, ASKED)
             await wait_for(sandbox, lambda: final_of(sandbox, root.ts))
@@ -41,7 +46,7 @@ async def test_a_model_reply_with_mentions_and_masked_links_reaches_the_channel_
     finally:
         await server.stop()
     ours = [m for m in thread if m.user == "U0BOT"]
-    assert len(ours) >= 2
+    assert ours  # the hop, the answer and its footer: one stream
     assert [(m.ts, broadcasts(m)) for m in ours if broadcasts(m)] == []
     shown = " ".join(f"{m.visible_text()} {m.blocks}" for m in ours)
     assert "https://evil.example/login" in shown
@@ -49,7 +54,7 @@ async def test_a_model_reply_with_mentions_and_masked_links_reaches_the_channel_
     assert "|in the runbook>" not in shown
     assert "](https://evil.example" not in shown
     assert "in the runbook" in shown, "the words stay; only the mention or mask goes"
-    assert posts
+    assert posts or streams, "without streams the reply is posted (and updated)"
     assert all(p.get("unfurl_links") is False and p.get("unfurl_media") is False for p in posts)
     # The requester's own words are theirs: the bot did not rewrite them.
     assert channel.messages[root.ts].text == ASKED

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ async def test_without_streams_the_calls_are_readable_text_lines(
     refusal: Outage | None,
 ) -> None:  # fmt: skip
     if refusal is not None:
-        slack.sandbox.outages.append(refusal)
+        slack.sandbox.outages.append(replace(refusal))  # its own count per database
     outcome, root_ts, _ = await run_in_thread(
         slack, model, database_url, workspace, TOOLS, ANSWER, use_streams=refusal is not None
     )
