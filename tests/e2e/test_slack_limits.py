@@ -168,9 +168,15 @@ async def test_text_that_grows_on_its_way_out_still_fits_each_call(
     """Broadcast mentions are escaped on the way out (bot/safe_text.py), which makes a piece
     longer than the renderer cut it: the writer sends it as several calls of one stream."""
     async with running_bot(database_url, counter_workspace(tmp_path), long_answer.url) as slack:
-        slack.sandbox.outages.append(Outage(  # the answer's first append waits: text piles up
-            "chat.appendStream", error="ratelimited", status=429, retry_after=4,
-            when=lambda args: "alert 0000" in str(args.get("markdown_text") or "")))
+        slack.sandbox.outages.append(
+            Outage(  # the answer's first append waits: text piles up
+                "chat.appendStream",
+                error="ratelimited",
+                status=429,
+                retry_after=4,
+                when=lambda args: "alert 0000" in str(args.get("markdown_text") or ""),
+            )
+        )
         root_ts, _ = await ask(slack.sandbox, PINGS)
     assert_within_limits(slack.sandbox)
     shown = written_text(slack.sandbox, root_ts)
