@@ -90,7 +90,8 @@ class Engine(ApprovalSteps):
                 await self._record_llm_call(run_id, "router", reply)
                 decision = decision_from_reply(route, reply)
             span.set_attributes({"opsbot.route.agent": decision.agent,
-                                 "opsbot.route.reason": decision.reason,
+                                 "opsbot.route.reason":
+                                     self.redactor_for(run_id).redact(decision.reason),
                                  "opsbot.route.rule": decision.rule})  # fmt: skip
         decision = decision.model_copy(update={"decided_at": time.time()})
         if decision.agent != DONE:
