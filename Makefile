@@ -22,11 +22,13 @@ demo: $(STAMP)  ## the bundled incident in the terminal, no page
 	$(BIN)/opsbot ask --demo
 
 # test files run in parallel workers (most tests wait on Slack's pacing, not the CPU); a file
-# stays on one worker, and each worker has its own PostgreSQL database (tests/support.py)
+# stays on one worker, and each worker has its own PostgreSQL database (tests/support.py);
+# tests marked serial (they restart the PostgreSQL server) run alone afterwards
 TEST_WORKERS ?= 4
 
 test: $(STAMP)  ## the whole suite (PostgreSQL too when OPSBOT_TEST_DATABASE_URL is set)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30 -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/python -m pytest tests/unit

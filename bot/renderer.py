@@ -213,11 +213,11 @@ class SlackPublisher:
             await self._post(view, line)
             return
         view.hops.append(event.agent)
-        self._add_card(view, task_chunks.plan_update(view.hops, view.redactor), "")
-        unclosed = text_split.opens_code(view.live_text + view.pending)  # the last agent's
-        self._add(view, ("\n" + text_split.FENCE if unclosed else "") + f"\n\n{line}\n\n")
-        async with view.lock:  # written before the router's step ends, as a posted line was
-            await self.live.flush(view, final=True)
+        async with view.lock:  # no text is on its way out meanwhile: all of it is counted here
+            self._add_card(view, task_chunks.plan_update(view.hops, view.redactor), "")
+            unclosed = text_split.opens_code(view.live_text + view.pending)  # the last agent's
+            self._add(view, ("\n" + text_split.FENCE if unclosed else "") + f"\n\n{line}\n\n")
+            await self.live.flush(view, final=True)  # before the router's step ends
             view.call_start = len(view.live_text) + len(view.pending)
 
     async def _tool_started(self, view: RunView, event: ToolStarted) -> None:

@@ -29,6 +29,7 @@ from tests.support import postgres_url, reset_postgres, scripted
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.serial,  # restarts the PostgreSQL server every other test uses
     pytest.mark.timeout(300),
     pytest.mark.skipif(
         postgres_url() is None, reason="needs OPSBOT_TEST_DATABASE_URL (CI sets it)"
