@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from agents.queries import ACTIVE
 from agents.runtime import current_engine
 from core.models import LiveMessageRow, RunRow
 
-LIVE_RUN = ("running", "waiting_approval")
-"""The statuses of a run that is not over (a restart resumes it)."""
 STARTING = "starting:"  # the ts of a stream being opened, until Slack has answered with its ts
 
 
@@ -106,7 +105,7 @@ async def live_leftovers() -> list[LiveLeftover]:
     def read(session: Session) -> list[LiveLeftover]:
         rows = session.scalars(select(LiveMessageRow).where(mine)).all()
         runs = {r.run_id for r in rows}
-        over = select(RunRow.id).where(RunRow.id.in_(runs), RunRow.status.not_in(LIVE_RUN))
+        over = select(RunRow.id).where(RunRow.id.in_(runs), RunRow.status.not_in(ACTIVE))
         ended = set(session.scalars(over).all())
         return [LiveLeftover(r.channel, r.ts, r.streaming, r.thread_ts, r.created_at,
                              r.run_id in ended) for r in rows]  # fmt: skip

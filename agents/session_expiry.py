@@ -56,26 +56,29 @@ async def idle_sessions(idle_s: float, now: float) -> list[IdleSession]:
     return await current_engine().db.run(lambda s: _idle(s, now - idle_s))
 
 
+def _claim(session: Session, thread_id: str, last_finished_at: float, now: float) -> bool:
+    """Mark the thread's session closed at `now` unless a run of the thread works or waits (a
+    run started since the thread was picked, a new mention, keeps it open: its `processing`
+    came before this `closed`, which would win, bot/session_status.py) or it was already
+    closed since `last_finished_at`; True when this call marked it."""
+    busy = exists().where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE))
+    result = session.execute(
+        update(ThreadRow)
+        .where(ThreadRow.id == thread_id, ~busy)
+        .where(or_(ThreadRow.session_closed_at.is_(None),
+                   ThreadRow.session_closed_at < last_finished_at))
+        .values(session_closed_at=now)
+    )  # fmt: skip
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def claim_closing(idle: IdleSession, now: float) -> bool:
     """Record that this process closes the session; False when another process (or a sweep
     that raced this one) already did since its last run ended, or a run of the thread works
     or waits now."""
-
-    # A run started since the thread was picked (a new mention) keeps it open: its
-    # `processing` came before this `closed`, which would win (bot/session_status.py).
-    busy = exists().where(RunRow.thread_id == idle.thread_id, RunRow.status.in_(ACTIVE))
-
-    def claim(session: Session) -> bool:
-        result = session.execute(
-            update(ThreadRow)
-            .where(ThreadRow.id == idle.thread_id, ~busy)
-            .where(or_(ThreadRow.session_closed_at.is_(None),
-                       ThreadRow.session_closed_at < idle.last_finished_at))
-            .values(session_closed_at=now)
-        )  # fmt: skip
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    return await current_engine().db.run(claim)
+    return await current_engine().db.run(
+        lambda s: _claim(s, idle.thread_id, idle.last_finished_at, now)
+    )
 
 
 async def claim_closing_now(thread_id: str, now: float) -> bool:
@@ -84,22 +87,8 @@ async def claim_closing_now(thread_id: str, now: float) -> bool:
     thread is unknown, or its session is already closed since its last run ended."""
 
     def claim(session: Session) -> bool:
-        busy = session.scalar(
-            select(func.count())
-            .select_from(RunRow)
-            .where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE))
-        )
         last = session.scalar(select(func.max(RunRow.finished_at))
                               .where(RunRow.thread_id == thread_id)) or 0.0  # fmt: skip
-        if busy:
-            return False
-        result = session.execute(
-            update(ThreadRow)
-            .where(ThreadRow.id == thread_id)
-            .where(or_(ThreadRow.session_closed_at.is_(None),
-                       ThreadRow.session_closed_at < last))
-            .values(session_closed_at=now)
-        )  # fmt: skip
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return _claim(session, thread_id, last, now)
 
     return await current_engine().db.run(claim)
