@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,12 @@ async def run_in_thread(
         await service.stop()
         if web.session is not None:
             await web.session.close()
+
+
+def chunks_of(args: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `chunks` of a streaming call's arguments (a JSON string when sent as a form)."""
+    chunks = args.get("chunks") or []
+    return json.loads(chunks) if isinstance(chunks, str) else list(chunks)
 
 
 def replies(slack: RunningSlack, root_ts: str) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ the run knows that from its start)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -16,7 +15,7 @@ from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.app import RunningSlack
 from sandbox.slack.server import Outage
 from tests.integration.test_task_timeline import slack
-from tests.slack_runs import replies, run_in_thread
+from tests.slack_runs import chunks_of, replies, run_in_thread
 from tests.support import scripted
 
 __all__ = ["slack"]  # the fixture, imported so pytest finds it here
@@ -39,13 +38,8 @@ async def model() -> AsyncIterator[RunningModelServer]:
 
 
 def plan_titles_sent(slack: RunningSlack) -> list[str]:
-    titles: list[str] = []
-    for call in slack.sandbox.calls:
-        chunks = call["args"].get("chunks") if call["method"].endswith("Stream") else None
-        if isinstance(chunks, str):
-            chunks = json.loads(chunks)
-        titles += [c["title"] for c in chunks or [] if c["type"] == "plan_update"]
-    return titles
+    return [chunk["title"] for call in slack.sandbox.calls if call["method"].endswith("Stream")
+            for chunk in chunks_of(call["args"]) if chunk["type"] == "plan_update"]  # fmt: skip
 
 
 async def test_hops_title_the_plan_and_the_routed_run_is_one_message(

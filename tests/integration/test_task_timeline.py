@@ -5,7 +5,6 @@ where the run's messages cannot be streams the same calls are readable text line
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +17,7 @@ from core.types import Risk
 from sandbox.model.server import RunningModelServer, start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import Outage, SandboxConfig
-from tests.slack_runs import replies, run_in_thread, task_cards
+from tests.slack_runs import chunks_of, replies, run_in_thread, task_cards
 from tests.support import scripted
 from tools.base import Tool, ToolContext, ToolError
 
@@ -91,7 +90,7 @@ async def test_each_tool_call_is_one_card_complete_or_error_with_its_outcome(
     assert "no such log" in cards[1]["output"]
     updates = [c["args"] for c in slack.sandbox.calls
                if c["method"].endswith("Stream") and "chunks" in str(c["args"])]  # fmt: skip
-    statuses = [ch["status"] for a in updates for ch in _chunks(a) if ch["type"] == "task_update"]
+    statuses = [ch["status"] for a in updates for ch in chunks_of(a) if ch["type"] == "task_update"]
     assert statuses == ["in_progress", "complete", "in_progress", "error"]
     starts = [c["args"] for c in slack.sandbox.calls if c["method"] == "chat.startStream"]
     assert {a.get("task_display_mode") for a in starts} == {"timeline"}
@@ -138,8 +137,3 @@ async def test_without_streams_the_calls_are_readable_text_lines(
     assert "no such log" in texts
     assert AWS_KEY not in texts
     assert texts.count(ANSWER) == 1
-
-
-def _chunks(args: dict[str, Any]) -> list[dict[str, Any]]:
-    chunks = args.get("chunks") or []
-    return json.loads(chunks) if isinstance(chunks, str) else list(chunks)

@@ -6,7 +6,6 @@ rate-limiting the chunks."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from core.types import Risk
 from sandbox.model.server import Fault, RunningModelServer, start_model_server
 from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import Outage, SandboxConfig
-from tests.slack_runs import readable, replies, run_in_thread, task_cards
+from tests.slack_runs import chunks_of, readable, replies, run_in_thread, task_cards
 from tests.support import scripted
 from tools.base import Tool, ToolContext
 
@@ -207,11 +206,6 @@ async def test_a_tool_outliving_slacks_idle_stream_keeps_it_open_and_its_card_fi
     assert progress, "the running card said how long it runs"
     refused = [c["error"] for c in slack.sandbox.calls if c["error"]]
     assert "message_not_in_streaming_state" not in refused, "the stream never went idle"
-
-
-def chunks_of(args: dict[str, Any]) -> list[dict[str, Any]]:
-    chunks = args.get("chunks") or []
-    return json.loads(chunks) if isinstance(chunks, str) else list(chunks)
 
 
 @pytest.mark.parametrize("error", ["ratelimited", "internal_error"])
