@@ -10,6 +10,7 @@ from typing import Any
 import anthropic
 from pydantic import BaseModel, ConfigDict
 
+from agents.model_client import ModelClient
 from agents.model_errors import IncompleteStream, describe_error, is_retryable
 from agents.pricing import cost_usd
 from core.redact import Redactor, StreamRedactor
@@ -185,9 +186,7 @@ class LlmClient:
     started together queue here instead of opening thousands of connections to the API.
     """
 
-    def __init__(
-        self, client: anthropic.AsyncAnthropic, redactor: Redactor, max_concurrent: int = 64
-    ) -> None:
+    def __init__(self, client: ModelClient, redactor: Redactor, max_concurrent: int = 64) -> None:
         self.client = client
         self.redactor = redactor
         self.max_concurrent = max_concurrent

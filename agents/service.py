@@ -6,7 +6,6 @@ import logging
 import time
 from typing import Any
 
-import anthropic
 from dbos import (
     DBOS,
     DBOSConfig,
@@ -25,6 +24,7 @@ from agents.approval_rules import ApprovalRules
 from agents.engine import Engine
 from agents.events import RunFinished, RunResumed
 from agents.llm import LlmClient
+from agents.model_client import make_client
 from agents.ordering import order_hold, thread_order
 from agents.outputs import DatabaseOutputs
 from agents.publisher import Publisher
@@ -95,17 +95,7 @@ def build_engine(
         settings.otel_service_name, APP_VERSION, settings.executor_id,
         settings.otel_exporter_otlp_endpoint, settings.otel_console, span_exporter, metric_reader,
     )  # fmt: skip
-    client = anthropic.AsyncAnthropic(
-        api_key=settings.anthropic_api_key or "missing-key",
-        base_url=settings.anthropic_base_url,
-        max_retries=0,  # one retry layer: the DBOS step's
-        # The SDK's own call spans nest under opsbot's chat spans; never with content, which
-        # would hold the model's words unredacted (opsbot records content itself, redacted).
-        open_telemetry={
-            "tracer_provider": telemetry.provider,
-            "traces": {"enabled": telemetry.exporting, "content_mode": "metadata_only"},
-        },
-    )
+    client = make_client(settings, telemetry.provider, telemetry.exporting)
     tools = default_tools(more=mcp.get if mcp is not None else None)
     confinement, sandbox_line = load_confinement(settings)
     return Engine(

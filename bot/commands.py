@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from agents import service
 from agents.approvals import DecisionOutcome
 from agents.events import ApprovalRequested
+from agents.model_provider import provider_problems
 from agents.outcomes import ANSWERED
 from bot.cli_parser import parser
 from bot.read_database import read_settings
@@ -319,9 +320,11 @@ def run(argv: list[str] | None = None) -> int:
             args.demo_dir = str(Path(args.demo_dir).absolute())
             return asyncio.run(run_demo(args))
         settings = load_settings()
-        if not settings.anthropic_api_key:
+        if settings.model_provider == "anthropic" and not settings.anthropic_api_key:
             print(NO_KEY, file=sys.stderr)
             return 2
+        if problems := provider_problems(settings):
+            raise ConfigError.of_all(problems)
         if not args.text:
             print("error: say what is wrong, e.g. opsbot ask 'checkout is returning 500s'",
                   file=sys.stderr)  # fmt: skip

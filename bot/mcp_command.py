@@ -10,10 +10,12 @@ from typing import Any, ClassVar, TextIO
 import anthropic
 from anthropic.types import MessageParam
 
+from agents.model_client import ModelClient, make_client, model_features
 from agents.model_errors import describe_error as describe_model_error
 from agents.specs import AGENT_NAMES, LOG_ANALYZER, default_agents
 from agents.tool_setup import load_mcp_servers
 from agents.versioning import APP_VERSION
+from core.errors import ConfigError
 from core.redact import Redactor
 from core.settings import Settings
 from tools.base import Tool
@@ -108,19 +110,24 @@ class TokenCounter:
     PROBE: ClassVar[list[MessageParam]] = [{"role": "user", "content": "status?"}]
 
     def __init__(self, settings: Settings) -> None:
-        self.failure: str | None = None if settings.anthropic_api_key else "no ANTHROPIC_API_KEY"
+        self.failure: str | None = None
+        if settings.model_provider == "anthropic" and not settings.anthropic_api_key:
+            self.failure = "no ANTHROPIC_API_KEY"
+        elif "token-counting" not in model_features(settings):
+            self.failure = f"not offered by {settings.model_provider} (OPSBOT_MODEL_FEATURES)"
         self._model = settings.model
-        self._client = anthropic.AsyncAnthropic(
-            api_key=settings.anthropic_api_key or "none", base_url=settings.anthropic_base_url,
-            max_retries=0, timeout=15.0,
-        )  # fmt: skip
+        self._client: ModelClient | None = None
+        try:
+            self._client = make_client(settings, timeout=15.0)
+        except ConfigError as error:
+            self.failure = self.failure or str(error)
         self._base: int | None = None
 
     async def count(self, tools: Sequence[Tool[Any]]) -> int:
         """Tokens of `tools`' definitions (0 for none)."""
         if not tools:
             return 0
-        if self.failure is None:
+        if self.failure is None and self._client is not None:
             try:
                 if self._base is None:
                     self._base = await self._measure([])
@@ -130,6 +137,7 @@ class TokenCounter:
         return definition_tokens(tools)
 
     async def _measure(self, tools: list[dict[str, Any]]) -> int:
+        assert self._client is not None
         counted = await self._client.messages.count_tokens(
             model=self._model, messages=self.PROBE, tools=tools  # type: ignore[arg-type]
         ) if tools else await self._client.messages.count_tokens(
@@ -139,4 +147,5 @@ class TokenCounter:
 
     async def close(self) -> None:
         """Close the HTTP client."""
-        await self._client.close()
+        if self._client is not None:
+            await self._client.close()

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.model_provider import provider_problems
 from agents.specs import AGENT_NAMES
 from agents.tool_setup import load_mcp_servers
 from core.errors import ConfigError, StartupError
@@ -67,8 +68,9 @@ def config_problems(settings: Settings) -> list[tuple[str, str]]:
     elif not SIGNING_SECRET.fullmatch(secret):
         problems.append(("SLACK_SIGNING_SECRET", "must be 32 hexadecimal characters (the app's "
                          "Signing Secret, not a token or the verification token)"))  # fmt: skip
-    if not settings.anthropic_api_key:
+    if settings.model_provider == "anthropic" and not settings.anthropic_api_key:
         problems.append(("ANTHROPIC_API_KEY", "is required: the agents need a model"))
+    problems.extend(provider_problems(settings))
     if settings.runs_api and settings.health_port is None:
         problems.append(("OPSBOT_RUNS_API", "needs OPSBOT_HEALTH_PORT (it serves /runs there)"))
     if settings.runs_api and not app and settings.health_port == settings.http_port:

@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigError
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_ROUTER_MODEL = "claude-haiku-4-5"
+MODEL_FEATURES = ("prompt-caching", "thinking", "token-counting")
+"""What a model endpoint may lack (OPSBOT_MODEL_FEATURES): cache breakpoints, extended
+thinking, and `POST /v1/messages/count_tokens`."""
 
 
 class Settings(BaseSettings):
@@ -30,8 +33,39 @@ class Settings(BaseSettings):
         default="https://slack.com/api/", validation_alias="OPSBOT_SLACK_API_URL"
     )
 
+    model_provider: Literal["anthropic", "bedrock", "vertex"] = Field(
+        default="anthropic", validation_alias="OPSBOT_MODEL_PROVIDER"
+    )
+    """Who serves the model: the Anthropic API (or a Messages-API-compatible server at
+    ANTHROPIC_BASE_URL), Amazon Bedrock, or Google Vertex AI (docs/models.md)."""
     anthropic_api_key: str | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
+    """Another Messages API server than api.anthropic.com (a LiteLLM proxy, vLLM, Ollama)."""
+    model_features: Annotated[frozenset[str] | None, NoDecode] = Field(
+        default=None, validation_alias="OPSBOT_MODEL_FEATURES"
+    )
+    """What the endpoint supports, of MODEL_FEATURES, comma-separated (`none`: nothing);
+    unset: all the provider offers (agents/model_client.model_features)."""
+    aws_region: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    """Bedrock's region; unset: the AWS profile's."""
+    aws_bearer_token_bedrock: str | None = Field(
+        default=None, validation_alias="AWS_BEARER_TOKEN_BEDROCK"
+    )
+    """A Bedrock API key, instead of AWS credentials (which the AWS chain finds)."""
+    bedrock_base_url: str | None = Field(
+        default=None, validation_alias="ANTHROPIC_BEDROCK_BASE_URL"
+    )
+    """Another Bedrock runtime endpoint (a VPC endpoint); unset: bedrock-runtime.<region>."""
+    vertex_project_id: str | None = Field(
+        default=None, validation_alias="ANTHROPIC_VERTEX_PROJECT_ID"
+    )
+    """The Google Cloud project whose Vertex AI serves Claude."""
+    vertex_region: str | None = Field(default=None, validation_alias="CLOUD_ML_REGION")
+    """Vertex AI's region (`us-east5`, `europe-west1`, `global`...)."""
+    vertex_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_VERTEX_BASE_URL")
+    """Another Vertex AI endpoint (Private Service Connect); unset: the region's."""
     model: str = Field(default=DEFAULT_MODEL, validation_alias="OPSBOT_MODEL")
     router_model: str = Field(default=DEFAULT_ROUTER_MODEL, validation_alias="OPSBOT_ROUTER_MODEL")
     max_output_tokens: int = Field(default=4096, gt=0, validation_alias="OPSBOT_MAX_OUTPUT_TOKENS")
@@ -165,6 +199,26 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("model_features", mode="before")
+    @classmethod
+    def _features(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        words = {part.strip().lower() for part in value.split(",") if part.strip()}
+        if words == {"none"}:
+            return frozenset()
+        if unknown := sorted(words - set(MODEL_FEATURES)):
+            raise ValueError(f"unknown feature(s) {', '.join(unknown)}: name some of "
+                             f"{', '.join(MODEL_FEATURES)}, or none")  # fmt: skip
+        return frozenset(words) if words else None  # blank: unset
+
+    @field_validator("model_features")
+    @classmethod
+    def _known_features(cls, value: frozenset[str] | None) -> frozenset[str] | None:
+        if value is not None and (unknown := sorted(value - set(MODEL_FEATURES))):
+            raise ValueError(f"unknown feature(s) {', '.join(unknown)}")
+        return value
+
     @field_validator("alertmanager_token")
     @classmethod
     def _stripped(cls, value: str | None) -> str | None:
@@ -184,6 +238,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("anthropic_base_url", "bedrock_base_url", "vertex_base_url")
+    @classmethod
+    def _model_base(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host, e.g. http://127.0.0.1:11434")
+        return value.strip()
 
     @field_validator("prometheus_url", "alertmanager_url")
     @classmethod

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from core.settings import Settings
     from evals.cases import Case
     from evals.runner import ModelAccess
     from evals.scoring import RunScore
@@ -30,8 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--case", action="append", dest="only", metavar="NAME",
                         help="run only this case (repeatable)")  # fmt: skip
     parser.add_argument("--model", choices=("scripted", "live"), default="scripted",
-                        help="scripted transcripts (offline) or the Anthropic API (needs "
-                             "ANTHROPIC_API_KEY)")  # fmt: skip
+                        help="scripted transcripts (offline) or the live model of "
+                             "OPSBOT_MODEL_PROVIDER (docs/models.md)")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=1, help="runs per case (pass rate)")
     parser.add_argument("--baseline", type=Path, help="fail when a score drops below this report")
     parser.add_argument("--tolerance", type=float, default=0.0,
@@ -104,10 +105,12 @@ def _capture(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import shutil
 
+    from agents.model_provider import provider_problems
+    from core.errors import ConfigError
     from core.settings import load_settings
     from evals.cases import load_cases
     from evals.report import CaseResult, build_report, html_page, regressions, table
-    from evals.runner import ModelAccess
+    from evals.runner import PROVIDER_FIELDS, ModelAccess
 
     if args.repeat < 1:
         raise ValueError("--repeat must be at least 1")
@@ -116,12 +119,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     baseline = _read_baseline(args.baseline) if args.baseline else None
     cases = load_cases(args.cases, args.only)
     settings = load_settings() if args.model == "live" else None
-    if settings is not None and not settings.anthropic_api_key:
-        raise ValueError("--model live needs ANTHROPIC_API_KEY (or use --model scripted)")
+    if settings is not None:
+        if settings.model_provider == "anthropic" and not settings.anthropic_api_key:
+            raise ValueError("--model live needs ANTHROPIC_API_KEY (or use --model scripted)")
+        if problems := provider_problems(settings):
+            raise ConfigError.of_all(problems)
     access = ModelAccess(
         mode=args.model, api_key=settings.anthropic_api_key if settings else None,
         base_url=settings.anthropic_base_url if settings else None,
         turn_timeout_s=args.turn_timeout or (600.0 if settings else 120.0),
+        provider={name: getattr(settings, name) for name in PROVIDER_FIELDS} if settings else {},
     )  # fmt: skip
     judge_model = args.judge_model or (settings.router_model if settings else "")
     shutil.rmtree(args.out / "runs", ignore_errors=True)
@@ -134,7 +141,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             label = result.case.name + (f" #{repeat + 1}" if args.repeat > 1 else "")
             progress.starting(label)
             run = _one_run(result.case, access, args.out / "runs", repeat,
-                           judge_model if args.judge else None)  # fmt: skip
+                           judge_model if args.judge else None, settings)  # fmt: skip
             result.runs.append(run)
             progress.finished(label, run.passed, run.latency_s)
     meta = {"model": args.model, "started_at": started, "repeat": args.repeat,
@@ -155,7 +162,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _one_run(
-    case: Case, access: ModelAccess, runs: Path, repeat: int, judge_model: str | None
+    case: Case,
+    access: ModelAccess,
+    runs: Path,
+    repeat: int,
+    judge_model: str | None,
+    settings: Settings | None = None,
 ) -> RunScore:
     """One run of a case, then the judge; each in its own event loop, as each test has one:
     DBOS takes over a loop's default executor and shuts it down with the bot."""
@@ -168,11 +180,13 @@ def _one_run(
     work = Path(tempfile.mkdtemp(prefix=f"{case.name}-{repeat + 1}-", dir=runs))
     seen = asyncio.run(run_case(case, access, work))
     verdicts = {}
-    if judge_model:
+    if judge_model and settings is not None:
         import anthropic
 
+        from agents.model_client import make_client
+
         async def judge() -> Verdicts:
-            client = anthropic.AsyncAnthropic(api_key=access.api_key, base_url=access.base_url)
+            client = make_client(settings, max_retries=2)  # the SDK's default
             async with client:
                 return await judge_case(client, judge_model, case, seen)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anthropic
 from anthropic.types import MessageParam, ToolParam
 
+from agents.model_client import ModelClient
 from evals.cases import Case
 from evals.observe import CaseSeen
 from evals.scoring import Verdicts
@@ -53,9 +53,7 @@ def judge_prompt(question: str, answer: str, facts: list[dict[str, Any]]) -> str
     )
 
 
-async def judge_case(
-    client: anthropic.AsyncAnthropic, model: str, case: Case, seen: CaseSeen
-) -> Verdicts:
+async def judge_case(client: ModelClient, model: str, case: Case, seen: CaseSeen) -> Verdicts:
     """Ask the judge about every fact of every answered turn."""
     verdicts: Verdicts = {}
     for index, (turn, observed) in enumerate(zip(case.turns, seen.turns, strict=False)):

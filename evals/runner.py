@@ -14,7 +14,7 @@ import contextlib
 import logging
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,16 @@ class ModelAccess:
     api_key: str | None = None
     base_url: str | None = None
     turn_timeout_s: float = 120.0
+    provider: dict[str, Any] = field(default_factory=dict)
+    """Live mode: the provider's settings (PROVIDER_FIELDS) as read with `.env`, for the bot."""
+
+
+PROVIDER_FIELDS = (
+    "model_provider", "model", "router_model", "model_features", "aws_region",
+    "aws_bearer_token_bedrock", "bedrock_base_url", "vertex_project_id", "vertex_region",
+    "vertex_base_url",
+)  # fmt: skip
+"""The settings that say which model answers and where (agents/model_client.py)."""
 
 
 async def run_case(
@@ -74,6 +84,7 @@ async def run_case(
         _env_file=None, database_url=database_url, workspace=workspace, log_sources=[LOG_GLOB],
         anthropic_api_key=access.api_key if model is None else "scripted-model",
         anthropic_base_url=access.base_url if model is None else model.url,
+        **(access.provider if model is None else {"model_provider": "anthropic"}),
         slack_bot_token=slack.sandbox.workspace.bot_token, slack_api_url=slack.api_url,
         slack_app_token=slack.sandbox.workspace.app_token, approvers=[APPROVER],
         executor_id="eval", poll_interval_s=0.1, fault=None, otel_exporter_otlp_endpoint=None,
