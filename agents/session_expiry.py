@@ -5,6 +5,10 @@ A thread qualifies when none of its runs is running or waiting, its last run end
 cutoff, and its session was not closed since that run ended. Closing is claimed in the
 database (`opsbot_threads.session_closed_at`), so several processes sweeping at once close a
 session once.
+
+`implied_status` is the session status the database says a thread should show; a process
+reads it after each status it sets (bot/session_status.py), since the calls of several
+processes reach Slack in no guaranteed order.
 """
 
 from __future__ import annotations
@@ -92,3 +96,32 @@ async def claim_closing_now(thread_id: str, now: float) -> bool:
         return _claim(session, thread_id, last, now)
 
     return await current_engine().db.run(claim)
+
+
+def _implied(session: Session, thread_id: str) -> str | None:
+    known = session.execute(
+        select(ThreadRow.session_closed_at).where(ThreadRow.id == thread_id)
+    ).first()
+    if known is None:
+        return None
+    working = set(session.scalars(select(RunRow.status).where(
+        RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE))))  # fmt: skip
+    if "running" in working:
+        return "processing"
+    if "waiting_approval" in working:
+        return "suspended"
+    closed_at = known[0]
+    last = session.scalar(select(func.max(RunRow.finished_at))
+                          .where(RunRow.thread_id == thread_id))  # fmt: skip
+    if closed_at is not None and (last is None or closed_at >= last):
+        return "closed"
+    return "active"
+
+
+async def implied_status(thread_id: str) -> str | None:
+    """The agent session status the database says the thread (`team:channel:thread_ts`)
+    should show now: `processing` while a run of it works, else `suspended` while one waits
+    for a decision, else `closed` while a claim to close it stands (no run ended since), else
+    `active`; None for a thread the database does not know. Raises what the database raises
+    (RuntimeError when no engine is launched)."""
+    return await current_engine().db.run(lambda s: _implied(s, thread_id))

@@ -30,12 +30,14 @@ def sweep_interval(close_after_s: float) -> float:
 
 async def close_idle_sessions(status: SessionStatus, close_after_s: float) -> int:
     """One sweep: set `closed` on each idle thread this process claims; returns how many.
-    The calls go out in the background (bot/session_status.py)."""
+    The calls go out in the background (bot/session_status.py), each checked against the
+    database once sent: a run another process started in the thread since the claim, whose
+    status reached Slack first, gets its status back."""
     now = time.time()
     closed = 0
     for idle in await session_expiry.idle_sessions(close_after_s, now):
         if await session_expiry.claim_closing(idle, now):
-            status.want(idle.channel, idle.thread_ts, "closed")
+            status.want(idle.channel, idle.thread_ts, "closed", thread_id=idle.thread_id)
             closed += 1
     return closed
 

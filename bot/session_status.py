@@ -21,6 +21,15 @@ calls again, and runs are unaffected. A call refused for its title or initiator 
 user Slack does not know, `user_not_found`; `invalid_arguments`) is sent again without them,
 and Slack's own trouble (`internal_error`, a dropped connection) is retried a few times, so a
 finished thread is not left `processing` with a Stop button.
+
+Several bot processes share one database, and their calls reach Slack in no guaranteed order:
+a sweep's `closed` can land after the `processing` of a run another process started in the
+thread since the sweep claimed it. So after each status it sends, a process reads the status
+the database implies for the thread (agents/session_expiry.implied_status) and, unless a newer
+status was wanted here meanwhile, sends that one instead, until what it sent matches. Every
+change of a thread's runs (or its close claim) is written before its process sends the status
+it implies, so whichever call reaches Slack last was followed by a read that saw the last
+change: the thread converges on its true status.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
 
-from agents import live_messages
+from agents import live_messages, session_expiry
 from agents.events import (
     ApprovalRequested,
     ApprovalResolved,
@@ -84,11 +93,15 @@ class _Session:
 
     channel: str
     thread_ts: str
+    thread_id: str = ""
+    """`team:channel:thread_ts`, the database's id of the thread; "" while unknown (no check)."""
     title: str = ""
     initiator: str | None = None
     wanted: str | None = None
     sent: str | None = None
     titled: bool = False
+    unchecked: bool = False
+    """`sent` went out and the database was not read since."""
     worker: asyncio.Task[None] | None = None
 
 
@@ -100,7 +113,8 @@ class SessionStatus:
     available: bool = True
     """False once Slack said this workspace has no agent sessions: never called again."""
     _sessions: dict[tuple[str, str], _Session] = field(default_factory=dict)
-    _runs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _runs: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    """Each run's (channel, thread_ts, thread_id)."""
 
     async def publish(self, event: RunEvent) -> None:
         """Turn a run event into the status its thread should show."""
@@ -110,36 +124,40 @@ class SessionStatus:
             self._started(event)
             return
         if isinstance(event, RunResumed | ApprovalRequested | ApprovalResolved | RunFinished):
-            key = self._runs.get(event.run_id) or await self._recovered(event.run_id)
-            if key is None:
+            place = self._runs.get(event.run_id) or await self._recovered(event.run_id)
+            if place is None:
                 return
+            channel, thread_ts, thread_id = place
             if isinstance(event, ApprovalRequested):
-                self.want(*key, "suspended")
+                wanted = "suspended"
             elif isinstance(event, RunResumed):
-                place = await live_messages.run_place(event.run_id)
-                waiting = place is not None and place.waiting
-                self.want(*key, "suspended" if waiting else "processing")
+                found = await live_messages.run_place(event.run_id)
+                wanted = "suspended" if found is not None and found.waiting else "processing"
             elif isinstance(event, RunFinished):
                 self._runs.pop(event.run_id, None)
-                self.want(*key, "active")
+                wanted = "active"
             else:
-                self.want(*key, "processing")
+                wanted = "processing"
+            self.want(channel, thread_ts, wanted, thread_id=thread_id)
 
     def stopped(self, channel: str, thread_ts: str) -> None:
         """The thread's run was stopped: the session leaves `processing` (to `active`)."""
         for run_id, key in list(self._runs.items()):
-            if key == (channel, thread_ts):
+            if key[:2] == (channel, thread_ts):
                 self._runs.pop(run_id)
         self.want(channel, thread_ts, "active")
 
     def want(
         self, channel: str, thread_ts: str, status: str, *, title: str = "",
-        initiator: str | None = None,
+        initiator: str | None = None, thread_id: str = "",
     ) -> None:  # fmt: skip
-        """Ask for `status` on the thread's session; sent in the background (newest wins)."""
+        """Ask for `status` on the thread's session; sent in the background (newest wins).
+        With `thread_id` (`team:channel:thread_ts`), or once a run of the thread told it, each
+        status sent is checked against the database afterwards and corrected (see above)."""
         if not self.available:
             return
         session = self._sessions.setdefault((channel, thread_ts), _Session(channel, thread_ts))
+        session.thread_id = session.thread_id or thread_id
         session.title = session.title or title
         session.initiator = session.initiator or initiator
         session.wanted = status
@@ -165,13 +183,13 @@ class SessionStatus:
         if team == "local" or ":" not in rest:
             return  # a terminal run (`opsbot ask`): no Slack thread
         channel, thread_ts = rest.split(":", 1)
-        self._runs[event.run_id] = (channel, thread_ts)
+        self._runs[event.run_id] = (channel, thread_ts, event.thread_id)
         opening = event.run_id.rsplit(":", 1)[-1] == thread_ts
         self.want(channel, thread_ts, "processing",
                   title=session_title(event.text) if opening else "",
-                  initiator=event.requester)  # fmt: skip
+                  initiator=event.requester, thread_id=event.thread_id)  # fmt: skip
 
-    async def _recovered(self, run_id: str) -> tuple[str, str] | None:
+    async def _recovered(self, run_id: str) -> tuple[str, str, str] | None:
         """The thread of a run this process did not start (resumed after a restart)."""
         place = await live_messages.run_place(run_id)
         if place is None:
@@ -180,23 +198,48 @@ class SessionStatus:
         if team == "local" or ":" not in rest:
             return None
         channel, thread_ts = rest.split(":", 1)
-        self._runs[run_id] = (channel, thread_ts)
-        return channel, thread_ts
+        self._runs[run_id] = (channel, thread_ts, place.thread_id)
+        return channel, thread_ts, place.thread_id
 
     async def _drain(self, session: _Session) -> None:
         failures = 0
-        while self.available and session.wanted is not None and session.wanted != session.sent:
+        while self.available and session.wanted is not None:
+            if session.wanted == session.sent:
+                if session.unchecked and await self._corrected(session):
+                    continue
+                break
             status = session.wanted
             outcome = await self._set(session, status)
             if outcome == "sent":
                 session.sent, failures = status, 0
-                if status == "closed" and session.wanted == "closed":
-                    self._sessions.pop((session.channel, session.thread_ts), None)
+                session.unchecked = bool(session.thread_id)
             elif outcome == "again" and failures < RETRIES:
                 await asyncio.sleep(RETRY_S * 2**failures)
                 failures += 1
             elif outcome != "unlabelled":
                 return
+        if session.sent == "closed" and session.wanted == "closed" and not session.unchecked:
+            self._sessions.pop((session.channel, session.thread_ts), None)
+
+    async def _corrected(self, session: _Session) -> bool:
+        """Read the status the database implies after `session.sent` went out; True when
+        something is to be sent again (the database's status, or a status wanted here while
+        it was read). A failed read is logged and ends the check: the status is only a hint."""
+        sent = session.sent
+        try:
+            implied = await session_expiry.implied_status(session.thread_id)
+        except Exception as error:  # the database away for a moment: keep what was sent
+            log.warning("reading the session status of %s failed: %s", session.thread_id, error)
+            implied = None
+        if session.wanted != sent:
+            return True  # a newer status was wanted here meanwhile: it goes out, then is checked
+        session.unchecked = False
+        if implied is None or implied == sent:
+            return False
+        log.info("session of %s set %s, but its runs say %s (another process's call came "
+                 "first): setting %s", session.thread_id, sent, implied, implied)  # fmt: skip
+        session.wanted = implied
+        return True
 
     async def _set(self, session: _Session, status: str) -> str:
         """One call: "sent"; "unlabelled" (refused with the title or initiator: they are

@@ -167,7 +167,7 @@ class AlertDesk:
             return
         thread_id = f"{self.deps.team}:{group.channel}:{group.thread_ts}"
         if await session_expiry.claim_closing_now(thread_id, time.time()):
-            self.deps.sessions.want(group.channel, group.thread_ts, "closed")
+            self.deps.sessions.want(group.channel, group.thread_ts, "closed", thread_id=thread_id)
 
     async def _open_thread(self, group: AlertGroup, notification: AlertNotification) -> AlertGroup:
         db = runtime.current_engine().db
