@@ -1,4 +1,5 @@
-"""The scripted Messages API server (aiohttp): SSE streaming, plain JSON, errors on demand."""
+"""The scripted Messages API server (aiohttp): SSE streaming, plain JSON, errors on demand;
+the same answers on Vertex AI's and Bedrock's routes (sandbox/model/platforms.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from sandbox.model.faults import (
     prompt_tokens,
     take_fault,
 )
+from sandbox.model.platforms import Wire, add_platform_routes
 from sandbox.model.scenario import Reply, Scenario, locate, reply_for, unscripted_reply
 
 __all__ = ["Fault", "ModelServerState", "RunningModelServer", "make_app", "start_model_server"]
@@ -147,15 +149,26 @@ def _error(
     return web.json_response(body, status=status, headers=headers)
 
 
+SSE = Wire("text/event-stream", _sse, error_event)
+
+
 async def _messages(request: web.Request) -> web.StreamResponse:
     arrived = time.time()
-    state: ModelServerState = request.app[STATE]
     if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
         return _error(401, "missing API key")
     try:
         body = await request.json()
     except json.JSONDecodeError:
         return _error(400, "body is not JSON")
+    return await answer(request, body, arrived)
+
+
+async def answer(
+    request: web.Request, body: Any, arrived: float, wire: Wire = SSE
+) -> web.StreamResponse:
+    """Answer one Messages API request `body` (received at `arrived`) as the script says:
+    plain JSON, or streamed over `wire` when the body asks for a stream."""
+    state: ModelServerState = request.app[STATE]
     if problem := _invalid(body):
         return _error(400, problem)
     state.requests.append(body)
@@ -181,7 +194,7 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     state.served += 1
     if not body.get("stream"):
         return web.json_response(message)
-    return await _stream(request, state, message, fault)
+    return await _stream(request, state, message, fault, wire)
 
 
 def _raw_blocks(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -194,10 +207,11 @@ def _raw_blocks(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def _stream(
-    request: web.Request, state: ModelServerState, message: dict[str, Any], fault: Fault | None
-) -> web.StreamResponse:
-    """Send the message as SSE events, paced, with the fault's failure (if any) on the way."""
-    response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+    request: web.Request, state: ModelServerState, message: dict[str, Any], fault: Fault | None,
+    wire: Wire,
+) -> web.StreamResponse:  # fmt: skip
+    """Send the message's events over `wire`, paced, with the fault's failure (if any)."""
+    response = web.StreamResponse(headers={"content-type": wire.content_type})
     await response.prepare(request)
     scenario = state.scenario
     pace = 1 / scenario.tokens_per_second if scenario.tokens_per_second else 0.0
@@ -212,13 +226,13 @@ async def _stream(
                 request.transport.abort()  # the connection drops mid-stream (a network fault)
                 return response
             if kind == "stream_error":
-                await response.write(error_event(fault))
+                await response.write(wire.error(fault))
                 break
         if kind == "no_stop" and event["type"] == "message_stop":
             break
         if fault is not None and kind == "no_stop" and sent >= fault.after_events:
             break
-        await response.write(_sse(event))
+        await response.write(wire.event(event))
         if is_token:
             state.emitted.append((time.time(), event["delta"]["text"]))
         if is_token and pace:
@@ -268,6 +282,7 @@ def make_app(scenario: Scenario) -> web.Application:
     app[STATE] = ModelServerState(scenario)
     app.router.add_post("/v1/messages", _messages)
     app.router.add_post("/v1/messages/count_tokens", _count_tokens)
+    add_platform_routes(app, answer, _count_tokens)
     app.router.add_post("/_sandbox/faults", _add_faults)
     app.router.add_post("/_sandbox/limits", _set_limits)
     app.router.add_get("/_sandbox/requests", _requests)
