@@ -24,9 +24,17 @@ def _size(value: Any) -> int:
 def _current_turn_start(messages: list[dict[str, Any]]) -> int:
     """Index of the message holding the person's current text (never trimmed)."""
     for index in range(len(messages) - 1, -1, -1):
-        if messages[index]["role"] == "user" and isinstance(messages[index]["content"], str):
+        if messages[index]["role"] == "user" and _has_text(messages[index]["content"]):
             return index
     return 0
+
+
+def _has_text(content: Any) -> bool:
+    """A person's message (a string, or blocks with text: the work so far before it), not a
+    message of tool results."""
+    if isinstance(content, str):
+        return True
+    return any(isinstance(b, dict) and b.get("type") == "text" for b in content or [])
 
 
 def _places(messages: list[dict[str, Any]]) -> list[tuple[int, int | None]]:

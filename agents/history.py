@@ -158,6 +158,35 @@ def conversation(history: list[HistoryEntry], current: str) -> list[dict[str, An
     return messages
 
 
+WORK_SO_FAR = "Work already done on this message (agents in order: {agents})."
+"""The first line of the block an agent after the first hop of a turn reads before the
+person's message; sandbox/model/scenario.py reads the agent names from it (which pass of an
+agent a request is)."""
+HOP_SUMMARY_MAX = 2000
+"""Characters of one earlier hop's answer in that block (its head; the rest is cut)."""
+
+
+def with_work_so_far(messages: list[dict[str, Any]], hops: list[Hop]) -> list[dict[str, Any]]:
+    """`messages` (from `conversation`) with the turn's earlier hops before the person's
+    current message: each agent's name and answer, in order. Without it an agent routed to
+    twice in one turn would start its second pass as if nothing had happened (and repeat the
+    first), and the next agent would know only what the shared state holds. The current
+    message becomes two text blocks, the work first and the person's text last.
+    """
+    if not hops or not messages:
+        return messages
+    lines = [WORK_SO_FAR.format(agents=", ".join(hop.agent for hop in hops))]
+    for hop in hops:
+        summary = hop.summary.strip() or "(no answer)"
+        if len(summary) > HOP_SUMMARY_MAX:
+            summary = summary[:HOP_SUMMARY_MAX].rstrip() + " …(cut)"
+        lines.append(f"## {hop.agent}\n{summary}")
+    current = messages[-1]
+    text = current["content"] if isinstance(current["content"], str) else ""
+    blocks = [{"type": "text", "text": "\n\n".join(lines)}, {"type": "text", "text": text}]
+    return [*messages[:-1], {**current, "content": blocks}]
+
+
 def history_tail(history: list[HistoryEntry], count: int = 6) -> list[str]:
     """The last few messages as short lines, for the router's context."""
     return [f"{entry.role}: {entry.content[:300]}" for entry in history[-count:]]

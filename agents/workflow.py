@@ -17,7 +17,13 @@ from agents.context_trim import trim_for_context
 from agents.engine import Engine
 from agents.events import approval_reason
 from agents.history import NO_ANSWER as NO_ANSWER_TEXT
-from agents.history import TurnStart, TurnSummary, conversation, history_tail
+from agents.history import (
+    TurnStart,
+    TurnSummary,
+    conversation,
+    history_tail,
+    with_work_so_far,
+)
 from agents.llm import ModelReply, ModelRequest, ToolUse
 from agents.model_calls import model_failure, model_retry_options, step_failure, trimmed_to_fit
 from agents.outcomes import DECLINED, FAILED, LIMITED, NO_ANSWER, answered_outcome
@@ -134,7 +140,8 @@ class Turn:
         )  # fmt: skip
 
     async def _run_agent(self, spec: AgentSpec) -> Hop:
-        messages = conversation(self.start.history, self.message.text)
+        messages = with_work_so_far(conversation(self.start.history, self.message.text),
+                                    self.hops)  # fmt: skip
         best = ""
         pauses = 0
         while True:

@@ -166,15 +166,19 @@ def _model_steps(database_url: str, run_ids: list[str]) -> dict[str, list[Any]]:
 
 def _script_turn(turn: _Turn, outputs: list[Any]) -> dict[str, Any]:
     """The scripted model's replies for one run: the router's decisions by hop, each agent's
-    replies by step (an agent that ran twice in a run gets its replies in one list)."""
+    replies by step; an agent's second pass in the run under `<agent>@2`, and so on
+    (sandbox/model/scenario.py tells the passes apart)."""
     roles: dict[str, list[dict[str, Any]]] = {"router": []}
-    agent = None
+    passes: dict[str, int] = {}
+    role = None
     for output in outputs:
         if hasattr(output, "rule"):  # agents.router.RouteDecision
             roles["router"].append({"agent": output.agent, "reason": output.reason})
-            agent = output.agent
-        elif agent is not None and hasattr(output, "content"):  # agents.llm.ModelReply
-            roles.setdefault(agent, []).append(_reply_step(output.content))
+            passes[output.agent] = passes.get(output.agent, 0) + 1
+            number = passes[output.agent]
+            role = output.agent if number == 1 else f"{output.agent}@{number}"
+        elif role is not None and hasattr(output, "content"):  # agents.llm.ModelReply
+            roles.setdefault(role, []).append(_reply_step(output.content))
     if not outputs:  # no step records: the tool calls in order, then the answer
         for name in turn.run.agents:
             roles["router"].append({"agent": name, "reason": "as in the captured run"})
@@ -206,8 +210,7 @@ def _case_data(run_id: str, turns: list[_Turn], steps: dict[str, list[Any]]) -> 
                     for a in turn.approvals]  # fmt: skip
         names = list(dict.fromkeys(c.name for c in turn.calls
                                    if c.name in known or MCP_TOOL.fullmatch(c.name)))  # fmt: skip
-        decide = {a.tool_name: "approve" if a.status == "approved" else "reject"
-                  for a in turn.approvals}  # fmt: skip
+        decide = {a.tool_name: DECIDED.get(a.status, "reject") for a in turn.approvals}
         reason = next((a.decision_reason for a in turn.approvals if a.decision_reason), None)
         cases.append({
             "say": turn.say, **({"decide": decide} if decide else {}),
@@ -232,13 +235,15 @@ def _case_data(run_id: str, turns: list[_Turn], steps: dict[str, list[Any]]) -> 
     }  # fmt: skip
 
 
+DECIDED = {"approved": "approve", "expired": "expire"}
+"""A recorded card's status as the case's decision for it; anything else (rejected, a card
+still pending when the run was cancelled) is answered `reject`."""
+
+
 def _outcome(turn: _Turn) -> str | None:
-    """The recorded outcome as the turn's expectation; None (not checked) when the replay
-    cannot reproduce it: a card that expired (the replay rejects it), or an outcome cases do
-    not name (a run cancelled by Stop)."""
-    if any(a.status == "expired" for a in turn.approvals) or turn.run.outcome not in OUTCOMES:
-        return None
-    return turn.run.outcome
+    """The recorded outcome as the turn's expectation; None (not checked) when cases do not
+    name it (a run cancelled by Stop)."""
+    return turn.run.outcome if turn.run.outcome in OUTCOMES else None
 
 
 def _without_files(result: Any) -> Any:

@@ -64,7 +64,9 @@ class Fact(_Strict):
         return next((p for p in self.any if re.search(p, text, re.I | re.S)), None)
 
 
-Decision = Literal["approve", "reject"]
+Decision = Literal["approve", "reject", "expire"]
+"""How the eval answers a card: click Approve, click Reject (with `reject_reason`), or leave it
+to expire (its wait ends as if its time ran out, evals/runner.py)."""
 
 
 class TurnExpect(_Strict):

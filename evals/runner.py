@@ -25,6 +25,7 @@ from bot.dev_metrics import IncidentMetrics, start_incident_metrics, stop_incide
 from bot.serve import run_until_stopped
 from core.settings import load_settings
 from evals.cases import Case, CaseTurn
+from evals.decisions import APPROVER, answer_card
 from evals.fixture import LOG_GLOB, offline_script, prepare_mcp, prepare_workspace
 from evals.observe import CaseSeen, RunTables, TurnSeen
 from evals.replay import install_recording
@@ -34,7 +35,7 @@ from sandbox.slack.app import RunningSlack, start_slack
 from sandbox.slack.server import SandboxConfig, SlackSandbox
 
 CHANNEL = "C0INCIDENTS"
-REQUESTER, APPROVER = "U0ONCALL", "U0LEAD"
+REQUESTER = "U0ONCALL"
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ async def _until_answered(
             if approval_id not in decided:
                 decided.add(approval_id)
                 decision = turn.decide.get(tool, "approve")
-                await _decide(sandbox, card_ts, decision, turn.reject_reason)
+                await answer_card(sandbox, approval_id, card_ts, decision, turn.reject_reason)
         if len(_final_answers(sandbox, root)) >= answers and tables.finished(run_id):
             return await _workflow_ended(run_id, deadline)
         await asyncio.sleep(0.1)
@@ -227,24 +228,6 @@ async def _workflow_ended(run_id: str, deadline: float) -> bool:
             return True
         await asyncio.sleep(0.05)
     return False
-
-
-async def _decide(sandbox: SlackSandbox, card_ts: str, decision: str, reason: str | None) -> None:
-    """Click Approve, or Reject and submit the reason dialog."""
-    if decision == "approve":
-        await sandbox.click(APPROVER, CHANNEL, card_ts, "opsbot_approve")
-        return
-    opened = len(sandbox.workspace.views)
-    await sandbox.click(APPROVER, CHANNEL, card_ts, "opsbot_reject")
-    for _ in range(200):
-        views = sandbox.workspace.views[opened:]
-        modal = next((v["view"] for v in views
-                      if v["view"].get("callback_id") == "opsbot_reject_reason"), None)  # fmt: skip
-        if modal is not None:
-            await sandbox.submit_view(APPROVER, modal["id"], {"reason": {"reason": reason or ""}})
-            return
-        await asyncio.sleep(0.05)
-    raise RuntimeError("the Reject button opened no reason dialog")
 
 
 def _inspect_workspace(case: Case, workspace: Path, seen: CaseSeen) -> None:

@@ -4,6 +4,11 @@ A request is placed without server-side state: the role comes from the system pr
 ("You are opsbot's <role>"), the turn from the latest user text, the step from the number of
 assistant messages after it. So a retried or replayed request gets the same reply.
 
+An agent the router sends to twice in one turn reads the earlier hops before the person's
+message (agents/history.py `with_work_so_far`); its second pass takes its steps from
+`<role>@2` (`log_analyzer@2:`), its third from `<role>@3`, and so on, where the turn has that
+key, else from `<role>` again.
+
 A step whose tool call waits for approval may carry `if_rejected:`, the steps that follow when
 the call did not run (rejected or expired): the request's tool_result for it says so
 (`is_error` with status "rejected" or "expired", as agents/workflow.py writes it). The script
@@ -22,6 +27,8 @@ import yaml
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 _ROLE = re.compile(r"You are opsbot's (\w+)")
+_WORK_SO_FAR = re.compile(r"\AWork already done on this message \(agents in order: ([\w, ]*)\)")
+"""agents/history.py WORK_SO_FAR: the agents that worked before this request, in order."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,7 @@ class Position:
     user_text: str
     step: int
     rejected_at: int | None = None  # the step whose tool call did not run, if any
+    pass_number: int = 1  # 2 when this agent already worked once earlier in the turn
 
 
 def locate(body: dict[str, Any]) -> Position:
@@ -163,8 +171,11 @@ def locate(body: dict[str, Any]) -> Position:
             last_user = index
     texts = _texts(messages[last_user].get("content")) if messages else []
     step = sum(1 for m in messages[last_user + 1 :] if m.get("role") == "assistant")
+    earlier = _WORK_SO_FAR.match(texts[0]) if len(texts) > 1 else None
+    before = [name.strip() for name in earlier[1].split(",")] if earlier else []
     return Position(role=role, user_text=texts[-1] if texts else "", step=step,
-                    rejected_at=_first_not_run(messages[last_user + 1 :]))  # fmt: skip
+                    rejected_at=_first_not_run(messages[last_user + 1 :]),
+                    pass_number=1 + before.count(role))  # fmt: skip
 
 
 NOT_RUN = ("rejected", "expired")
@@ -208,7 +219,9 @@ def reply_for(scenario: Scenario, position: Position) -> Reply | None:
     """
     for turn in scenario.turns:
         if turn.match.search(position.user_text):
-            steps = turn.roles.get(position.role, ())
+            steps = turn.roles.get(f"{position.role}@{position.pass_number}")
+            if steps is None:
+                steps = turn.roles.get(position.role, ())
             if position.rejected_at is not None and position.rejected_at < len(steps):
                 branch = steps[position.rejected_at].if_rejected
                 if branch:

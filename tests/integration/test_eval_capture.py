@@ -237,12 +237,12 @@ def test_opsbot_eval_replays_the_captured_case_and_it_passes(
     assert "1/1 cases passed" in report.out
 
 
-def test_a_run_without_step_records_is_scripted_from_its_calls_and_an_expired_card_unchecked(
+def test_a_run_without_step_records_is_scripted_from_its_calls_and_its_card_expires_again(
     tmp_path: Path,
 ) -> None:
     """A database DBOS never ran on (or whose step records are gone): the script is the tool
-    calls in order, then the answer; an expired card is rejected in the replay, so the
-    outcome is left for a person to fill in."""
+    calls in order, then the answer; the card that expired is left to expire in the replay
+    (evals/decisions.py), so the recorded outcome is expected again."""
     url = f"sqlite:///{tmp_path / 'opsbot.sqlite'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -270,8 +270,8 @@ def test_a_run_without_step_records_is_scripted_from_its_calls_and_an_expired_ca
     data = yaml.safe_load(capture_case(url, "T0:C0:1.0"))
 
     [turn] = data["turns"]
-    assert turn["decide"] == {"write_file": "reject"}
-    assert turn["expect"]["outcome"] is None
+    assert turn["decide"] == {"write_file": "expire"}
+    assert turn["expect"]["outcome"] == "expired"
     [script] = data["script"]["turns"]
     assert script["coding"] == [
         {"tool_calls": [{"name": "write_file", "input": write}]},
