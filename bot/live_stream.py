@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from agents import live_messages
-from bot import task_chunks, text_split
+from bot import task_cards, task_chunks, text_split
 from bot.run_view import RunView
 from bot.safe_text import split_stream_tail
 from bot.writer import SlackWriter
@@ -36,21 +36,6 @@ WORKING = "processing"
 """The agent session status a stream is stopped with while its run goes on: chat.stopStream
 sets the thread's session status, `active` unless told (docs.slack.dev/reference/methods/
 chat.stopStream `session_status`), which would drop the Stop button of a run still working."""
-
-
-def _as_lines(view: RunView, cards: list[tuple[dict[str, Any], str, str]]) -> str:
-    """Cards that could not be streamed as the text lines a client without cards shows: a
-    call's outcome ends the line of its start when that start was written as a line."""
-    text = ""
-    for chunk, line, end in cards:
-        if chunk["type"] != "task_update" or not (line or end):
-            continue  # a plan title (its routed line is in the text) or a call's progress
-        if end and view.open_line == chunk["id"]:
-            text += end
-        else:
-            text += ("\n" if view.open_line else "") + line
-        view.open_line = None if end else chunk["id"]
-    return text
 
 
 class LiveMessages:
@@ -147,7 +132,13 @@ class LiveMessages:
         """Slack ended the stream on its own (idle or too old): keep its text as it stands.
         The model call under way goes on in the next message: where it started counts from
         there (left pointing into this message, a retry of the call would keep the failed
-        attempt's text, or withdraw none of it, and the answer would show twice)."""
+        attempt's text, or withdraw none of it, and the answer would show twice). Its cards
+        still running stay so here: Slack documents no way to change the task cards of a
+        finished stream (chat.appendStream / chat.stopStream answer an ended one
+        `message_not_in_streaming_state`, docs.slack.dev/reference/methods/chat.appendStream;
+        chat.update takes `text` and `blocks`, not `chunks`, docs.slack.dev/reference/methods/
+        chat.update). The next stream opens with them (`_start_stream`, bot/task_cards.py),
+        and their end shows there."""
         assert view.live_ts is not None
         await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
                                text=view.live_text or " ")  # fmt: skip
@@ -173,6 +164,8 @@ class LiveMessages:
         if not (self.use_streams and view.can_stream):
             return False
         opening = await live_messages.live_starting(view.run_id, view.channel, view.thread_ts)
+        if carry := task_cards.carried(view):  # cards the last stream left running go on here
+            chunks = carry + (chunks or [{"type": "markdown_text", "text": markdown_text}])
         first: dict[str, Any] = {"chunks": chunks} if chunks else {"markdown_text": markdown_text}
         try:
             started = await self.writer.call(
@@ -188,6 +181,7 @@ class LiveMessages:
             self.use_streams = False
             return False
         view.live_ts, view.live_text, view.streamed = started["ts"], markdown_text, True
+        task_cards.note_sent(view, chunks or [])
         faults.point("after_stream_start")
         await live_messages.live_started(
             view.run_id, view.channel, started["ts"], True, view.thread_ts, replaces=opening
@@ -211,7 +205,7 @@ class LiveMessages:
             if await self._send_chunks(view, [card for card, _, _ in cards]):
                 view.open_line = None
                 continue
-            left = await self._write(view, _as_lines(view, cards))
+            left = await self._write(view, task_cards.as_lines(view, cards))
             if left:
                 view.pending = left + view.pending
                 return False
@@ -229,6 +223,7 @@ class LiveMessages:
                 try:
                     await self.writer.call("chat.appendStream", channel=view.channel,
                                            ts=view.live_ts, chunks=chunks)  # fmt: skip
+                    task_cards.note_sent(view, chunks)
                     sent = True
                 except SlackApiError as error:
                     if error.response.get("error") != NOT_STREAMING:
@@ -289,6 +284,8 @@ class LiveMessages:
         would have the next start mark a complete answer interrupted."""
         assert view.live_ts is not None
         extra: dict[str, Any] = {"blocks": blocks} if blocks else {}
+        if left := task_cards.left_behind(view):  # a card still running goes on in the next
+            extra["chunks"] = left
         try:
             await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts,
                                    session_status=session_status, **extra)  # fmt: skip

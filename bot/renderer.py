@@ -33,7 +33,7 @@ from agents.events import (
     ToolFinished,
     ToolStarted,
 )
-from bot import task_chunks, text_split
+from bot import task_cards, task_chunks, text_split
 from bot.answer import final_messages, unshown_part
 from bot.approval_blocks import approval_card
 from bot.blocks import decided_card, footer_block, routed_line
@@ -259,15 +259,9 @@ class SlackPublisher:
 
     def _add_progress(self, view: RunView) -> None:
         """Nothing was written for `keepalive_s` while tool calls run: their cards say for how
-        long, which also keeps the stream open (Slack ends a stream left idle, and a card in it
-        could then never be finished)."""
-        if not (view.tasks and view.live_ts is not None and view.streamed):
-            return
-        now = time.monotonic()
-        for tool_use_id, title in view.tasks.items():
-            since = view.task_since.get(tool_use_id, now)
-            chunk = task_chunks.task_running(tool_use_id, title, now - since)
-            self._add_card(view, chunk, "")
+        long, which also keeps the stream open (Slack ends a stream left idle)."""
+        for card in task_cards.progress_cards(view):
+            self._add_card(view, *card)
 
     async def _share_files(self, view: RunView, event: ToolFinished) -> None:
         """The tool's files (charts) under its line; a file that could not be shared becomes
@@ -350,6 +344,11 @@ class SlackPublisher:
         feedback buttons close that stream (chat.stopStream `blocks`); otherwise the part of
         the answer the thread does not show and the footer follow as the final message."""
         closing = [footer_block(event), feedback_block(event.run_id)]
+        ending = task_cards.ending_output(event.outcome, event.stopped_by)
+        for card in task_cards.ending_cards(view, ending):  # bot/task_cards.py: none spins
+            self._add_card(view, *card)
+        if view.tool_open:  # its line, where the calls are text lines
+            self._add(view, f" — {ending}\n")
         async with view.lock:
             await self.live.flush(view, final=True)
             whole = view.live_ts is not None and view.streamed and not view.pending

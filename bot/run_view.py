@@ -15,6 +15,7 @@ holds only in memory is needed after a restart. Field by field, for a view rebui
   that was under way runs again whole, code fences included.
 - `tool_open`: a tool's outcome arriving with no open line gets a line of its own.
 - `tasks`: a tool's outcome arriving with no card of this process gets a card of its own.
+- `running_cards`: the dead process's stream was finished; its cards are not carried.
 - `hops`: the plan title of a rebuilt view starts again from the agent it is routed to next.
 - `pending`: text written by a finished step but not yet flushed is in the run's answer,
   which the final message completes from `shown`.
@@ -54,6 +55,10 @@ class RunView:
     """The live message in use was opened with chat.startStream (not postMessage)."""
     cards: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tasks: dict[str, str] = field(default_factory=dict)
+    """Tool calls shown as task cards of the stream: tool_use id -> the card's title."""
+    running_cards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The cards Slack last took as `in_progress` and not yet as ended: tool_use id -> that
+    chunk (bot/task_cards.py carries them into the next stream)."""
     chunk_store: dict[str, tuple[dict[str, Any], str, str]] = field(default_factory=dict)
     """Cards waiting in `pending` as markers (bot/task_chunks.py): key -> (the task_update
     chunk, the text line written instead where it cannot be streamed, and for a finished
@@ -61,7 +66,6 @@ class RunView:
     chunk_keys: int = 0
     open_line: str | None = None
     """The tool call whose start was written as a text line that its outcome ends."""
-    """Tool calls shown as task cards of the stream: tool_use id -> the card's title."""
     task_since: dict[str, float] = field(default_factory=dict)
     """When each running tool call's card was queued (time.monotonic()), for its progress."""
     hops: list[str] = field(default_factory=list)
