@@ -159,7 +159,7 @@ class Engine(ApprovalSteps):
         metrics = self.telemetry.metrics
         metrics.runs.add(1, {"outcome": summary.outcome})
         metrics.run_duration.record(time.time() - started_at, {"outcome": summary.outcome})
-        metrics.tokens.add(summary.usage.input_tokens, {"gen_ai.token.type": "input"})
+        metrics.tokens.add(summary.usage.prompt_tokens, {"gen_ai.token.type": "input"})
         metrics.tokens.add(summary.usage.output_tokens, {"gen_ai.token.type": "output"})
         metrics.cost.add(summary.usage.cost_usd)
         if summary.open_hop is not None:
@@ -174,8 +174,7 @@ class Engine(ApprovalSteps):
             ok=summary.outcome in ANSWERED or summary.outcome == LIMITED, links=link_to(origin),
             attributes={"opsbot.run.outcome": summary.outcome,
                         "opsbot.run.agents": summary.agents,
-                        "gen_ai.usage.input_tokens": summary.usage.input_tokens,
-                        "gen_ai.usage.output_tokens": summary.usage.output_tokens,
+                        **tracing.usage_attributes(summary.usage),
                         "opsbot.cost_usd": summary.usage.cost_usd},
         )  # fmt: skip
 
@@ -194,8 +193,8 @@ class Engine(ApprovalSteps):
         await self.publish(
             RunFinished(
                 run_id=run_id, outcome=summary.outcome, answer=summary.answer,
-                limit=summary.limit, input_tokens=summary.usage.input_tokens,
+                limit=summary.limit, input_tokens=summary.usage.prompt_tokens,
                 output_tokens=summary.usage.output_tokens, cost_usd=summary.usage.cost_usd,
-                duration_s=duration,
+                duration_s=duration, cache_read_tokens=summary.usage.cache_read_tokens,
             )
         )  # fmt: skip

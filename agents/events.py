@@ -123,9 +123,12 @@ class RunFinished(_Event):
     answer: str
     limit: str | None
     input_tokens: int
+    """The whole prompt of the run's calls, cached parts included."""
     output_tokens: int
     cost_usd: float
     duration_s: float
+    cache_read_tokens: int = 0
+    """Of `input_tokens`, what the prompt cache served."""
     stopped_by: str | None = None
     """Who cancelled the run (Stop, `/opsbot cancel`): the run did not end by itself."""
 

@@ -223,16 +223,26 @@ def counts_text(found: FeedbackCounts | None) -> str:
 
 
 def runs_table(session: Session, limit: int = 20) -> str:
-    """The newest `limit` runs, one line each: id, status, outcome and 👍/👎 counts, newest
-    first (`opsbot runs list`); "no runs yet" when there are none."""
+    """The newest `limit` runs, one line each: id, status, outcome, tokens (prompt plus
+    output), the prompt's cached share, cost (USD) and 👍/👎 counts, newest first (`opsbot runs
+    list`); "no runs yet" when there are none."""
     rows = session.scalars(select(RunRow).order_by(RunRow.started_at.desc()).limit(limit)).all()
     if not rows:
         return "no runs yet"
     found = counts(session, [r.id for r in rows])
     width = max(len(r.id) for r in rows)
-    lines = [f"{'RUN':<{width}}  {'STATUS':<16}  {'OUTCOME':<10}  FEEDBACK"]
+    lines = [f"{'RUN':<{width}}  {'STATUS':<16}  {'OUTCOME':<10}  {'TOKENS':>10}  "
+             f"{'CACHED':>6}  {'COST':>8}  FEEDBACK"]  # fmt: skip
     lines += [
-        f"{r.id:<{width}}  {r.status:<16}  {r.outcome or '-':<10}  {counts_text(found.get(r.id))}"
+        f"{r.id:<{width}}  {r.status:<16}  {r.outcome or '-':<10}  "
+        f"{r.input_tokens + r.output_tokens:>10,}  {_cached(r):>6}  ${r.cost_usd:>7.4f}  "
+        f"{counts_text(found.get(r.id))}"
         for r in rows
     ]
     return "\n".join(lines)
+
+
+def _cached(run: RunRow) -> str:
+    """The share of the run's prompt tokens the cache served ("-" when none)."""
+    read = run.cache_read_tokens or 0
+    return f"{read / run.input_tokens:.0%}" if read and run.input_tokens else "-"

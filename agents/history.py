@@ -127,8 +127,10 @@ def finish_turn(
         run.outcome = summary.outcome
         run.agents = summary.agents
         run.finished_at = now
-        run.input_tokens = summary.usage.input_tokens
+        run.input_tokens = summary.usage.prompt_tokens
         run.output_tokens = summary.usage.output_tokens
+        run.cache_read_tokens = summary.usage.cache_read_tokens
+        run.cache_write_tokens = summary.usage.cache_write_tokens
         run.cost_usd = summary.usage.cost_usd
         run.llm_calls = summary.llm_calls
         run.tool_calls = summary.tool_calls

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from agents.model_client import ModelClient
 from agents.model_errors import IncompleteStream, describe_error, is_retryable
 from agents.pricing import cost_usd
+from agents.prompt_cache import with_cache_breakpoints
 from core.redact import Redactor, StreamRedactor
 
 RETRY_AFTER_CAP_S = 60.0
@@ -43,9 +44,15 @@ class Usage(BaseModel):
     cost_usd: float = 0.0
 
     @property
+    def prompt_tokens(self) -> int:
+        """The whole prompt: uncached input plus what was read from and written to the cache
+        (the API counts the three apart: `input_tokens` is only the uncached rest)."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
     def total_tokens(self) -> int:
-        """Input plus output tokens."""
-        return self.input_tokens + self.output_tokens + self.cache_read_tokens
+        """The whole prompt plus the output tokens."""
+        return self.prompt_tokens + self.output_tokens
 
     def plus(self, other: Usage) -> Usage:
         """The sum of two usages."""
@@ -186,11 +193,21 @@ class LlmClient:
     started together queue here instead of opening thousands of connections to the API.
     """
 
-    def __init__(self, client: ModelClient, redactor: Redactor, max_concurrent: int = 64) -> None:
+    def __init__(
+        self, client: ModelClient, redactor: Redactor, max_concurrent: int = 64,
+        caching: bool = False,
+    ) -> None:  # fmt: skip
         self.client = client
         self.redactor = redactor
         self.max_concurrent = max_concurrent
+        self.caching = caching
+        """Mark cache breakpoints (agents/prompt_cache.py): off where the endpoint lacks
+        prompt caching (OPSBOT_MODEL_FEATURES)."""
         self._slots: asyncio.Semaphore | None = None
+
+    def _arguments(self, request: ModelRequest) -> dict[str, Any]:
+        arguments = _api_arguments(request)
+        return with_cache_breakpoints(arguments) if self.caching else arguments
 
     @property
     def slots(self) -> asyncio.Semaphore:
@@ -216,7 +233,7 @@ class LlmClient:
         finished = False
         first_token: float | None = None
         request = scrubbed(request, redactor)
-        async with self.slots, self.client.messages.stream(**_api_arguments(request)) as stream:
+        async with self.slots, self.client.messages.stream(**self._arguments(request)) as stream:
             async for event in stream:
                 if first_token is None and event.type in ("text", "input_json"):
                     first_token = time.monotonic()
@@ -243,7 +260,7 @@ class LlmClient:
         started = time.monotonic()
         request = scrubbed(request, redactor)
         async with self.slots:
-            message = await self.client.messages.create(**_api_arguments(request))
+            message = await self.client.messages.create(**self._arguments(request))
         return _reply_from(message, started, redactor)
 
 

@@ -48,3 +48,11 @@ def cost_usd(
         + cache_read * price.cache_read
     )
     return round(total / 1_000_000, 6)
+
+
+def cached_share(cache_read_tokens: int, prompt_tokens: int) -> str:
+    """How much of a prompt the cache served, as a footer says it: " (81% cached)"; "" when
+    nothing was read from the cache."""
+    if cache_read_tokens <= 0 or prompt_tokens <= 0:
+        return ""
+    return f" ({min(cache_read_tokens / prompt_tokens, 1.0):.0%} cached)"

@@ -24,7 +24,7 @@ from agents.approval_rules import ApprovalRules
 from agents.engine import Engine
 from agents.events import RunFinished, RunResumed
 from agents.llm import LlmClient
-from agents.model_client import make_client
+from agents.model_client import make_client, model_features
 from agents.ordering import order_hold, thread_order
 from agents.outputs import DatabaseOutputs
 from agents.publisher import Publisher
@@ -101,7 +101,12 @@ def build_engine(
     return Engine(
         settings=settings,
         db=database,
-        llm=LlmClient(client, redactor, settings.max_concurrent_model_calls),
+        llm=LlmClient(
+            client,
+            redactor,
+            settings.max_concurrent_model_calls,
+            caching="prompt-caching" in model_features(settings),
+        ),
         tools=tools,
         agents=default_agents(tools, settings, mcp),
         mcp=mcp,

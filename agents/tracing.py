@@ -82,11 +82,22 @@ def chat_attributes(agent: str, model: str, reply: Any) -> dict[str, Any]:
         "gen_ai.agent.name": agent,
         "gen_ai.request.model": model,
         "gen_ai.response.model": reply.model,
-        "gen_ai.usage.input_tokens": reply.usage.input_tokens,
-        "gen_ai.usage.output_tokens": reply.usage.output_tokens,
+        **usage_attributes(reply.usage),
         "gen_ai.response.finish_reasons": [reply.stop_reason or "unknown"],
         "opsbot.cost_usd": reply.usage.cost_usd,
         "opsbot.time_to_first_token_ms": reply.first_token_ms,
+    }
+
+
+def usage_attributes(usage: Any) -> dict[str, int]:
+    """A call's or run's tokens as the OpenTelemetry GenAI conventions name them: input counts
+    the whole prompt, cached parts included, and the cache reads and writes are told apart
+    (`gen_ai.usage.cache_read.input_tokens`, `gen_ai.usage.cache_creation.input_tokens`)."""
+    return {
+        "gen_ai.usage.input_tokens": usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": usage.output_tokens,
+        "gen_ai.usage.cache_read.input_tokens": usage.cache_read_tokens,
+        "gen_ai.usage.cache_creation.input_tokens": usage.cache_write_tokens,
     }
 
 

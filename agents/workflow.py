@@ -128,9 +128,11 @@ class Turn:
     def _hop(self) -> int:
         return self.open_hop.index if self.open_hop is not None else 0
 
-    async def _call_model(self, spec: AgentSpec, messages: list[dict[str, Any]]) -> ModelReply:
+    async def _call_model(
+        self, spec: AgentSpec, system: str, messages: list[dict[str, Any]]
+    ) -> ModelReply:
         request = ModelRequest(
-            model=spec.model, system=spec.prompt(self.state), messages=messages,
+            model=spec.model, system=system, messages=messages,
             tools=spec.tool_definitions(), max_tokens=spec.max_tokens,
         )  # fmt: skip
         options = model_retry_options(self.engine, self.run_id, spec.name)
@@ -142,6 +144,9 @@ class Turn:
     async def _run_agent(self, spec: AgentSpec) -> Hop:
         messages = with_work_so_far(conversation(self.start.history, self.message.text),
                                     self.hops)  # fmt: skip
+        # one system prompt for the whole hop: the state it shows (the findings, a fix report)
+        # changing under the agent's own calls would cost each later call its prompt cache
+        system = spec.prompt(self.state)
         best = ""
         pauses = 0
         while True:
@@ -149,7 +154,7 @@ class Turn:
                 self.limit = limit
                 break
             try:
-                reply = await self._call_model(spec, messages)
+                reply = await self._call_model(spec, system, messages)
             except Exception as exc:
                 if (shorter := trimmed_to_fit(exc, messages)) is not None:
                     messages = shorter  # the same call again, with the oldest outputs trimmed
@@ -178,7 +183,7 @@ class Turn:
                 break
             results = await self._tool_results(spec, reply)
             if reply.stop_reason == "model_context_window_exceeded":  # make room, older first
-                used = reply.usage.input_tokens
+                used = reply.usage.prompt_tokens
                 messages = trim_for_context(messages, used, used * 9 // 10) or messages
             messages.append({"role": "assistant", "content": reply.content})
             messages.append({"role": "user", "content": results})

@@ -8,6 +8,7 @@ from typing import Any
 from agents.audit import AuditEntry
 from agents.events import RunFinished
 from agents.outcomes import words as outcome_words
+from agents.pricing import cached_share
 from agents.queries import Overview, PendingApproval, RunSummary, StepLine, elapsed, trace_id_hex
 from agents.run_steps import run_status_words, waterfall
 from bot.text_split import SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, bounded_lines
@@ -88,7 +89,8 @@ def footer_text(event: RunFinished) -> str:
         limit = f" by <@{event.stopped_by}>"
     return (
         f"{icon} {outcome_words(event.outcome)}{limit} · {event.duration_s:.1f}s · "
-        f"{event.input_tokens:,} in / {event.output_tokens:,} out tokens · ${event.cost_usd:.4f}"
+        f"{event.input_tokens:,} in{cached_share(event.cache_read_tokens, event.input_tokens)}"
+        f" / {event.output_tokens:,} out tokens · ${event.cost_usd:.4f}"
     )
 
 

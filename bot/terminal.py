@@ -19,6 +19,7 @@ from agents.events import (
     ToolStarted,
 )  # fmt: skip
 from agents.outcomes import words as outcome_words
+from agents.pricing import cached_share
 
 MARKS = {"ok": "ok", "error": "error", "denied": "denied", "rejected": "rejected",
          "expired": "expired", "unknown": "outcome unknown"}  # fmt: skip
@@ -89,5 +90,6 @@ def footer(event: RunFinished) -> str:
     limit = f" ({event.limit})" if event.limit else ""
     return (
         f"\n--- {outcome_words(event.outcome)}{limit} in {event.duration_s:.1f}s, "
-        f"{event.input_tokens} in / {event.output_tokens} out tokens, ${event.cost_usd:.4f}"
+        f"{event.input_tokens} in{cached_share(event.cache_read_tokens, event.input_tokens)}"
+        f" / {event.output_tokens} out tokens, ${event.cost_usd:.4f}"
     )

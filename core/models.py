@@ -77,7 +77,12 @@ class RunRow(Base):
     started_at: Mapped[float] = mapped_column(Float)
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    """The whole prompt of every call (uncached input, cache reads and cache writes)."""
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Of `input_tokens`, what the prompt cache served (billed at a tenth)."""
+    cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Of `input_tokens`, what was written to the prompt cache (billed at 1.25 times)."""
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     llm_calls: Mapped[int] = mapped_column(Integer, default=0)
     tool_calls: Mapped[int] = mapped_column(Integer, default=0)

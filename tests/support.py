@@ -244,3 +244,20 @@ class Listener:
         self._stop.set()
         self._thread.join(timeout=2)
         self.sock.close()
+
+
+def system_text(body: dict[str, Any]) -> str:
+    """The system prompt of a Messages API request body as one text: a string as is, text
+    blocks joined (a call with prompt caching sends its system prompt as a marked block)."""
+    system = body.get("system")
+    if isinstance(system, list):
+        return "".join(str(b.get("text", "")) for b in system if isinstance(b, dict))
+    return str(system or "")
+
+
+def content_text(content: Any) -> str:
+    """A message's content as one text: a string as is, text blocks joined (a call with
+    prompt caching sends its newest messages as marked blocks)."""
+    if isinstance(content, list):
+        return "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return str(content or "")

@@ -26,6 +26,7 @@ from sandbox.model.faults import (
     take_fault,
 )
 from sandbox.model.platforms import Wire, add_platform_routes
+from sandbox.model.prompt_cache import PromptCache, breakpoint_problem
 from sandbox.model.scenario import Reply, Scenario, locate, reply_for, unscripted_reply
 
 __all__ = ["Fault", "ModelServerState", "RunningModelServer", "make_app", "start_model_server"]
@@ -44,6 +45,8 @@ class ModelServerState:
     emitted: list[tuple[float, str]] = field(default_factory=list)  # (when, text delta) streamed
     max_input_tokens: int | None = field(default_factory=max_input_tokens_from_env)
     """The context window enforced on every request (400 "prompt is too long"), or None."""
+    cache: PromptCache = field(default_factory=PromptCache)
+    """Prefixes written by requests with cache breakpoints (sandbox/model/prompt_cache.py)."""
 
     def next_fault(self, streaming: bool, role: str = "") -> Fault | None:
         """Take one use of the first pending fault (stream faults wait for a streamed call)."""
@@ -70,8 +73,10 @@ def _blocks(reply: Reply) -> list[dict[str, Any]]:
 
 
 def _message(
-    body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: str | None = None
-) -> dict[str, Any]:
+    body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: str | None = None,
+    prompt: dict[str, int] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The reply message; `prompt` holds its input usage fields (all uncached without)."""
     tool_use = any(b["type"] == "tool_use" for b in blocks)
     stop = stop_reason or ("tool_use" if tool_use else "end_turn")
     output_tokens = sum(len(_words(json.dumps(b))) for b in blocks) or 1
@@ -84,7 +89,7 @@ def _message(
         "stop_reason": stop,
         "stop_sequence": None,
         "usage": {
-            "input_tokens": prompt_tokens(body),
+            **(prompt or {"input_tokens": prompt_tokens(body)}),
             "output_tokens": output_tokens,
         },
     }
@@ -179,6 +184,8 @@ async def answer(
     if state.max_input_tokens is not None and tokens > state.max_input_tokens:
         limit = state.max_input_tokens
         return _error(400, f"prompt is too long: {tokens} tokens > {limit} maximum")
+    if problem := breakpoint_problem(body):
+        return _error(400, problem)
     position = locate(body)
     fault = state.next_fault(bool(body.get("stream")), position.role)
     if fault is not None and fault.kind == "status":
@@ -186,11 +193,12 @@ async def answer(
     scenario = state.scenario
     if scenario.latency_ms:
         await asyncio.sleep(scenario.latency_ms / 1000)
+    prompt = state.cache.usage(body, tokens)
     if fault is not None and fault.kind == "reply":
-        message = _message(body, _raw_blocks(fault.content or []), fault.stop_reason)
+        message = _message(body, _raw_blocks(fault.content or []), fault.stop_reason, prompt)
     else:
         reply = reply_for(scenario, position) or unscripted_reply(scenario, position, body)
-        message = _message(body, _blocks(reply), reply.stop_reason)
+        message = _message(body, _blocks(reply), reply.stop_reason, prompt)
     state.served += 1
     if not body.get("stream"):
         return web.json_response(message)

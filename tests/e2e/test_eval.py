@@ -16,7 +16,7 @@ import yaml
 
 from evals.cli import BUNDLED_CASES
 from sandbox.model.server import start_model_server
-from tests.support import scripted
+from tests.support import scripted, system_text
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,6 +142,6 @@ async def test_live_mode_talks_to_the_configured_endpoint_and_the_judge_grades_w
     count = next(c for c in checks if c["name"] == "turn 1: states the count")
     assert count["passed"]
     assert count["detail"] == "judge: says sixteen orders failed"
-    judged = [r for r in endpoint.state.requests if "judge" in str(r.get("system"))]
+    judged = [r for r in endpoint.state.requests if "judge" in system_text(r)]
     assert [r["model"] for r in judged] == ["judge-model"]
     assert shutil.which("git")  # the fixture is a git repository, as the git tools expect

@@ -21,6 +21,7 @@ from tests.support import (
     launched,
     make_settings,
     scripted,
+    system_text,
     thread_and_message,
 )  # fmt: skip
 
@@ -31,7 +32,7 @@ def tool_results_sent(server: RunningModelServer, agent: str) -> list[str]:
     """Every tool_result text the model received in the requests of one agent."""
     texts = []
     for body in server.state.requests:
-        if f"opsbot's {agent} agent" not in str(body.get("system")):
+        if f"opsbot's {agent} agent" not in system_text(body):
             continue
         last = body["messages"][-1]
         if isinstance(last["content"], list):

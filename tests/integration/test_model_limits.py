@@ -24,7 +24,7 @@ from agents.state import NetworkState
 from sandbox.model.faults import prompt_tokens
 from sandbox.model.server import Fault, RunningModelServer, start_model_server
 from tests.integration.test_scenario_run import approve_every_request
-from tests.support import launched, make_settings, scripted, thread_and_message
+from tests.support import launched, make_settings, scripted, system_text, thread_and_message
 from tools.registry import default_tools
 
 ORIGINAL_LINE = "percent = DISCOUNTS[code.upper()]"
@@ -167,7 +167,7 @@ async def test_a_prompt_over_the_window_is_trimmed_oldest_results_first(
 
     assert outcome == "succeeded", publisher.of(RunFinished)[0].answer
     assert "KeyError in the discount lookup" in publisher.of(RunFinished)[0].answer
-    agent = [b for b in server.state.requests if "log_analyzer agent" in str(b["system"])]
+    agent = [b for b in server.state.requests if "log_analyzer agent" in system_text(b)]
     refused = [b for b in agent if prompt_tokens(b) > limit]
     assert refused, "the window was reached at least once"
     answered = [b for b in agent if prompt_tokens(b) <= limit]

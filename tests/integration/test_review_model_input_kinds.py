@@ -24,7 +24,7 @@ from tests.integration.test_review_model_inputs import (
     _result_of,
     _run,
 )
-from tests.support import scripted
+from tests.support import scripted, system_text
 
 # -- a call that changes nothing, or a file that cannot be written back: nobody is asked --------
 
@@ -80,7 +80,7 @@ async def test_review_a_write_that_changes_nothing_or_would_change_other_bytes_a
 
 
 def _agent_calls(requests: list[dict[str, Any]], agent: str) -> int:
-    return sum(f"You are opsbot's {agent} agent" in str(body["system"]) for body in requests)
+    return sum(f"You are opsbot's {agent} agent" in system_text(body) for body in requests)
 
 
 REFUSALS: dict[str, tuple[list[dict[str, str]], list[Fault], str]] = {

@@ -26,7 +26,7 @@ from sandbox.model.server import Fault, RunningModelServer, start_model_server
 from tests.integration.test_model_answers import ANSWER, LOOK_TURN
 from tests.integration.test_model_limits import SEARCHES, _base_tokens, _log_turn
 from tests.integration.test_scenario_run import approve_every_request
-from tests.support import launched, make_settings, scripted, thread_and_message
+from tests.support import launched, make_settings, scripted, system_text, thread_and_message
 
 DONE = "Done with the change."
 CODING_TURN: dict[str, Any] = {
@@ -121,7 +121,7 @@ async def test_review_a_broken_connection_on_every_attempt_is_bounded_and_says_s
     assert "the model did not answer" in finished.answer
     assert "after 3 attempts" in finished.answer
     assert "succeeded" not in finished.answer
-    agent_calls = [b for b in server.state.requests if "log_analyzer agent" in str(b["system"])]
+    agent_calls = [b for b in server.state.requests if "log_analyzer agent" in system_text(b)]
     assert len(agent_calls) == 3
 
 
@@ -404,9 +404,7 @@ async def test_review_a_refusal_ends_the_turn_no_other_agent_takes_the_request(
     outcome, publisher, server = await _run(database_url, workspace, [turn], [refusal])
 
     assert outcome == "declined"
-    coding = [
-        b for b in server.state.requests if "You are opsbot's coding agent" in str(b["system"])
-    ]
+    coding = [b for b in server.state.requests if "You are opsbot's coding agent" in system_text(b)]
     assert coding == [], "a declined request went on to the coding agent"
     assert publisher.of(ApprovalRequested) == []
     assert ORIGINAL_LINE in (workspace / "checkout/pricing.py").read_text()

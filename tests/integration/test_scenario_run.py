@@ -19,7 +19,7 @@ from agents.events import (
 from agents.publisher import RecordingPublisher
 from core.models import ApprovalRow, LlmCallRow, MessageRow, RunRow, ThreadStateRow, ToolCallRow
 from sandbox.model.server import RunningModelServer
-from tests.support import launched, make_settings, thread_and_message
+from tests.support import launched, make_settings, system_text, thread_and_message
 
 
 async def approve_every_request(publisher: RecordingPublisher, approver: str = "U_LEAD") -> None:
@@ -103,9 +103,9 @@ async def test_checkout_incident_is_investigated_fixed_and_recorded(
         assert state["fix"]["status"] == "fixed"
 
         coding_requests = [
-            r for r in model_server.state.requests if "opsbot's coding agent" in str(r["system"])
+            r for r in model_server.state.requests if "opsbot's coding agent" in system_text(r)
         ]
-        assert "KeyError: 'SPRING24'" in coding_requests[0]["system"]
+        assert "KeyError: 'SPRING24'" in system_text(coding_requests[0])
         shell_result = coding_requests[3]["messages"][-1]["content"][0]["content"]
         assert "Ran 4 tests" in shell_result
         assert '"exit_code": 0' in shell_result

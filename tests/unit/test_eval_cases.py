@@ -66,7 +66,8 @@ GOOD = "name: ok\nturns: [{say: hi}]\n"
          "turn 1 decides ['write_file'] but expects no card for it"),
         ("name: Bad Name\nturns: [{say: hi}]\n", "name: String should match pattern"),
         ("name: x\nturns: [{say: hi, decide: {write_file: maybe}, "
-         "expect: {approvals: [write_file]}}]\n", "Input should be 'approve', 'reject' or 'expire'"),
+         "expect: {approvals: [write_file]}}]\n",
+         "Input should be 'approve', 'reject' or 'expire'"),
         ("name: x\nturns: [{say: hi}\n", "cannot read"),
     ],
 )  # fmt: skip
