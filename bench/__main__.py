@@ -18,6 +18,7 @@ from bench import (
     charts,
     concurrency,
     confinement,
+    cost,
     mcp,
     overhead,
     recovery,
@@ -33,6 +34,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "ack": ack, "overhead": overhead, "waiting": waiting, "resume": resume,
     "concurrency": concurrency, "slack_load": slack_load, "recovery": recovery,
     "stream_latency": stream_latency, "confinement": confinement, "mcp": mcp, "alerts": alerts,
+    "cost": cost,
 }  # fmt: skip
 CHARTS: dict[str, Callable[[list[dict[str, Any]]], Any]] = {
     "concurrency": charts.concurrency, "waiting": charts.waiting,
