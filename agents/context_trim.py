@@ -4,7 +4,9 @@ The Messages API refuses a request whose prompt is over the model's window with 
 "prompt is too long: N tokens > M maximum" (https://docs.anthropic.com/en/api/errors).
 Trimming replaces the content of the oldest tool results (then the text of earlier turns)
 with a short marker: no block is removed, so every `tool_use` keeps its `tool_result` and
-the roles keep alternating.
+the roles keep alternating. Never trimmed: the person's current message, the tool results
+named in `keep` (the run's decisions: approvals, recorded findings, a fix report), and, short
+of a last resort, the newest tool results (those of the latest round).
 """
 
 from __future__ import annotations
@@ -37,35 +39,63 @@ def _has_text(content: Any) -> bool:
     return any(isinstance(b, dict) and b.get("type") == "text" for b in content or [])
 
 
-def _places(messages: list[dict[str, Any]]) -> list[tuple[int, int | None]]:
-    """Trimmable places, oldest first: every tool result, then earlier turns' texts."""
+def _newest_results(messages: list[dict[str, Any]]) -> int:
+    """Index of the latest message holding tool results (-1 without one)."""
+    for index in range(len(messages) - 1, -1, -1):
+        content = messages[index]["content"]
+        if isinstance(content, list) and any(
+            isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+        ):
+            return index
+    return -1
+
+
+def _places(
+    messages: list[dict[str, Any]], keep: frozenset[str], last_resort: bool
+) -> list[tuple[int, int | None]]:
+    """Trimmable places, in order: older tool results (oldest first); with `last_resort`,
+    then earlier turns' texts and the newest results. Results in `keep` never."""
     results: list[tuple[int, int | None]] = [
         (m, b)
         for m, message in enumerate(messages)
         if isinstance(message["content"], list)
         for b, block in enumerate(message["content"])
         if isinstance(block, dict) and block.get("type") == "tool_result"
-        and block.get("content") != TRIMMED
+        and block.get("content") != TRIMMED and block.get("tool_use_id") not in keep
     ]  # fmt: skip
+    newest = _newest_results(messages)
+    older = [place for place in results if place[0] != newest]
+    if not last_resort:
+        return older
     current = _current_turn_start(messages)
     earlier: list[tuple[int, int | None]] = [
         (m, None)
         for m, message in enumerate(messages[:current])
         if isinstance(message["content"], str) and message["content"] != TRIMMED
     ]
-    return results + earlier
+    return older + earlier + [place for place in results if place[0] == newest]
 
 
 def trim_for_context(
-    messages: list[dict[str, Any]], prompt_tokens: int, max_tokens: int
+    messages: list[dict[str, Any]],
+    prompt_tokens: int,
+    max_tokens: int,
+    *,
+    tokens_per_char: float = 1 / CHARS_PER_TOKEN,
+    keep: frozenset[str] = frozenset(),
+    last_resort: bool = True,
 ) -> list[dict[str, Any]] | None:
     """A copy of `messages` trimmed by about `prompt_tokens - max_tokens` tokens (at least a
     twentieth of the prompt), oldest tool results first; None when nothing is left to trim.
 
-    The input list is not changed.
+    `tokens_per_char` converts tokens to characters (calibrated from a real count, else 1/4);
+    `keep` names tool_use ids whose results stay; without `last_resort` only older tool
+    results are trimmed (never earlier turns' texts nor the newest results). The input list
+    is not changed.
     """
-    need = max(prompt_tokens - max_tokens, prompt_tokens // MIN_SHARE, 1) * CHARS_PER_TOKEN
-    places = _places(messages)
+    excess = max(prompt_tokens - max_tokens, prompt_tokens // MIN_SHARE, 1)
+    need = excess / max(tokens_per_char, 1e-6)
+    places = _places(messages, keep, last_resort)
     if not places:
         return None
     trimmed = [

@@ -6,7 +6,7 @@ from typing import Any
 
 from dbos import error as dbos_errors
 
-from agents.context_trim import trim_for_context
+from agents.context_budget import MAX_FIT_ATTEMPTS, ContextBudget
 from agents.engine import Engine
 from agents.llm import honour_retry_after
 from agents.model_errors import describe_error, prompt_too_long
@@ -42,17 +42,24 @@ def step_failure(error: BaseException) -> str:
 
 
 def trimmed_to_fit(
-    error: BaseException, messages: list[dict[str, Any]]
-) -> list[dict[str, Any]] | None:
-    """The conversation trimmed to fit, when the API said the prompt is too long; else None."""
-    if (sizes := prompt_too_long(error)) is None:
+    error: BaseException, messages: list[dict[str, Any]], budget: ContextBudget, chars: int,
+    keep: frozenset[str], trims: int,
+) -> list[dict[str, Any]] | None:  # fmt: skip
+    """The conversation trimmed to fit, when the API said the prompt (of `chars` characters)
+    is too long and fewer than `MAX_FIT_ATTEMPTS` trims were made for this call; else None.
+    `budget` learns the model's window and the token ratio; results in `keep` stay."""
+    if (sizes := prompt_too_long(error)) is None or trims >= MAX_FIT_ATTEMPTS:
         return None
-    return trim_for_context(messages, *sizes)
+    return budget.refit(messages, sizes, chars, keep)
 
 
-def model_failure(error: BaseException) -> str:
-    """Why the turn ends without the model's answer, in one line."""
-    if (sizes := prompt_too_long(error)) is not None:
+def model_failure(error: BaseException, trims: int = 0) -> str:
+    """Why the turn ends without the model's answer, in one line (`trims`: the trims already
+    made for this call after "prompt is too long" answers)."""
+    if (sizes := prompt_too_long(error)) is not None and trims >= MAX_FIT_ATTEMPTS:
+        return (f"the conversation still did not fit the model's context window after {trims} "
+                f"trims ({sizes[0]} tokens > {sizes[1]} maximum); start a new thread")  # fmt: skip
+    if sizes is not None:
         return (f"the conversation no longer fits the model's context window ({sizes[0]} "
                 f"tokens > {sizes[1]} maximum, with every earlier output already trimmed); "
                 "start a new thread")  # fmt: skip

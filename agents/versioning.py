@@ -12,7 +12,7 @@ import ast
 import hashlib
 from pathlib import Path
 
-APP_VERSION = "7"
+APP_VERSION = "8"
 
 SIGNATURES = {
     "1": "8ab8c51e6c012013",
@@ -25,6 +25,8 @@ SIGNATURES = {
     "6": "066aff98ac702078",
     "7": "cb374d7b08766a0c",  # an agent that only looks records a refusal instead of asking;
     # a tool the agent lacks is refused inside the call_tool step (a replay takes one path)
+    "8": "d20b068bfa389378",  # a count_tokens step before an agent call near the context
+    # budget (agents/context_budget.py); a prompt-too-long retry is bounded
 }
 
 _DURABLE_CALLS = {"step", "recv_async", "sleep_async", "send_async", "set_event_async"}

@@ -13,6 +13,7 @@ from dbos import DBOS, StepOptions
 
 from agents.approvals import NeedsApproval
 from agents.budget import Budget, LoopGuard
+from agents.context_budget import ContextBudget, count_prompt_tokens, counts_tokens, request_chars
 from agents.context_trim import trim_for_context
 from agents.engine import Engine
 from agents.events import approval_reason
@@ -94,6 +95,9 @@ class Turn:
         self.fix_status: str | None = None
         self.undecided: list[str] = []  # "rejected" / "expired" approvals of this turn
         self.open_hop: Hop | None = None
+        self.context = ContextBudget(engine.settings.max_context_tokens)
+        self.counting = counts_tokens(engine)
+        self.decisions: set[str] = set()  # tool_use ids whose results trimming keeps
 
     async def run(self) -> TurnSummary:
         """Route and run agents until the router says done, a limit is reached, a model call
@@ -128,13 +132,32 @@ class Turn:
     def _hop(self) -> int:
         return self.open_hop.index if self.open_hop is not None else 0
 
-    async def _call_model(
-        self, spec: AgentSpec, system: str, messages: list[dict[str, Any]]
-    ) -> ModelReply:
-        request = ModelRequest(
+    @staticmethod
+    def _request(spec: AgentSpec, system: str, messages: list[dict[str, Any]]) -> ModelRequest:
+        return ModelRequest(
             model=spec.model, system=system, messages=messages,
-            tools=spec.tool_definitions(), max_tokens=spec.max_tokens,
+            tools=spec.tool_definitions(), max_tokens=spec.max_tokens, thinking=spec.thinking,
         )  # fmt: skip
+
+    async def _fit(
+        self, spec: AgentSpec, system: str, messages: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """`messages` with room under the context budget: the prompt's calibrated estimate
+        (counted by the endpoint when near the threshold) and, over it, older tool results
+        cleared (agents/context_budget.py)."""
+        request = self._request(spec, system, messages)
+        chars = request_chars(request)
+        tokens = self.context.estimate(chars)
+        if self.counting and self.context.worth_counting(tokens):
+            counted = await step(
+                "count_tokens", count_prompt_tokens, self.engine, self.run_id, request
+            )
+            if counted is not None:
+                self.context.learn(counted, chars)
+                tokens = counted
+        return self.context.cleared(messages, tokens, frozenset(self.decisions)) or messages
+
+    async def _call_model(self, spec: AgentSpec, request: ModelRequest) -> ModelReply:
         options = model_retry_options(self.engine, self.run_id, spec.name)
         return await step(
             "llm_call", self.engine.call_model, self.run_id, spec.name, request, self._hop,
@@ -148,19 +171,27 @@ class Turn:
         # changing under the agent's own calls would cost each later call its prompt cache
         system = spec.prompt(self.state)
         best = ""
-        pauses = 0
+        pauses = trims = 0
         while True:
             if (limit := self.budget.exceeded()) is not None:
                 self.limit = limit
                 break
+            messages = await self._fit(spec, system, messages)
+            request = self._request(spec, system, messages)
             try:
-                reply = await self._call_model(spec, system, messages)
+                reply = await self._call_model(spec, request)
             except Exception as exc:
-                if (shorter := trimmed_to_fit(exc, messages)) is not None:
+                keep = frozenset(self.decisions)
+                chars = request_chars(request)
+                if shorter := trimmed_to_fit(exc, messages, self.context, chars, keep, trims):
                     messages = shorter  # the same call again, with the oldest outputs trimmed
+                    trims += 1
                     continue
-                self.failure = self.engine.redactor_for(self.run_id).redact(model_failure(exc))
+                failure = model_failure(exc, trims)
+                self.failure = self.engine.redactor_for(self.run_id).redact(failure)
                 break
+            trims = 0
+            self.context.learn(reply.usage.prompt_tokens, request_chars(request))
             self.budget.add(reply.usage)
             text = reply.text.strip()
             best = f"{best}\n\n{text}" if pauses and text else text or best
@@ -184,7 +215,10 @@ class Turn:
             results = await self._tool_results(spec, reply)
             if reply.stop_reason == "model_context_window_exceeded":  # make room, older first
                 used = reply.usage.prompt_tokens
-                messages = trim_for_context(messages, used, used * 9 // 10) or messages
+                messages = trim_for_context(
+                    messages, used, used * 9 // 10, tokens_per_char=self.context.tokens_per_char,
+                    keep=frozenset(self.decisions),
+                ) or messages  # fmt: skip
             messages.append({"role": "assistant", "content": reply.content})
             messages.append({"role": "user", "content": results})
             if self.limit is not None:
@@ -225,6 +259,7 @@ class Turn:
                        result, "read")  # fmt: skip
             return result
         if (state_tool := spec.state_tool(use.name)) is not None:
+            self.decisions.add(use.id)  # findings, a fix report: kept when trimming
             ok, text = state_tool.run(use.input, self.state, spec.name)
             if ok and use.name == REPORT_FIX.name:
                 self.fix_status = str(use.input.get("status"))
@@ -246,6 +281,7 @@ class Turn:
     async def _gated(
         self, spec: AgentSpec, use: ToolUse, needs: NeedsApproval, reason: str, attempt: int = 1
     ) -> ToolResult:
+        self.decisions.add(use.id)  # an approval's outcome is kept when trimming
         why = approval_reason(reason, needs.reason or f"{use.name} always needs approval")
         ticket = await step(
             "request_approval", self.engine.request_approval, self.run_id, self.thread.key,

@@ -14,6 +14,8 @@ from core.errors import ConfigError
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_ROUTER_MODEL = "claude-haiku-4-5"
+MIN_CONTEXT_TOKENS = 1024
+"""The smallest OPSBOT_MAX_CONTEXT_TOKENS: a system prompt and tool definitions need that."""
 MODEL_FEATURES = ("prompt-caching", "thinking", "token-counting")
 """What a model endpoint may lack (OPSBOT_MODEL_FEATURES): cache breakpoints, extended
 thinking, and `POST /v1/messages/count_tokens`."""
@@ -166,6 +168,12 @@ class Settings(BaseSettings):
 
     max_iterations: int = Field(default=24, ge=1, validation_alias="OPSBOT_MAX_ITERATIONS")
     max_run_tokens: int = Field(default=400_000, ge=1, validation_alias="OPSBOT_MAX_RUN_TOKENS")
+    max_context_tokens: int = Field(
+        default=180_000, ge=MIN_CONTEXT_TOKENS, validation_alias="OPSBOT_MAX_CONTEXT_TOKENS"
+    )
+    """The prompt size an agent call aims to stay under: above 85 % of it, older tool results
+    are cleared before the call (agents/context_budget.py). Below the models' 200k window, so
+    the reply has room."""
     max_run_cost_usd: float = Field(default=2.0, gt=0, validation_alias="OPSBOT_MAX_RUN_COST_USD")
     max_thread_cost_usd: float = Field(
         default=10.0, gt=0, validation_alias="OPSBOT_MAX_THREAD_COST_USD"
