@@ -8,12 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anthropic
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from agents.model_client import ModelClient
 from agents.model_errors import IncompleteStream, describe_error, is_retryable
 from agents.pricing import cost_usd
 from agents.prompt_cache import with_cache_breakpoints
+from agents.thinking import forces_tool
 from core.redact import Redactor, StreamRedactor
 
 RETRY_AFTER_CAP_S = 60.0
@@ -32,6 +33,21 @@ class ModelRequest(BaseModel):
     tools: list[dict[str, Any]] = []
     max_tokens: int = 4096
     tool_choice: dict[str, Any] | None = None
+    thinking: dict[str, Any] | None = None
+    """The Messages API `thinking` parameter (agents/thinking.py), None: not sent."""
+
+    @model_validator(mode="after")
+    def _thinking_allowed(self) -> ModelRequest:
+        """The API refuses thinking with a forced tool choice, and a budget not below
+        max_tokens: raises ValueError for either, before the call."""
+        if self.thinking is None:
+            return self
+        if forces_tool(self.tool_choice):
+            raise ValueError("thinking may not be enabled when tool_choice forces tool use")
+        budget = self.thinking.get("budget_tokens")
+        if isinstance(budget, int) and budget >= self.max_tokens:
+            raise ValueError("max_tokens must be greater than thinking.budget_tokens")
+        return self
 
 
 class Usage(BaseModel):
@@ -115,7 +131,8 @@ def _reply_from(message: anthropic.types.Message, started: float, redactor: Reda
             content.append(
                 {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
             )
-        else:  # thinking, server tool blocks: sent back as they came (pause_turn needs them)
+        else:  # thinking (text and signature), redacted_thinking, server tool blocks: sent
+            # back exactly as they came (the API checks thinking signatures; pause_turn)
             content.append(block.model_dump(mode="json", exclude_none=True))
     return ModelReply(
         model=message.model,
@@ -145,6 +162,8 @@ def _api_arguments(request: ModelRequest) -> dict[str, Any]:
         arguments["tools"] = request.tools
     if request.tool_choice:
         arguments["tool_choice"] = request.tool_choice
+    if request.thinking is not None:
+        arguments["thinking"] = request.thinking
     return arguments
 
 
@@ -235,9 +254,9 @@ class LlmClient:
         request = scrubbed(request, redactor)
         async with self.slots, self.client.messages.stream(**self._arguments(request)) as stream:
             async for event in stream:
-                if first_token is None and event.type in ("text", "input_json"):
+                if first_token is None and event.type in ("text", "input_json", "thinking"):
                     first_token = time.monotonic()
-                if event.type == "text":
+                if event.type == "text":  # never thinking deltas: those are not shown
                     if ready := pieces.feed(event.text):
                         await on_text(ready)
                 elif event.type == "content_block_start" and on_tool is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.state import FINDINGS_KEY, FIX_KEY, RECORD_FINDINGS, REPORT_FIX, NetworkState, StateTool
+from agents.thinking import thinking_param
 from core.settings import Settings
 from tools.base import Tool
 from tools.mcp.hub import McpHub
@@ -35,6 +36,9 @@ class AgentSpec:
     with a note that the coding agent or a person can run it (the investigator only looks)."""
     more_tools: Callable[[], Sequence[Tool[Any]]] | None = None
     """Tools found while running (the MCP servers' that this agent gets), asked at each use."""
+    thinking: dict[str, Any] | None = None
+    """The Messages API `thinking` parameter of this agent's calls (OPSBOT_THINKING), None:
+    no thinking."""
 
     def all_tools(self) -> tuple[Tool[Any], ...]:
         """The built-in tools, then those found while running."""
@@ -178,6 +182,7 @@ def log_analyzer_agent(
         state_tools=(RECORD_FINDINGS,),
         may_ask=False,
         more_tools=_mcp_tools(mcp, LOG_ANALYZER, only_allowed=True),
+        thinking=thinking_param(settings),
     )
 
 
@@ -197,6 +202,7 @@ def coding_agent(tools: ToolRegistry, settings: Settings, mcp: McpHub | None = N
         tools=tuple(tools.subset(names)),
         more_tools=_mcp_tools(mcp, CODING),
         state_tools=(REPORT_FIX,),
+        thinking=thinking_param(settings),
     )
 
 

@@ -19,6 +19,8 @@ MIN_CONTEXT_TOKENS = 1024
 MODEL_FEATURES = ("prompt-caching", "thinking", "token-counting")
 """What a model endpoint may lack (OPSBOT_MODEL_FEATURES): cache breakpoints, extended
 thinking, and `POST /v1/messages/count_tokens`."""
+THINKING_MODES = ("off", "adaptive")
+"""OPSBOT_THINKING's values."""
 
 
 class Settings(BaseSettings):
@@ -48,6 +50,10 @@ class Settings(BaseSettings):
     )
     """What the endpoint supports, of MODEL_FEATURES, comma-separated (`none`: nothing);
     unset: all the provider offers (agents/model_client.model_features)."""
+    thinking: Literal["off", "adaptive"] = Field(default="off", validation_alias="OPSBOT_THINKING")
+    """Extended thinking for the agents' calls (never the router's): `adaptive` lets the model
+    decide when and how much to think (agents/thinking.py); off where OPSBOT_MODEL_FEATURES
+    lacks `thinking`."""
     aws_region: str | None = Field(
         default=None, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
     )
@@ -206,6 +212,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("thinking", mode="before")
+    @classmethod
+    def _thinking_word(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        word = value.strip().lower() or "off"
+        if word not in THINKING_MODES:
+            raise ValueError(
+                f"{value!r} is not a thinking mode: name {' or '.join(THINKING_MODES)}"
+            )
+        return word
 
     @field_validator("model_features", mode="before")
     @classmethod

@@ -35,13 +35,18 @@ _WORK_SO_FAR = re.compile(r"\AWork already done on this message \(agents in orde
 class Reply:
     """What the model says at one step: some text, then tool calls.
 
-    `if_rejected` holds the steps that follow when this step's tool call did not run.
+    `if_rejected` holds the steps that follow when this step's tool call did not run;
+    `thinking` what the model thinks first when the request asks for thinking (a default
+    sentence when empty), followed by a redacted_thinking block with `redacted_thinking`
+    (sandbox/model/thinking.py).
     """
 
     text: str = ""
     tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
     if_rejected: tuple[Reply, ...] = ()
     stop_reason: str | None = None  # None: tool_use when it calls tools, else end_turn
+    thinking: str = ""
+    redacted_thinking: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,9 @@ def _reply(raw: dict[str, Any]) -> Reply:
         return Reply(tool_calls=(("route_to", {"agent": raw["agent"], "reason": raw["reason"]}),))
     calls = tuple((c["name"], dict(c.get("input") or {})) for c in raw.get("tool_calls") or [])
     branch = tuple(_reply(step) for step in raw.get("if_rejected") or [])
-    return Reply(text=str(raw.get("text") or ""), tool_calls=calls, if_rejected=branch)
+    return Reply(text=str(raw.get("text") or ""), tool_calls=calls, if_rejected=branch,
+                 thinking=str(raw.get("thinking") or ""),
+                 redacted_thinking=bool(raw.get("redacted_thinking")))  # fmt: skip
 
 
 def parse_scenario(data: dict[str, Any], directory: Path | None = None) -> Scenario:

@@ -28,6 +28,14 @@ from sandbox.model.faults import (
 from sandbox.model.platforms import Wire, add_platform_routes
 from sandbox.model.prompt_cache import PromptCache, breakpoint_problem
 from sandbox.model.scenario import Reply, Scenario, locate, reply_for, unscripted_reply
+from sandbox.model.thinking import (
+    config_problem,
+    default_thinking,
+    passed_back_problem,
+    thinking_blocks,
+    thinking_events,
+    thinking_on,
+)
 
 __all__ = ["Fault", "ModelServerState", "RunningModelServer", "make_app", "start_model_server"]
 
@@ -60,8 +68,9 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\S+\s*|\s+", text)
 
 
-def _blocks(reply: Reply) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
+def _blocks(reply: Reply, thinks: str | None = None) -> list[dict[str, Any]]:
+    """The reply's blocks, after its thinking (`thinks`: the text) when the request asks."""
+    blocks = thinking_blocks(thinks, reply.redacted_thinking) if thinks is not None else []
     if reply.text:
         blocks.append({"type": "text", "text": reply.text})
     for name, arguments in reply.tool_calls:
@@ -114,6 +123,11 @@ def _stream_events(message: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]
             for word in _words(block["text"]):
                 events.append(({"type": "content_block_delta", "index": index,
                                 "delta": {"type": "text_delta", "text": word}}, True))  # fmt: skip
+        elif block["type"] == "thinking":
+            events += [(event, False) for event in thinking_events(index, block)]
+        elif block["type"] == "redacted_thinking":  # opaque: whole in its start event
+            events.append(({"type": "content_block_start", "index": index,
+                            "content_block": block}, False))  # fmt: skip
         else:
             events.append(({"type": "content_block_start", "index": index,
                             "content_block": {**block, "input": {}}}, False))  # fmt: skip
@@ -178,7 +192,9 @@ async def answer(
         return _error(400, problem)
     state.requests.append(body)
     state.received.append(arrived)
-    if problem := message_problem(body["messages"]):
+    if problem := message_problem(body["messages"]) or config_problem(body):
+        return _error(400, problem)
+    if problem := passed_back_problem(body):
         return _error(400, problem)
     tokens = prompt_tokens(body)
     if state.max_input_tokens is not None and tokens > state.max_input_tokens:
@@ -198,7 +214,9 @@ async def answer(
         message = _message(body, _raw_blocks(fault.content or []), fault.stop_reason, prompt)
     else:
         reply = reply_for(scenario, position) or unscripted_reply(scenario, position, body)
-        message = _message(body, _blocks(reply), reply.stop_reason, prompt)
+        thinks = (reply.thinking or default_thinking(position.role, position.step)
+                  if thinking_on(body) else None)  # fmt: skip
+        message = _message(body, _blocks(reply, thinks), reply.stop_reason, prompt)
     state.served += 1
     if not body.get("stream"):
         return web.json_response(message)
