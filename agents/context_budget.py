@@ -44,10 +44,14 @@ MAX_FIT_ATTEMPTS = 4
 log = logging.getLogger(__name__)
 
 
+def _json_chars(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False))
+
+
 def request_chars(request: ModelRequest) -> int:
     """Characters of the prompt's parts (system, messages, tools) as JSON."""
-    prompt = {"system": request.system, "messages": request.messages, "tools": request.tools}
-    return len(json.dumps(prompt, ensure_ascii=False))
+    return _json_chars({"system": request.system, "messages": request.messages,
+                        "tools": request.tools})  # fmt: skip
 
 
 @dataclass
@@ -96,15 +100,26 @@ class ContextBudget:
         keep: frozenset[str],
     ) -> list[dict[str, Any]] | None:  # fmt: skip
         """After "prompt is too long: N tokens > M maximum" (`sizes`) for a request of `chars`
-        characters: learn the window and the ratio, and trim to `LOW_SHARE` of the limit,
-        earlier turns and the newest results too as a last resort; None when nothing is left."""
+        characters: learn the window and the ratio, and clear older tool results down to
+        `LOW_SHARE` of the limit; only when that cannot bring the prompt under `HIGH_SHARE`,
+        earlier turns' texts and the newest results too (a last resort). None when nothing is
+        left to trim."""
         tokens, window = sizes
         self.window = window
         self.learn(tokens, chars)
-        return trim_for_context(
-            messages, tokens, int(LOW_SHARE * self.limit), tokens_per_char=self.tokens_per_char,
-            keep=keep,
+        target = int(LOW_SHARE * self.limit)
+        older = trim_for_context(
+            messages, tokens, target, tokens_per_char=self.tokens_per_char, keep=keep,
+            last_resort=False,
         )  # fmt: skip
+        if older is not None:
+            tokens -= self.estimate(_json_chars(messages) - _json_chars(older))
+            if tokens <= HIGH_SHARE * self.limit:
+                return older
+        rest = trim_for_context(
+            older or messages, tokens, target, tokens_per_char=self.tokens_per_char, keep=keep
+        )
+        return rest or older
 
 
 def counts_tokens(engine: Engine) -> bool:

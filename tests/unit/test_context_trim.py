@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
+from agents.context_budget import HIGH_SHARE, ContextBudget
 from agents.context_trim import TRIMMED, trim_for_context
 from agents.history import HistoryEntry, conversation
 from sandbox.model.faults import message_problem
@@ -88,3 +90,69 @@ def test_a_blank_answer_in_history_is_never_sent_blank() -> None:
 
     assert [m["content"] for m in messages] == ["first", "(no answer)", "second"]
     assert message_problem(messages) is None
+
+
+def test_kept_results_and_the_newest_stay_short_of_a_last_resort() -> None:
+    for keep in ({"toolu_0"}, {"toolu_0", "toolu_2"}):
+        messages = _conversation([4000, 4000, 4000, 4000])
+
+        trimmed = trim_for_context(messages, 100_000, 1000, keep=frozenset(keep),
+                                   last_resort=False)  # fmt: skip
+
+        assert trimmed is not None
+        expected = [f"toolu_{n}" not in keep for n in range(3)] + [False]
+        assert [r == TRIMMED for r in _results(trimmed)] == expected
+        assert message_problem(trimmed) is None
+
+
+def test_the_newest_results_go_only_as_a_last_resort_and_kept_ones_never() -> None:
+    messages = _conversation([100, 100], earlier=50)
+
+    assert trim_for_context(messages, 100_000, 1000, last_resort=False) is not None
+    trimmed = trim_for_context(messages, 100_000, 1000, keep=frozenset({"toolu_0"}))
+
+    assert trimmed is not None
+    assert _results(trimmed) == ["y" * 100, TRIMMED]
+    assert trimmed[0]["content"] == TRIMMED
+
+
+def test_a_calibrated_ratio_trims_as_many_characters_as_the_tokens_need() -> None:
+    messages = _conversation([4000, 4000, 4000, 4000])
+
+    at_a_quarter = trim_for_context(messages, 5000, 3500, tokens_per_char=0.25)  # 6000 chars
+    at_a_half = trim_for_context(messages, 5000, 3500, tokens_per_char=0.5)  # 3000 chars
+
+    assert at_a_quarter is not None
+    assert at_a_half is not None
+    assert [r == TRIMMED for r in _results(at_a_quarter)] == [True, True, False, False]
+    assert [r == TRIMMED for r in _results(at_a_half)] == [True, False, False, False]
+
+
+def test_the_budget_calibrates_counts_near_the_threshold_and_clears_above_it() -> None:
+    budget = ContextBudget(max_tokens=10_000)
+    assert budget.estimate(4000) == 1000  # 4 characters a token until a real count
+    budget.learn(tokens=3000, chars=9000)
+    assert budget.estimate(9000) == 3000
+    assert [budget.worth_counting(t) for t in (6000, 7000, 8500, 10_000, 10_100)] == [
+        False, True, True, True, False,
+    ]  # fmt: skip
+    messages = _conversation([4000, 4000, 4000, 4000])
+    assert budget.cleared(messages, 8500, frozenset()) is None
+    cleared = budget.cleared(messages, 8600, frozenset({"toolu_0"}))
+    assert cleared is not None
+    assert [r == TRIMMED for r in _results(cleared)] == [False, True, True, False]
+
+
+def test_prompt_too_long_teaches_the_window_and_clears_older_results_first() -> None:
+    for window in (8000, 6000):
+        budget = ContextBudget(max_tokens=180_000)
+        messages = _conversation([8000, 8000, 8000, 8000])
+        chars = len(json.dumps(messages))
+
+        trimmed = budget.refit(messages, (chars // 4, window), chars, frozenset())
+
+        assert budget.limit == window
+        assert trimmed is not None
+        assert _results(trimmed)[-1] != TRIMMED, "older results were enough"
+        left = len(json.dumps(trimmed)) // 4
+        assert left <= HIGH_SHARE * window
