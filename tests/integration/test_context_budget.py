@@ -4,7 +4,7 @@ enforced window, real DBOS, a real database.
 A long investigation under a small OPSBOT_MAX_CONTEXT_TOKENS clears older tool results before
 its calls (no request over the window, no 400 at all), keeps the newest result and every
 decision, and answers; a "prompt is too long" answer is trimmed for and retried, and a run
-that cannot be made to fit ends with one clear line.
+that cannot be made to fit ends with one clear line; a run DBOS replays clears the same.
 """
 
 from __future__ import annotations
@@ -234,3 +234,38 @@ async def test_a_prompt_that_never_fits_ends_with_one_clear_line(
     assert "start a new thread" in run.answer
     assert 1 < run.refused <= 1 + MAX_FIT_ATTEMPTS, "bounded attempts"
     run.server.state.faults.clear()
+
+
+@pytest.mark.parametrize("features", [None, frozenset()], ids=["token counting", "estimate only"])
+async def test_a_replayed_run_clears_the_same_results(
+    database_url: str, workspace: Path, features: Any
+) -> None:
+    """DBOS replays a run from its recorded steps (here by forking it at its last model call):
+    the estimates, counts and clearing before that call come out the same, so the call sends
+    the very request the original sent."""
+    window = _base_tokens(database_url, workspace, QUESTION) + 4000
+    server = await start_model_server(scripted([_log_turn(SEARCHES[:8])]))
+    server.state.max_input_tokens = window
+    settings = make_settings(database_url, workspace, server.url, max_context_tokens=window,
+                             tool_output_cap=6000, model_features=features)  # fmt: skip
+    try:
+        async with launched(settings, RecordingPublisher()):
+            thread, message = thread_and_message(QUESTION)
+            handle = await service.start_turn(thread, message)
+            assert await asyncio.wait_for(handle.get_result(), 60) == "succeeded"
+            steps = await DBOS.list_workflow_steps_async(handle.workflow_id, load_output=False)
+            last_call = max(s["function_id"] for s in steps if s["function_name"] == "llm_call")
+            original = [b for b in server.state.requests if "log_analyzer agent" in system_text(b)]
+            forked = await DBOS.fork_workflow_async(handle.workflow_id, last_call)
+            assert await asyncio.wait_for(forked.get_result(), 60) == "succeeded"
+    finally:
+        await server.stop()
+
+    again = [b for b in server.state.requests if "log_analyzer agent" in system_text(b)]
+    assert len(again) == len(original) + 1, "only the last call was made again"
+    assert any(_cleared(original[-1])), "the original cleared results before its last call"
+    assert again[-1]["messages"] == original[-1]["messages"]
+
+
+def _cleared(body: dict[str, Any]) -> list[bool]:
+    return [content == TRIMMED for content in _results(body).values()]
