@@ -44,6 +44,8 @@ def test_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
         ("OPSBOT_DATABASE_URL", "mysql://x", "must be a sqlite:/// or postgresql:// URL"),
         ("OPSBOT_WORKSPACE", "/no/such/dir", "is not a directory"),
         ("OPSBOT_MAX_ITERATIONS", "0", "OPSBOT_MAX_ITERATIONS"),
+        ("OPSBOT_MAX_CONTEXT_TOKENS", "1000", "greater than or equal to 1024"),
+        ("OPSBOT_MAX_CONTEXT_TOKENS", "lots", "OPSBOT_MAX_CONTEXT_TOKENS"),
     ],
 )
 def test_a_bad_value_names_its_variable(
