@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -36,6 +37,9 @@ class EngineBase:
     mcp: McpHub | None = None
     """The MCP servers' connections (OPSBOT_MCP_CONFIG); None when none are configured."""
     """One line saying whether unapproved commands run kernel-confined (startup, /healthz)."""
+    launched_at: float = field(default_factory=time.time, init=False)
+    """When this process's engine was built (before DBOS recovers any run): a tool call that
+    finished since ran in this process (bot/leftovers.py tells the dead process's cards by it)."""
     _run_redactors: OrderedDict[str, Redactor] = field(
         default_factory=OrderedDict, init=False, repr=False
     )

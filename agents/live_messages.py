@@ -64,6 +64,34 @@ async def live_finished(channel: str, ts: str) -> None:
     await current_engine().db.run(remove)
 
 
+async def open_stream(run_id: str) -> tuple[str, float] | None:
+    """(ts, when it was opened) of the run's newest message still streaming, whichever
+    process opened it (the one its running cards show in); None when it has none."""
+
+    def read(session: Session) -> tuple[str, float] | None:
+        row = session.scalars(select(LiveMessageRow).where(
+            LiveMessageRow.run_id == run_id, LiveMessageRow.streaming.is_(True),
+            LiveMessageRow.ts.not_like(f"{STARTING}%"),
+        ).order_by(LiveMessageRow.created_at.desc()).limit(1)).first()  # fmt: skip
+        return (row.ts, row.created_at) if row is not None else None
+
+    return await current_engine().db.run(read)
+
+
+async def ended_elsewhere(run_id: str, channel: str, ts: str) -> bool:
+    """Whether another process finished this stream for a run that has ended (its row is
+    gone and the run's is no longer active): the stream's end and footer are that process's
+    to write, and this one's later events of the run have nowhere to go."""
+
+    def read(session: Session) -> bool:
+        if session.get(LiveMessageRow, (channel, ts)) is not None:
+            return False
+        run = session.get(RunRow, run_id)
+        return run is not None and run.status not in ACTIVE
+
+    return await current_engine().db.run(read)
+
+
 async def live_streams(channel: str, run_ids: list[str]) -> set[str]:
     """The ts of the messages still streaming in `channel` for any of `run_ids`."""
 
@@ -88,6 +116,7 @@ class LiveLeftover:
     run_ended: bool = False
     """Its run has ended (the stream's final stop was refused, or the process died while it
     was sent): nothing resumes it, and the step that ended it posts what it did not show."""
+    run_id: str = ""
 
     @property
     def opening(self) -> bool:
@@ -108,7 +137,7 @@ async def live_leftovers() -> list[LiveLeftover]:
         over = select(RunRow.id).where(RunRow.id.in_(runs), RunRow.status.not_in(ACTIVE))
         ended = set(session.scalars(over).all())
         return [LiveLeftover(r.channel, r.ts, r.streaming, r.thread_ts, r.created_at,
-                             r.run_id in ended) for r in rows]  # fmt: skip
+                             r.run_id in ended, r.run_id) for r in rows]  # fmt: skip
 
     return await engine.db.run(read)
 

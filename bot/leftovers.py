@@ -1,4 +1,5 @@
-"""Messages a dead process left streaming: stopped and marked at start, never left stuck."""
+"""Messages a dead process left streaming: stopped and marked at start, never left stuck; the
+task cards it left running in them end there (bot/task_cards.py `restart_endings`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import contextlib
 from slack_sdk.errors import SlackApiError
 
 from agents import live_messages
+from agents.runtime import current_engine
+from bot import task_cards
 from bot.writer import SlackWriter
 
 RESUMING = "processing"
@@ -26,9 +29,7 @@ async def finish_leftovers(writer: SlackWriter) -> int:
         else:
             status = ENDED if leftover.run_ended else RESUMING
             if leftover.streaming:
-                with contextlib.suppress(SlackApiError):
-                    await writer.call("chat.stopStream", channel=leftover.channel, ts=leftover.ts,
-                                      session_status=status)  # fmt: skip
+                await _stop(writer, leftover, leftover.ts, status)
             if not leftover.run_ended:  # an ended run's step posted what the stream lacks
                 await _mark_interrupted(writer, leftover.channel, leftover.ts)
             finished += 1
@@ -53,15 +54,31 @@ async def _finish_opened_streams(writer: SlackWriter, leftover: live_messages.Li
         ts = str(message.get("ts") or "")
         if not message.get("bot_id") or ts == leftover.thread_ts:
             continue
-        try:
-            await writer.call("chat.stopStream", channel=leftover.channel, ts=ts,
-                              session_status=ENDED if leftover.run_ended else RESUMING)  # fmt: skip
-        except SlackApiError:
+        if not await _stop(writer, leftover, ts, ENDED if leftover.run_ended else RESUMING):
             continue  # not streaming (or not ours): nothing to finish
         if not leftover.run_ended:
             await _mark_interrupted(writer, leftover.channel, ts)
         stopped += 1
     return stopped
+
+
+async def _stop(
+    writer: SlackWriter, leftover: live_messages.LiveLeftover, ts: str, status: str
+) -> bool:
+    """Stop a leftover stream with the cards the dead process left running in it ended
+    (bot/task_cards.py `restart_endings`); False when Slack refused (it was not streaming).
+    A stop refused for its cards is sent again without them: a stream is never left open."""
+    started = current_engine().launched_at
+    chunks = await task_cards.restart_endings(leftover.run_id, leftover.created_at, started)
+    for extra in ([{"chunks": chunks}] if chunks else []) + [{}]:
+        try:
+            await writer.call("chat.stopStream", channel=leftover.channel, ts=ts,
+                              session_status=status, **extra)  # fmt: skip
+            return True
+        except SlackApiError as error:
+            if error.response.get("error") == "message_not_in_streaming_state":
+                return False
+    return False
 
 
 async def _mark_interrupted(writer: SlackWriter, channel: str, ts: str) -> None:

@@ -49,8 +49,8 @@ class LiveMessages:
     async def flush(self, view: RunView, final: bool = False) -> None:
         """Write what is pending (all of it when `final`; otherwise a piece never ends inside
         a mention or link the next piece could complete unseen), task cards where their
-        markers are. Caller holds `view.lock`."""
-        if not await self._flush_cards(view):
+        markers are. Caller holds `view.lock`. Nothing once another process ended the run."""
+        if not await self._flush_cards(view) or view.closed:
             return  # Slack took not all of the text before a card: the rest waits
         chunk, held = (view.pending, "") if final else split_stream_tail(view.pending)
         if not final and len(view.live_text) + len(chunk) > MAX_LIVE_TEXT - LINE_MARGIN:
@@ -61,16 +61,17 @@ class LiveMessages:
                 chunk, held = chunk[:cut], chunk[cut:] + held
         view.pending = ""  # text arriving while this writes is added after what is left
         left = await self._write(view, chunk)
-        view.pending = left + held + view.pending
+        view.pending = "" if view.closed else left + held + view.pending
 
     async def _write(self, view: RunView, chunk: str) -> str:
-        """Write `chunk` in pieces that fit; returns what Slack did not take."""
+        """Write `chunk` in pieces that fit; returns what Slack did not take (nothing once
+        another process ended the run: `RunView.closed`)."""
         try:
-            while chunk:
+            while chunk and not view.closed:
                 chunk = await self._write_some(view, chunk)
         except SlackApiError as error:
             log.warning("could not write to %s: %s", view.channel, error.response.get("error"))
-        return chunk
+        return "" if view.closed else chunk
 
     async def _write_some(self, view: RunView, chunk: str) -> str:
         """Write the head of `chunk` that fits the live message; returns the rest."""
@@ -92,7 +93,7 @@ class LiveMessages:
             await self._roll_over(view)
             return chunk
         await self._write_piece(view, piece)  # raising: nothing of the piece was taken
-        if rest:
+        if rest and not view.closed:
             await self._roll_over(view)  # the message is full: the rest opens the next one
         return rest
 
@@ -124,6 +125,8 @@ class LiveMessages:
             except SlackApiError as error:
                 if error.response.get("error") != NOT_STREAMING:
                     raise
+                if await self._ended_elsewhere(view):
+                    return
                 await self._finish_expired(view)
                 await self._start(view, piece)
         view.shown += piece
@@ -140,11 +143,24 @@ class LiveMessages:
         chat.update). The next stream opens with them (`_start_stream`, bot/task_cards.py),
         and their end shows there."""
         assert view.live_ts is not None
-        await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
-                               text=view.live_text or " ")  # fmt: skip
+        if not view.adopted:  # another process's text is not known here: left as it stands
+            await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
+                                   text=view.live_text or " ")  # fmt: skip
         await live_messages.live_finished(view.channel, view.live_ts)
+        view.adopted = False
         view.call_start = max(0, view.call_start - len(view.live_text))
         view.live_ts, view.live_text = None, ""
+
+    async def _ended_elsewhere(self, view: RunView) -> bool:
+        """Slack ended the stream: True when another process did so, ending the run (it ends
+        the cards there, bot/task_cards.py), and this view is closed; False when Slack ended
+        it on its own (its row is still here), and the run goes on in a new stream."""
+        assert view.live_ts is not None
+        if not await live_messages.ended_elsewhere(view.run_id, view.channel, view.live_ts):
+            return False
+        log.info("run %s was ended by another process: its stream is closed", view.run_id)
+        task_cards.close(view)
+        return True
 
     async def _start(self, view: RunView, piece: str) -> None:
         if await self._start_stream(view, markdown_text=piece):
@@ -216,6 +232,8 @@ class LiveMessages:
         the live message is not a stream or Slack refused them (logged)."""
         if view.live_ts is not None and not view.streamed:
             return False
+        if view.closed:
+            return True  # dropped: another process ended the run
         try:
             if view.live_ts is None:
                 sent = await self._start_stream(view, chunks=chunks)
@@ -228,6 +246,8 @@ class LiveMessages:
                 except SlackApiError as error:
                     if error.response.get("error") != NOT_STREAMING:
                         raise
+                    if await self._ended_elsewhere(view):
+                        return True
                     await self._finish_expired(view)
                     sent = await self._start_stream(view, chunks=chunks)
         except SlackApiError as error:
@@ -272,7 +292,7 @@ class LiveMessages:
         if view.live_ts is not None:  # only once it is stopped: a crash before keeps the row
             await live_messages.live_finished(view.channel, view.live_ts)
             self._with_cards.discard(view.live_ts)
-        view.live_ts, view.live_text, view.call_start = None, "", 0
+        view.live_ts, view.live_text, view.call_start, view.adopted = None, "", 0, False
         return placed
 
     async def _stop_stream(
@@ -292,8 +312,9 @@ class LiveMessages:
             return bool(blocks)
         except SlackApiError as error:
             if error.response.get("error") == NOT_STREAMING:
-                await self.writer.call("chat.update", channel=view.channel, ts=view.live_ts,
-                                       text=view.live_text or " ")  # fmt: skip
+                if not view.adopted:  # another process's text is not known here
+                    await self.writer.call("chat.update", channel=view.channel,
+                                           ts=view.live_ts, text=view.live_text or " ")  # fmt: skip
                 return False
             if not blocks:
                 raise

@@ -42,6 +42,7 @@ from bot.feedback_blocks import feedback_block, with_feedback
 from bot.live_stream import LiveMessages
 from bot.run_view import RunView, new_view
 from bot.shown_text import BotIdentity, bot_identity, thread_shown
+from bot.task_chunks import tool_outcome
 from bot.thread_files import share_files
 from bot.writer import SlackWriter
 from core import faults
@@ -52,26 +53,11 @@ RESUMED_NOTE = (
     ":arrows_counterclockwise: Resumed after a restart; continuing from the last completed step."
 )
 MAX_POST_TEXT = 11_000  # a plain line's text per message (Slack keeps up to 40,000)
-MAX_TOOL_DETAIL = 300
 ENDED_KEPT = 1_000  # runs whose late events (a cancelled run's step in flight) are dropped
 KEEPALIVE_S = 20.0
 """Seconds without a write after which running tool calls' cards are updated with how long
 they run: Slack ends a stream nothing was appended to for a while (minutes; the exact time is
 not documented), which would leave those cards in progress for good."""
-
-
-def tool_outcome(status: str, detail: str) -> str:
-    """How a tool call ended, for its line: `ok`, `error: no such file`, or a detail that
-    already says it (`Rejected by <@U…>: reason`) as it stands; always one line (a git error
-    or a person's reason over several lines is folded)."""
-    detail = " ".join(detail.split())
-    if len(detail) > MAX_TOOL_DETAIL:
-        detail = detail[:MAX_TOOL_DETAIL].rsplit(" ", 1)[0] + " …"
-    if not detail:
-        return status
-    if detail.lower().startswith(status.lower()):
-        return detail
-    return f"{status}: {detail}"
 
 
 class SlackPublisher:
@@ -129,6 +115,8 @@ class SlackPublisher:
             await self._resolved(view, event)
         elif isinstance(event, RunFinished):
             await self._finish(view, event)
+        if view.closed:
+            self._forget(view)
 
     def _open(
         self, run_id: str, thread_id: str, requester: str | None, requester_team: str | None
@@ -145,9 +133,20 @@ class SlackPublisher:
         self.views[run_id] = view
         return view
 
+    def _forget(self, view: RunView) -> None:
+        """The run has ended (here, or in another process that closed its stream): its
+        flusher stops and its late events are dropped."""
+        if view.flusher is not None and view.flusher is not asyncio.current_task():
+            view.flusher.cancel()
+        self.views.pop(view.run_id, None)
+        self._ended[view.run_id] = None
+        while len(self._ended) > ENDED_KEPT:
+            self._ended.popitem(last=False)
+
     async def _recovered_view(self, run_id: str) -> RunView | None:
-        """A run this process did not start (it resumed after a restart): its thread, the
-        person who asked and their team come from its row."""
+        """A run this process did not start (it resumed after a restart, or another process
+        runs it and this one ends it): its thread, the person who asked and their team come
+        from its row."""
         if run_id in self._not_slack:
             return None
         place = await live_messages.run_place(run_id)
@@ -160,6 +159,7 @@ class SlackPublisher:
         if view is None:
             self._not_slack.add(run_id)
         elif rebuilt:
+            view.rebuilt = True
             view.shown = await self._thread_shown(view) + view.shown
         return view
 
@@ -286,6 +286,9 @@ class SlackPublisher:
             view.wake.clear()
             async with view.lock:
                 await self.live.flush(view)
+            if view.closed:  # another process ended the run and its stream
+                self._forget(view)
+                return
 
     async def _post(
         self, view: RunView, text: str, blocks: list[dict[str, Any]] | None = None
@@ -344,6 +347,9 @@ class SlackPublisher:
         feedback buttons close that stream (chat.stopStream `blocks`); otherwise the part of
         the answer the thread does not show and the footer follow as the final message."""
         closing = [footer_block(event), feedback_block(event.run_id)]
+        if view.rebuilt and self._timeline(view):  # another process may show its cards
+            for card in await task_cards.adopt(view):
+                self._add_card(view, *card)
         ending = task_cards.ending_output(event.outcome, event.stopped_by)
         for card in task_cards.ending_cards(view, ending):  # bot/task_cards.py: none spins
             self._add_card(view, *card)
@@ -361,10 +367,7 @@ class SlackPublisher:
             finals = with_feedback(finals, event.run_id)  # 👍/👎 under the answer
             for text, blocks in finals:
                 await self._post(view, text, blocks)
-        self.views.pop(event.run_id, None)
-        self._ended[event.run_id] = None
-        while len(self._ended) > ENDED_KEPT:
-            self._ended.popitem(last=False)
+        self._forget(view)
 
     async def close(self) -> None:
         """Stop every flusher."""

@@ -15,7 +15,8 @@ holds only in memory is needed after a restart. Field by field, for a view rebui
   that was under way runs again whole, code fences included.
 - `tool_open`: a tool's outcome arriving with no open line gets a line of its own.
 - `tasks`: a tool's outcome arriving with no card of this process gets a card of its own.
-- `running_cards`: the dead process's stream was finished; its cards are not carried.
+- `running_cards`: the dead process's stream was finished, its running cards ended
+  (bot/leftovers.py); they are not carried.
 - `hops`: the plan title of a rebuilt view starts again from the agent it is routed to next.
 - `pending`: text written by a finished step but not yet flushed is in the run's answer,
   which the final message completes from `shown`.
@@ -68,6 +69,14 @@ class RunView:
     """The tool call whose start was written as a text line that its outcome ends."""
     task_since: dict[str, float] = field(default_factory=dict)
     """When each running tool call's card was queued (time.monotonic()), for its progress."""
+    rebuilt: bool = False
+    """This process did not start the run: its view was rebuilt from the database."""
+    adopted: bool = False
+    """The live message was opened by another process (bot/task_cards.py `adopt`): its text
+    is not known here, so it is never rewritten with chat.update."""
+    closed: bool = False
+    """Another process ended the run and its stream (bot/task_cards.py `close`): nothing more
+    of the run is written here."""
     hops: list[str] = field(default_factory=list)
     """The agents the run was routed to, in order (the stream's plan title)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

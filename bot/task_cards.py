@@ -14,6 +14,29 @@ A tool call's card is sent `in_progress` into the run's live stream and later, s
 
 `RunView.running_cards` holds what the current stream shows as running, kept by `note_sent`
 after each streaming call Slack took.
+
+Both of the above hold only in the process that rendered the cards. Two others meet them:
+
+- Another process ends the run. Processes share the database, so the Stop button's
+  `agent_session_stopped` event or `/opsbot cancel` may reach process B while the run executes
+  and streams in A. B cancels it (DBOS) and publishes its end to its own renderer, whose view
+  of the run is rebuilt from the database and knows neither A's stream nor A's cards; A's
+  workflow, cancelled, never publishes an end. So B's renderer, ending a run it did not
+  render, first `adopt`s what A showed from the database: the run's newest message still
+  streaming (agents/live_messages.py records each one, whoever opened it) and its calls
+  still running (agents/running_calls.py); it ends those cards there and closes that stream
+  with the footer, as A would have (Slack lets any holder of the bot token append to and stop
+  a stream by channel and ts). Its text is A's: B never rewrites it. A learns it on its next
+  write to the stream (the call in flight finishing, a progress card): Slack answers
+  `message_not_in_streaming_state`, and the stream's row is gone while the run has ended, so
+  A `close`s its view (no new stream with the card running again) instead of carrying on.
+  Ending the cards where B is, from the database, needs nothing from A: A may be busy or
+  dead; waiting for A to notice the cancellation would leave them spinning meanwhile.
+- The process died. At the next start bot/leftovers.py stops the dead process's streams with
+  `restart_endings`: each call the dead process could no longer end (still running in the
+  database, or finished only since this start) ends `error`, saying what follows: it runs
+  again (a read-only call of a resumed run: its step runs again), it is not run again (an
+  approved call, whose outcome is unknown: agents/tool_steps.py), or how the run ended.
 """
 
 from __future__ import annotations
@@ -21,11 +44,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from agents import live_messages, running_calls
 from bot import task_chunks
 from bot.run_view import RunView
+from core.redact import Redactor
 
 Card = tuple[dict[str, Any], str, str]  # (task_update chunk, text line, end of a text line)
 CONTINUES = "continues in the next message"
+RUNS_AGAIN = "interrupted by a restart; it runs again"
+NOT_RUN_AGAIN = "interrupted by a restart; not run again (its outcome is unknown)"
+INTERRUPTED = "interrupted by a restart"
 
 
 def ending_output(outcome: str, stopped_by: str | None) -> str:
@@ -99,3 +127,71 @@ def as_lines(view: RunView, cards: list[Card]) -> str:
             text += ("\n" if view.open_line else "") + line
         view.open_line = None if end else chunk["id"]
     return text
+
+
+def finished_card(call: running_calls.RunningCall, redactor: Redactor) -> Card:
+    """The end of a call that finished, as its renderer words it (status, detail, duration),
+    for a process that did not hear it finish; the title is the tool's name (the key argument
+    a card showed was redacted with what that renderer's run redactor had learned)."""
+    said = f"{task_chunks.tool_outcome(call.status, call.detail)} · {call.duration_ms:.0f} ms"
+    chunk = task_chunks.task_finished(call.tool_use_id, call.name, call.status, said, redactor)
+    return chunk, f"\n> :gear: `{call.name}` — {said}\n", f" — {said}\n"
+
+
+async def adopt(view: RunView) -> list[Card]:
+    """Before ending a run this process did not render: take on the stream another process
+    showed it in (the newest still streaming) and the run's calls still running there, so
+    `ending_cards` ends them in it and the footer closes it. Returns the ends of the calls
+    that finished since that stream opened, to queue first: the other process may not have
+    written them before the stream was stopped. No stream: nothing changes or is queued."""
+    if view.live_ts is not None:
+        return []
+    stream = await live_messages.open_stream(view.run_id)
+    if stream is None:
+        return []
+    view.live_ts, view.live_text, view.streamed, view.adopted = stream[0], "", True, True
+    cards: list[Card] = []
+    for call in await running_calls.left_running(view.run_id, stream[1]):
+        if call.finished:
+            cards.append(finished_card(call, view.redactor))
+        else:
+            view.tasks.setdefault(call.tool_use_id, call.name)
+    return cards
+
+
+def close(view: RunView) -> None:
+    """Another process ended the run and its stream: drop what this one would still write."""
+    view.closed = True
+    view.live_ts, view.live_text, view.pending, view.call_start = None, "", "", 0
+    view.tasks.clear()
+    view.task_since.clear()
+    view.running_cards.clear()
+    view.chunk_store.clear()
+
+
+def restart_output(call: running_calls.RunningCall, end: running_calls.RunEnd | None) -> str:
+    """The output of a card a dead process left running: how the run ended (`end`), else
+    what the resumed run does with the call."""
+    if end is not None:
+        return ending_output(end.outcome, end.stopped_by)
+    return NOT_RUN_AGAIN if call.approved else RUNS_AGAIN
+
+
+async def restart_endings(run_id: str, opened_at: float, started_at: float) -> list[dict[str, Any]]:
+    """The chunks that end the cards a dead process left running in a stream of `run_id` it
+    opened at `opened_at`, this process having started at `started_at`: each call that finished
+    since the stream opened and before the dead process could last render it (this start, or
+    the run's end after which no event of it is rendered) with its own end; each call still
+    running, or finished only since, `error` with `restart_output`."""
+    end, ended_at = await running_calls.run_end(run_id)
+    cutoff = min(started_at, ended_at) if ended_at is not None else started_at
+    redactor = Redactor()
+    chunks: list[dict[str, Any]] = []
+    for call in await running_calls.left_running(run_id, opened_at):
+        if call.finished_at is not None and call.finished_at < cutoff:
+            chunks.append(finished_card(call, redactor)[0])
+        else:
+            said = restart_output(call, end)
+            chunks.append(task_chunks.task_finished(call.tool_use_id, call.name, "not_finished",
+                                                    said, redactor))  # fmt: skip
+    return chunks

@@ -16,6 +16,7 @@ from core.redact import Redactor
 
 MAX_TITLE = 200
 MAX_OUTPUT = 500
+MAX_TOOL_DETAIL = 300
 DISPLAY_MODE = "timeline"  # chat.startStream's task_display_mode: each card where it happened
 CUT_MARK = "..."  # how agents/tool_steps.py key_argument ends an argument it shortened
 _PARTIAL_WORD = re.compile(r"[^\s/]*$")
@@ -65,6 +66,20 @@ def task_finished(
     if output := _clip(redactor.redact(outcome), MAX_OUTPUT):
         chunk["output"] = output
     return chunk
+
+
+def tool_outcome(status: str, detail: str) -> str:
+    """How a tool call ended, for its line: `ok`, `error: no such file`, or a detail that
+    already says it (`Rejected by <@U…>: reason`) as it stands; always one line (a git error
+    or a person's reason over several lines is folded)."""
+    detail = " ".join(detail.split())
+    if len(detail) > MAX_TOOL_DETAIL:
+        detail = detail[:MAX_TOOL_DETAIL].rsplit(" ", 1)[0] + " …"
+    if not detail:
+        return status
+    if detail.lower().startswith(status.lower()):
+        return detail
+    return f"{status}: {detail}"
 
 
 def plan_update(agents: list[str], redactor: Redactor) -> dict[str, Any]:

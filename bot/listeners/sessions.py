@@ -133,11 +133,16 @@ async def _close_card(deps: BotDeps, approval_id: str, user: str) -> None:
 
 
 async def _end_stream(deps: BotDeps, channel: str, ts: str) -> None:
-    """Finish a message still streaming (one already finished answers an error: fine)."""
+    """Finish a message still streaming (one already finished answers an error: fine). Its
+    row goes too: the process that streamed into it then knows the stream was ended for the
+    run's end (bot/live_stream.py `_ended_elsewhere`) and opens no new one."""
     try:
         await deps.writer.call("chat.stopStream", channel=channel, ts=ts, session_status="active")
     except SlackApiError as error:
         log.info("stream %s after Stop: %s", ts, error.response.get("error"))
+        if error.response.get("error") != "message_not_in_streaming_state":
+            return
+    await live_messages.live_finished(channel, ts)
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
