@@ -180,11 +180,11 @@ def restart_output(call: running_calls.RunningCall, end: running_calls.RunEnd | 
 async def restart_endings(run_id: str, opened_at: float, started_at: float) -> list[dict[str, Any]]:
     """The chunks that end the cards a dead process left running in a stream of `run_id` it
     opened at `opened_at`, this process having started at `started_at`: each call that finished
-    since the stream opened and before the dead process could last render it (this start, or
-    the run's end after which no event of it is rendered) with its own end; each call still
-    running, or finished only since, `error` with `restart_output`."""
+    since the stream opened and before the dead process could last render it (the run's end,
+    after which no event of it is rendered; else this start) with its own end; each call
+    still running, or finished only since, `error` with `restart_output`."""
     end, ended_at = await running_calls.run_end(run_id)
-    cutoff = min(started_at, ended_at) if ended_at is not None else started_at
+    cutoff = ended_at if ended_at is not None else started_at
     redactor = Redactor()
     chunks: list[dict[str, Any]] = []
     for call in await running_calls.left_running(run_id, opened_at):
