@@ -24,19 +24,26 @@ Both of the above hold only in the process that rendered the cards. Two others m
   workflow, cancelled, never publishes an end. So B's renderer, ending a run it did not
   render, first `adopt`s what A showed from the database: the run's newest message still
   streaming (agents/live_messages.py records each one, whoever opened it) and its calls
-  still running (agents/running_calls.py); it ends those cards there and closes that stream
-  with the footer, as A would have (Slack lets any holder of the bot token append to and stop
-  a stream by channel and ts). Its text is A's: B never rewrites it. A learns it on its next
+  still running (agents/running_calls.py); it ends those cards there, sends again the ends of
+  calls that finished since that stream opened (A may not have written them before the stop),
+  and closes that stream with the footer, as A would have (Slack lets any holder of the bot
+  token append to and stop a stream by channel and ts; so does the local workspace). Its text
+  is A's: B never rewrites it. A card's title becomes its tool's name there, as after a
+  restart (A's key argument passed A's run redactor, whose memory B lacks). The Stop
+  listener's own stop of a named stream drops its row likewise. A learns it on its next
   write to the stream (the call in flight finishing, a progress card): Slack answers
   `message_not_in_streaming_state`, and the stream's row is gone while the run has ended, so
   A `close`s its view (no new stream with the card running again) instead of carrying on.
   Ending the cards where B is, from the database, needs nothing from A: A may be busy or
   dead; waiting for A to notice the cancellation would leave them spinning meanwhile.
 - The process died. At the next start bot/leftovers.py stops the dead process's streams with
-  `restart_endings`: each call the dead process could no longer end (still running in the
-  database, or finished only since this start) ends `error`, saying what follows: it runs
-  again (a read-only call of a resumed run: its step runs again), it is not run again (an
-  approved call, whose outcome is unknown: agents/tool_steps.py), or how the run ended.
+  `restart_endings` (the cards still running are the run's calls not finished in the
+  database when the dead process could last render them: for a run that had ended, at its
+  end, after which no event of it is rendered; else at this start, before which DBOS resumed
+  nothing). Each ends `error`, saying what follows: it runs again (a read-only call of a
+  resumed run: its step runs again), it is not run again (an approved call, whose outcome is
+  unknown: agents/tool_steps.py), or how the run ended ("stopped by <@U…>", ...). A call
+  that finished earlier, since the stream opened, gets its own end again.
 """
 
 from __future__ import annotations
