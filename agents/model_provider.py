@@ -13,6 +13,14 @@ import re
 
 from core.settings import Settings
 
+AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+"""An AWS region name: us-east-1, eu-central-1, us-gov-west-1, ap-southeast-2."""
+VERTEX_REGION = re.compile(r"global|us|eu|[a-z]+-[a-z]+[0-9]+")
+"""A Vertex AI location: global, the multi-regions us and eu, or us-east5, europe-west1."""
+GCP_PROJECT = re.compile(r"([a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
+"""A Google Cloud project id (6 to 30 lowercase letters, digits, hyphens; a domain-scoped
+one as example.com:my-project). The SDK puts region and project into the endpoint's host and
+path, so a value of another shape fails only at the first call (a DNS error after retries)."""
 BEDROCK_ID = re.compile(r"(arn:aws[a-z-]*:bedrock:|([a-z]{2,6}\.)?anthropic\.)")
 """A Bedrock foundation model id, inference profile id, or Bedrock ARN (matched at the start)."""
 
@@ -56,11 +64,12 @@ def provider_problems(settings: Settings, credentials: bool = True) -> list[tupl
     AWS chain may ask the instance metadata service, Google's the GCE metadata server).
     """
     provider = settings.model_provider
-    problems: list[tuple[str, str]] = []
+    models = (("OPSBOT_MODEL", settings.model), ("OPSBOT_ROUTER_MODEL", settings.router_model))
+    problems = [(variable, "is empty: name a model id") for variable, model in models
+                if not model.strip()]  # fmt: skip
     if provider != "anthropic" or settings.anthropic_base_url is None:  # a gateway names its own
-        for variable, model in (("OPSBOT_MODEL", settings.model),
-                                ("OPSBOT_ROUTER_MODEL", settings.router_model)):  # fmt: skip
-            if why := model_id_problem(provider, model):
+        for variable, model in models:
+            if model.strip() and (why := model_id_problem(provider, model)):
                 problems.append((variable, why))
     if provider == "bedrock":
         problems.extend(_bedrock_problems(settings, credentials))
@@ -82,9 +91,15 @@ def _bedrock_problems(settings: Settings, credentials: bool) -> list[tuple[str, 
     except BotoCoreError as error:  # a profile that does not exist, a bad config file
         return [("AWS_PROFILE", str(error).replace("\n", " "))]
     problems: list[tuple[str, str]] = []
-    if not region:
+    if settings.aws_region is not None and not AWS_REGION.fullmatch(settings.aws_region):
+        problems.append(("AWS_REGION", f"{settings.aws_region!r} is not an AWS region name "
+                         "(lowercase, e.g. us-east-1 or eu-central-1)"))  # fmt: skip
+    elif not region:
         problems.append(("AWS_REGION", "is required with OPSBOT_MODEL_PROVIDER=bedrock (or a "
                          "region in the AWS profile), e.g. us-east-1"))  # fmt: skip
+    elif not AWS_REGION.fullmatch(region):
+        problems.append(("AWS_REGION", f"the AWS profile's region {region!r} is not an AWS "
+                         "region name (lowercase, e.g. us-east-1); set AWS_REGION"))  # fmt: skip
     if not settings.aws_bearer_token_bedrock and not found:
         problems.append(("AWS_ACCESS_KEY_ID", "no AWS credentials found for Bedrock: set "
                          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a role, "
@@ -94,12 +109,20 @@ def _bedrock_problems(settings: Settings, credentials: bool) -> list[tuple[str, 
 
 def _vertex_problems(settings: Settings, credentials: bool) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    if not settings.vertex_project_id:
+    project, region = settings.vertex_project_id, settings.vertex_region
+    if project is None:
         problems.append(("ANTHROPIC_VERTEX_PROJECT_ID", "is required with "
                          "OPSBOT_MODEL_PROVIDER=vertex (the Google Cloud project)"))  # fmt: skip
-    if not settings.vertex_region:
+    elif not GCP_PROJECT.fullmatch(project):
+        problems.append(("ANTHROPIC_VERTEX_PROJECT_ID", f"{project!r} is not a Google Cloud "
+                         "project id (6 to 30 lowercase letters, digits and hyphens, e.g. "
+                         "my-project)"))  # fmt: skip
+    if region is None:
         problems.append(("CLOUD_ML_REGION", "is required with OPSBOT_MODEL_PROVIDER=vertex "
                          "(e.g. us-east5, europe-west1 or global)"))  # fmt: skip
+    elif not VERTEX_REGION.fullmatch(region):
+        problems.append(("CLOUD_ML_REGION", f"{region!r} is not a Vertex AI region (lowercase, "
+                         "e.g. us-east5, europe-west1 or global)"))  # fmt: skip
     if not credentials:
         return problems
     try:

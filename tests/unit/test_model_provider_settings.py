@@ -73,7 +73,7 @@ def test_vertex_with_a_credentials_file_that_is_not_there(
 ) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
     settings = load_settings(_env_file=None, workspace=tmp_path, model_provider="vertex",
-                             vertex_project_id="p", vertex_region="us-east5")  # fmt: skip
+                             vertex_project_id="opsbot-test", vertex_region="us-east5")  # fmt: skip
     problems = provider_problems(settings)
     assert _variables(problems) == ["GOOGLE_APPLICATION_CREDENTIALS"]
     assert "missing.json" in problems[0][1]
@@ -212,3 +212,87 @@ def test_opsbot_ask_with_a_bad_provider_exits_2_with_one_line(
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert named in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("region", ["us east 1", "US-EAST-1", "", " ", "us-east-1/x"])
+def test_a_bedrock_region_that_is_not_one_stops_the_start(region: str, tmp_path: Path) -> None:
+    # the SDK would put it into https://bedrock-runtime.<region>.amazonaws.com: a DNS error at
+    # the first call, after every retry, instead of one line at the start
+    settings = load_settings(_env_file=None, workspace=tmp_path, model_provider="bedrock",
+                             aws_region=region, aws_bearer_token_bedrock="ABSKx",
+                             **BEDROCK_IDS)  # fmt: skip
+    problems = provider_problems(settings)
+    assert _variables(problems) == ["AWS_REGION"]
+    assert "is not an AWS region name" in problems[0][1]
+    with pytest.raises(ConfigError) as raised:
+        make_client(settings)
+    assert raised.value.variables == ["AWS_REGION"]
+    assert "\n" not in str(raised.value)
+
+
+def test_an_aws_profile_region_that_is_not_one_stops_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "aws-config").write_text("[profile ops]\nregion = us east 1\n")
+    monkeypatch.setenv("AWS_PROFILE", "ops")
+    settings = load_settings(_env_file=None, workspace=tmp_path, model_provider="bedrock",
+                             aws_bearer_token_bedrock="ABSKx", **BEDROCK_IDS)  # fmt: skip
+    assert _variables(provider_problems(settings)) == ["AWS_REGION"]
+
+
+@pytest.mark.parametrize("region", ["us east5", "US-EAST5", " ", "", "us-east5.evil.example"])
+def test_a_vertex_region_that_is_not_one_stops_the_start(region: str, tmp_path: Path) -> None:
+    settings = load_settings(_env_file=None, workspace=tmp_path, model_provider="vertex",
+                             vertex_project_id="opsbot-test", vertex_region=region)  # fmt: skip
+    with pytest.raises(ConfigError) as raised:
+        make_client(settings)
+    assert raised.value.variables == ["CLOUD_ML_REGION"]
+    assert "is not a Vertex AI region" in str(raised.value)
+
+
+@pytest.mark.parametrize("project", ["my project", " ", "", "proj/../other", "p"])
+def test_a_vertex_project_that_is_not_one_stops_the_start(project: str, tmp_path: Path) -> None:
+    settings = load_settings(_env_file=None, workspace=tmp_path, model_provider="vertex",
+                             vertex_project_id=project, vertex_region="us-east5")  # fmt: skip
+    with pytest.raises(ConfigError) as raised:
+        make_client(settings)
+    assert raised.value.variables == ["ANTHROPIC_VERTEX_PROJECT_ID"]
+
+
+@pytest.mark.parametrize(("region", "project"), [
+    ("global", "opsbot-test"), ("eu", "example.com:opsbot-test"), ("europe-west1", "ops-123456"),
+    ("northamerica-northeast1", "opsbot-test"),
+])  # fmt: skip
+def test_vertex_regions_and_projects_of_every_shape_pass(
+    region: str, project: str, tmp_path: Path
+) -> None:
+    settings = load_settings(_env_file=None, workspace=tmp_path, model_provider="vertex",
+                             vertex_project_id=project, vertex_region=region)  # fmt: skip
+    assert provider_problems(settings, credentials=False) == []
+    assert isinstance(make_client(settings), anthropic.AsyncAnthropicVertex)
+
+
+@pytest.mark.parametrize("region", ["us-gov-west-1", "ap-southeast-2", "eu-central-1"])
+def test_aws_regions_of_every_shape_pass(region: str, tmp_path: Path) -> None:
+    settings = load_settings(_env_file=None, workspace=tmp_path, model_provider="bedrock",
+                             aws_region=region, aws_bearer_token_bedrock="ABSKx",
+                             **BEDROCK_IDS)  # fmt: skip
+    assert provider_problems(settings) == []
+
+
+@pytest.mark.parametrize(("provider", "extra"), [
+    ("anthropic", {"anthropic_base_url": "http://127.0.0.1:11434"}),
+    ("anthropic", {}),
+    ("bedrock", {"aws_region": "us-east-1", "aws_bearer_token_bedrock": "ABSKx"}),
+])  # fmt: skip
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_model_id_stops_the_start(
+    provider: str, extra: dict[str, str], blank: str, tmp_path: Path
+) -> None:
+    settings = load_settings(_env_file=None, workspace=tmp_path, model_provider=provider,
+                             model=blank, router_model=BEDROCK_IDS["router_model"] if provider
+                             == "bedrock" else "claude-haiku-4-5", **extra)  # fmt: skip
+    with pytest.raises(ConfigError) as raised:
+        make_client(settings)
+    assert raised.value.variables == ["OPSBOT_MODEL"]
+    assert "OPSBOT_MODEL: is empty" in str(raised.value)
