@@ -50,6 +50,12 @@ def _newest_results(messages: list[dict[str, Any]]) -> int:
     return -1
 
 
+def _worth(content: Any) -> bool:
+    """Whether replacing `content` with the marker saves anything: a result or text no longer
+    than the marker (or the marker itself) would only grow the prompt and lose what it said."""
+    return content != TRIMMED and _size(content) > len(TRIMMED)
+
+
 def _places(
     messages: list[dict[str, Any]], keep: frozenset[str], last_resort: bool
 ) -> list[tuple[int, int | None]]:
@@ -61,7 +67,7 @@ def _places(
         if isinstance(message["content"], list)
         for b, block in enumerate(message["content"])
         if isinstance(block, dict) and block.get("type") == "tool_result"
-        and block.get("content") != TRIMMED and block.get("tool_use_id") not in keep
+        and _worth(block.get("content", "")) and block.get("tool_use_id") not in keep
     ]  # fmt: skip
     newest = _newest_results(messages)
     older = [place for place in results if place[0] != newest]
@@ -71,7 +77,7 @@ def _places(
     earlier: list[tuple[int, int | None]] = [
         (m, None)
         for m, message in enumerate(messages[:current])
-        if isinstance(message["content"], str) and message["content"] != TRIMMED
+        if isinstance(message["content"], str) and _worth(message["content"])
     ]
     return older + earlier + [place for place in results if place[0] == newest]
 

@@ -156,3 +156,40 @@ def test_prompt_too_long_teaches_the_window_and_clears_older_results_first() -> 
         assert _results(trimmed)[-1] != TRIMMED, "older results were enough"
         left = len(json.dumps(trimmed)) // 4
         assert left <= HIGH_SHARE * window
+
+
+def _size(messages: list[dict[str, Any]]) -> int:
+    return len(json.dumps(messages, ensure_ascii=False))
+
+
+def test_results_no_longer_than_the_marker_are_never_cleared() -> None:
+    # thirty one-word results ("ok", "0 rows") and a large newest one: replacing the small
+    # ones with the marker would grow the prompt and lose what they said
+    for tiny in (3, len(TRIMMED)):
+        messages = _conversation([tiny] * 30 + [20_000])
+        assert trim_for_context(messages, 6000, 1000, last_resort=False) is None
+        budget = ContextBudget(max_tokens=6000)
+        assert budget.cleared(messages, 6000, frozenset()) is None
+
+
+def test_clearing_takes_the_large_results_and_leaves_the_small_ones() -> None:
+    for sizes in ([5, 8000, 2, 8000, 1, 500], [8000, 4, 4, 8000, 30, 500]):
+        messages = _conversation(sizes)
+        trimmed = trim_for_context(messages, 5000, 1000, last_resort=False)
+        assert trimmed is not None
+        assert _size(trimmed) < _size(messages)
+        kept = [r for r, size in zip(_results(trimmed), sizes, strict=True)
+                if size <= len(TRIMMED)]  # fmt: skip
+        assert TRIMMED not in kept, "a small result is never replaced"
+        assert message_problem(trimmed) is None
+
+
+def test_a_last_resort_never_grows_the_prompt_with_short_earlier_texts() -> None:
+    for answer in ("ok", "done."):
+        history = [HistoryEntry(role="user", content="hi"),
+                   HistoryEntry(role="assistant", content=answer)] * 3  # fmt: skip
+        messages = conversation(history, "what broke?") + _tool_round(0, 5000)
+        trimmed = trim_for_context(messages, 2000, 100)
+        assert trimmed is not None
+        assert _size(trimmed) < _size(messages)
+        assert [m["content"] for m in trimmed[:6]] == [m["content"] for m in messages[:6]]
