@@ -24,6 +24,13 @@ path, so a value of another shape fails only at the first call (a DNS error afte
 BEDROCK_ID = re.compile(r"(arn:aws[a-z-]*:bedrock:|([a-z]{2,6}\.)?anthropic\.)")
 """A Bedrock foundation model id, inference profile id, or Bedrock ARN (matched at the start)."""
 
+NO_ADAPTIVE_THINKING = re.compile(
+    r"claude-(3|(sonnet|opus|haiku)-4-5|(sonnet|opus)-4(-1)?([-@][0-9]{8}|-v[0-9]|:|$))"
+)
+"""Model ids (of any provider) of the models with only manual thinking or none (Sonnet 4.5,
+Opus 4.5, Haiku 4.5, Sonnet 4, Opus 4 and 4.1, Claude 3): the API refuses
+`{"type": "adaptive"}` there with a 400 (docs/models.md 'Extended thinking')."""
+
 PROVIDER_NAMES = {"anthropic": "the Anthropic API", "bedrock": "Bedrock", "vertex": "Vertex AI"}
 LOOKS_LIKE = {
     "anthropic": "claude-sonnet-4-6",
@@ -57,6 +64,20 @@ def model_id_problem(provider: str, model: str) -> str | None:
             f"{LOOKS_LIKE[provider]}")  # fmt: skip
 
 
+def thinking_problem(settings: Settings) -> str | None:
+    """Why OPSBOT_THINKING=adaptive cannot work with OPSBOT_MODEL (a model without adaptive
+    thinking, where the endpoint offers thinking), or None. Only the agents think: the
+    router's model is not checked."""
+    offered = settings.model_features is None or "thinking" in settings.model_features
+    if settings.thinking != "adaptive" or not offered:
+        return None
+    if not NO_ADAPTIVE_THINKING.search(settings.model):
+        return None
+    return (f"adaptive thinking is not offered by {settings.model} (OPSBOT_MODEL): use a "
+            "model with it (claude-sonnet-4-6, claude-opus-4-6) or "
+            "OPSBOT_THINKING=off")  # fmt: skip
+
+
 def provider_problems(settings: Settings, credentials: bool = True) -> list[tuple[str, str]]:
     """Every `(variable, problem)` of the provider configuration; empty when none.
 
@@ -71,6 +92,8 @@ def provider_problems(settings: Settings, credentials: bool = True) -> list[tupl
         for variable, model in models:
             if model.strip() and (why := model_id_problem(provider, model)):
                 problems.append((variable, why))
+    if why := thinking_problem(settings):
+        problems.append(("OPSBOT_THINKING", why))
     if provider == "bedrock":
         problems.extend(_bedrock_problems(settings, credentials))
     elif provider == "vertex":

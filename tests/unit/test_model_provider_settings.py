@@ -296,3 +296,61 @@ def test_a_blank_model_id_stops_the_start(
         make_client(settings)
     assert raised.value.variables == ["OPSBOT_MODEL"]
     assert "OPSBOT_MODEL: is empty" in str(raised.value)
+
+
+@pytest.mark.parametrize("model", [
+    "claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1-20250805",
+    "claude-sonnet-4-20250514", "claude-3-7-sonnet-20250219",
+])  # fmt: skip
+def test_adaptive_thinking_with_a_model_without_it_stops_the_start(
+    model: str, tmp_path: Path
+) -> None:
+    # the API answers every agent call with a 400: the start says it once, in one line
+    settings = load_settings(_env_file=None, workspace=tmp_path, model=model, thinking="adaptive",
+                             anthropic_api_key="sk-ant-x")  # fmt: skip
+    with pytest.raises(ConfigError) as raised:
+        make_client(settings)
+    assert raised.value.variables == ["OPSBOT_THINKING"]
+    assert f"adaptive thinking is not offered by {model}" in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_bedrock_model_without_adaptive_thinking_is_named_too(tmp_path: Path) -> None:
+    settings = load_settings(_env_file=None, workspace=tmp_path, model_provider="bedrock",
+                             aws_region="us-east-1", aws_bearer_token_bedrock="ABSKx",
+                             model="us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                             router_model=BEDROCK_IDS["router_model"],
+                             thinking="adaptive")  # fmt: skip
+    assert _variables(provider_problems(settings)) == ["OPSBOT_THINKING"]
+
+
+@pytest.mark.parametrize(("model", "values"), [
+    ("claude-sonnet-4-6", {"thinking": "adaptive"}),
+    ("claude-opus-4-6", {"thinking": "adaptive"}),
+    ("claude-opus-4-7", {"thinking": "adaptive"}),
+    ("claude-sonnet-4-5", {"thinking": "off"}),
+    ("claude-sonnet-4-5", {"thinking": "adaptive", "model_features": "prompt-caching"}),
+])  # fmt: skip
+def test_adaptive_thinking_passes_where_it_is_offered_or_not_sent(
+    model: str, values: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if "model_features" in values:
+        monkeypatch.setenv("OPSBOT_MODEL_FEATURES", values.pop("model_features"))
+    settings = load_settings(_env_file=None, workspace=tmp_path, model=model, **values)
+    assert provider_problems(settings) == []
+
+
+def test_opsbot_ask_with_adaptive_thinking_on_an_older_model_exits_2(tmp_path: Path) -> None:
+    env = {"OPSBOT_THINKING": "adaptive", "OPSBOT_MODEL": "claude-haiku-4-5",
+           "ANTHROPIC_API_KEY": "sk-ant-x"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "checkout is returning 500s"], cwd=tmp_path,
+        env={**os.environ, **env, "OPSBOT_WORKSPACE": str(tmp_path), "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: OPSBOT_THINKING: adaptive thinking is not offered by "
+        "claude-haiku-4-5 (OPSBOT_MODEL): use a model with it (claude-sonnet-4-6, "
+        "claude-opus-4-6) or OPSBOT_THINKING=off"
+    ]
