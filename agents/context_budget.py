@@ -129,13 +129,16 @@ def counts_tokens(engine: Engine) -> bool:
 
 async def count_prompt_tokens(engine: Engine, run_id: str, request: ModelRequest) -> int | None:
     """Step: the prompt's tokens by the endpoint's count_tokens (the request as it would be
-    sent, redacted); None when the count fails (the caller keeps its estimate)."""
+    sent, redacted, with its `thinking`); None when the count fails (the caller keeps its
+    estimate)."""
     sent = scrubbed(request, engine.redactor_for(run_id))
     arguments: dict[str, Any] = {
         "model": sent.model, "system": sent.system, "messages": sent.messages,
     }  # fmt: skip
     if sent.tools:
         arguments["tools"] = sent.tools
+    if sent.thinking is not None:  # else thinking blocks the call sends back may be refused
+        arguments["thinking"] = sent.thinking
     try:
         counted = await engine.llm.client.messages.count_tokens(**arguments)
     except anthropic.AnthropicError as error:

@@ -294,6 +294,8 @@ async def _count_tokens(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return web.json_response({"type": "error", "error": {"type": "invalid_request_error",
                                   "message": "messages: Field required"}}, status=400)  # fmt: skip
+    if problem := passed_back_problem(body):  # thinking blocks are checked as on a call
+        return _error(400, problem)
     return web.json_response({"input_tokens": prompt_tokens(body)})
 
 

@@ -140,7 +140,7 @@ def passed_back_problem(body: dict[str, Any]) -> str | None:
             if kind in ("thinking", "redacted_thinking") and _block_problem(block):
                 return f"messages.{index}.content.{at}: Invalid `signature` in `{kind}` block"
     if not thinking_on(body):
-        return None
+        return _final_thinking_problem(messages)
     last = _final_assistant(messages)
     if last is None:
         return None
@@ -155,6 +155,21 @@ def passed_back_problem(body: dict[str, Any]) -> str | None:
             "`tool_result` blocks). We recommend you include thinking blocks from previous "
             "turns. To avoid this requirement, disable `thinking`. Please consult our "
             f"documentation at {THINKING_DOCS}")  # fmt: skip
+
+
+def _final_thinking_problem(messages: list[Any]) -> str | None:
+    """Without thinking, a final assistant message (a paused turn sent back) may hold no
+    thinking block: the API's 400 for it, or None."""
+    last = messages[-1] if messages else None
+    content = last.get("content") if isinstance(last, dict) else None
+    if not isinstance(last, dict) or last.get("role") != "assistant":
+        return None
+    for at, block in enumerate(content if isinstance(content, list) else []):
+        if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking"):
+            return (f"messages.{len(messages) - 1}.content.{at}: When thinking is disabled, an "
+                    "`assistant` message in the final position cannot contain `thinking`. To "
+                    "use thinking blocks, enable `thinking` in your request.")  # fmt: skip
+    return None
 
 
 def _final_assistant(messages: list[Any]) -> int | None:
