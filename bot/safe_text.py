@@ -150,11 +150,17 @@ def safe_block(value: Any) -> Any:
     return {key: safe_block(item) for key, item in value.items()}
 
 
+# A stream chunk's strings that Slack turns into rich text for people, as it does markdown.
+_CHUNK_TEXT = {"markdown_text": ("text",), "task_update": ("title", "details", "output"),
+               "plan_update": ("title",)}  # fmt: skip
+
+
 def _safe_chunk(chunk: Any) -> Any:
-    markdown = isinstance(chunk, dict) and chunk.get("type") == "markdown_text"
-    if markdown and isinstance(chunk.get("text"), str):
-        return {**chunk, "text": safe_markdown(chunk["text"])}
-    return safe_block(chunk)
+    if not isinstance(chunk, dict) or chunk.get("type") not in _CHUNK_TEXT:
+        return safe_block(chunk)
+    texts = {key: safe_markdown(chunk[key]) for key in _CHUNK_TEXT[chunk["type"]]
+             if isinstance(chunk.get(key), str)}  # fmt: skip
+    return {**chunk, **texts}
 
 
 def safe_arguments(method: str, arguments: dict[str, Any]) -> dict[str, Any]:

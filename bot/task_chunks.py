@@ -3,8 +3,10 @@
 Each tool call is a `task_update` chunk (docs.slack.dev/messaging/sending-and-scheduling-
 messages#text-streaming; slack_sdk.models.messages.chunk.TaskUpdateChunk): sent
 `in_progress` when the tool starts and again, with the same id, `complete` or `error` with a
-one-line output when it finishes. Titles and outputs pass the run's redactor first and stay
-within the lengths Slack draws on one line.
+one-line output when it finishes. Titles and outputs pass the run's redactor first, cannot
+broadcast (Slack turns a card's strings into rich text for people, as it does the stream's
+markdown: bot/safe_text.py `safe_markdown`, before the cut, so an escaped mention never pushes
+a title past Slack's length) and stay within the lengths Slack draws on one line.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.safe_text import safe_markdown
 from core.redact import Redactor
 
 MAX_TITLE = 200
@@ -23,7 +26,7 @@ _PARTIAL_WORD = re.compile(r"[^\s/]*$")
 
 
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    text = " ".join(safe_markdown(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

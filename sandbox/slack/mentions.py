@@ -5,7 +5,9 @@ Slack's rules: in mrkdwn (a message's `text`, `mrkdwn` text objects) `<!channel>
 message was sent with `link_names` (or `parse=full`). Markdown (`markdown` blocks, streamed
 `markdown_text`) is parsed for people, so the plain word counts there too. Rich text notifies
 only through its `broadcast` and `usergroup` elements; plain_text never does. A legacy
-attachment's `pretext`, `text` and field values are mrkdwn too.
+attachment's `pretext`, `text` and field values are mrkdwn too. A streamed task card's
+`title`, `details` and `output` and a plan's `title` arrive as strings in stream chunks that
+Slack turns into rich text for people, like the stream's markdown: they count as markdown.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ SPECIAL = re.compile(
     re.IGNORECASE,
 )
 PLAIN = re.compile(r"(?<![\w@])@(?P<range>channel|here|everyone)\b", re.IGNORECASE)
+CARD_KINDS = ("task_card", "plan", "plan_title")
+CARD_TEXT = ("title", "details", "output")
 
 
 def _special(text: str) -> list[str]:
@@ -47,6 +51,10 @@ def _in_blocks(value: Any) -> list[str]:
         return [f"subteam:{value.get('usergroup_id', '')}"]
     if kind == "plain_text":
         return []
+    if kind in CARD_KINDS:
+        found = [m for key in CARD_TEXT if isinstance(value.get(key), str)
+                 for m in _special(value[key]) + _plain(value[key])]  # fmt: skip
+        return found + _in_blocks(value.get("tasks") or [])
     return [found for item in value.values() for found in _in_blocks(item)]
 
 
@@ -57,6 +65,7 @@ def broadcasts(message: Message) -> list[str]:
         found += _plain(message.text)
     if message.stream_text:
         found += _special(message.stream_text) + _plain(message.stream_text)
+    found += _in_blocks([p for p in message.stream_parts if p.get("type") in CARD_KINDS])
     for attachment in message.attachments or []:
         for key in ("pretext", "text", "title"):
             found += _special(str(attachment.get(key) or ""))
