@@ -218,9 +218,11 @@ class LiveMessages:
             cards = [view.chunk_store.pop(k) for k in keys if k in view.chunk_store]
             if not cards:
                 continue
-            if await self._send_chunks(view, [card for card, _, _ in cards]):
+            chunks = [card for card, _, _ in cards]
+            if await self._send_chunks(view, chunks):
                 view.open_line = None
                 continue
+            task_cards.note_refused(view, chunks)  # a card's end goes where it shows next
             left = await self._write(view, task_cards.as_lines(view, cards))
             if left:
                 view.pending = left + view.pending
@@ -296,19 +298,24 @@ class LiveMessages:
         return placed
 
     async def _stop_stream(
-        self, view: RunView, blocks: list[dict[str, Any]] | None, session_status: str
-    ) -> bool:
+        self, view: RunView, blocks: list[dict[str, Any]] | None, session_status: str,
+        cards: list[dict[str, Any]] | None = None,
+    ) -> bool:  # fmt: skip
         """chat.stopStream, `blocks` under the text; True when they were placed. A stop
         refused for its blocks (`invalid_blocks`, too long, ...) is sent again without them
-        (they go in a message of their own): a stream never stopped stays open, and its row
-        would have the next start mark a complete answer interrupted."""
+        (they go in a message of their own), then with its cards bare (id, title, status),
+        then without them: a stream never stopped stays open, and its row would have the
+        next start mark a complete answer interrupted. `cards`: the chunks that end the
+        cards still running (None: bot/task_cards.py `left_behind`)."""
         assert view.live_ts is not None
         extra: dict[str, Any] = {"blocks": blocks} if blocks else {}
-        if left := task_cards.left_behind(view):  # a card still running goes on in the next
-            extra["chunks"] = left
+        cards = task_cards.left_behind(view) if cards is None else cards
+        if cards:  # a card still running goes on in the next message, or gets its end
+            extra["chunks"] = cards
         try:
             await self.writer.call("chat.stopStream", channel=view.channel, ts=view.live_ts,
                                    session_status=session_status, **extra)  # fmt: skip
+            task_cards.note_sent(view, [c for c in cards if c["status"] in task_cards.ENDED])
             return bool(blocks)
         except SlackApiError as error:
             if error.response.get("error") == NOT_STREAMING:
@@ -316,11 +323,16 @@ class LiveMessages:
                     await self.writer.call("chat.update", channel=view.channel,
                                            ts=view.live_ts, text=view.live_text or " ")  # fmt: skip
                 return False
-            if not blocks:
+            if blocks:
+                log.warning("a stream's closing blocks were refused (%s): they follow it",
+                            error.response.get("error"))  # fmt: skip
+                return await self._stop_stream(view, None, session_status, cards)
+            if not cards:
                 raise
-            log.warning("a stream's closing blocks were refused (%s): they follow it",
-                        error.response.get("error"))  # fmt: skip
-        return await self._stop_stream(view, None, session_status)
+            fewer = [] if cards == task_cards.bare(cards) else task_cards.bare(cards)
+            log.warning("a stream's closing cards were refused (%s): sent %s",
+                        error.response.get("error"), "bare" if fewer else "without")  # fmt: skip
+            return await self._stop_stream(view, None, session_status, fewer)
 
     async def end(
         self, view: RunView, blocks: list[dict[str, Any]] | None = None,

@@ -60,6 +60,9 @@ class RunView:
     running_cards: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The cards Slack last took as `in_progress` and not yet as ended: tool_use id -> that
     chunk (bot/task_cards.py carries them into the next stream)."""
+    card_ends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The ends of running cards that Slack refused when they were sent: tool_use id -> the
+    `complete`/`error` chunk, sent again where the card shows next (bot/task_cards.py)."""
     chunk_store: dict[str, tuple[dict[str, Any], str, str]] = field(default_factory=dict)
     """Cards waiting in `pending` as markers (bot/task_chunks.py): key -> (the task_update
     chunk, the text line written instead where it cannot be streamed, and for a finished

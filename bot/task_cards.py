@@ -61,6 +61,7 @@ CONTINUES = "continues in the next message"
 RUNS_AGAIN = "interrupted by a restart; it runs again"
 NOT_RUN_AGAIN = "interrupted by a restart; not run again (its outcome is unknown)"
 INTERRUPTED = "interrupted by a restart"
+ENDED = ("complete", "error")
 
 
 def ending_output(outcome: str, stopped_by: str | None) -> str:
@@ -106,19 +107,36 @@ def note_sent(view: RunView, chunks: list[dict[str, Any]]) -> None:
             view.running_cards[chunk["id"]] = chunk
         else:
             view.running_cards.pop(chunk["id"], None)
+            view.card_ends.pop(chunk["id"], None)
+
+
+def note_refused(view: RunView, chunks: list[dict[str, Any]]) -> None:
+    """Slack refused `chunks` (they went out as text lines): the end of a card it shows
+    running is kept, to be sent where the card shows next (`carried`, `left_behind`)."""
+    for chunk in chunks:
+        ended = chunk.get("type") == "task_update" and chunk["status"] in ENDED
+        if ended and chunk["id"] in view.running_cards:
+            view.card_ends[chunk["id"]] = chunk
 
 
 def carried(view: RunView) -> list[dict[str, Any]]:
     """The cards an ended stream showed running, to open the next stream with (`in_progress`
-    again, their end follows there); empty when none runs."""
-    return list(view.running_cards.values())
+    again, their end follows there; a refused end is sent as it is); empty when none runs."""
+    return [view.card_ends.get(i, chunk) for i, chunk in view.running_cards.items()]
 
 
 def left_behind(view: RunView) -> list[dict[str, Any]]:
     """The chunks that stop a stream the bot closes itself without a running card spinning in
-    it for good: each is `pending`, pointing to the next message, where it is carried."""
-    return [{**chunk, "status": "pending", "details": CONTINUES}
-            for chunk in view.running_cards.values()]  # fmt: skip
+    it for good: a card whose end Slack refused gets that end; any other is `pending`,
+    pointing to the next message, where it is carried."""
+    return [view.card_ends.get(i) or {**chunk, "status": "pending", "details": CONTINUES}
+            for i, chunk in view.running_cards.items()]  # fmt: skip
+
+
+def bare(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`chunks` as the least Slack can refuse: each card its id, the title it was shown
+    with and its status (no details, output or sources)."""
+    return [{key: c[key] for key in ("type", "id", "title", "status")} for c in chunks]
 
 
 def as_lines(view: RunView, cards: list[Card]) -> str:
@@ -173,6 +191,7 @@ def close(view: RunView) -> None:
     view.tasks.clear()
     view.task_since.clear()
     view.running_cards.clear()
+    view.card_ends.clear()
     view.chunk_store.clear()
 
 
