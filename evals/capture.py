@@ -180,14 +180,41 @@ def _script_turn(turn: _Turn, outputs: list[Any]) -> dict[str, Any]:
         elif role is not None and hasattr(output, "content"):  # agents.llm.ModelReply
             roles.setdefault(role, []).append(_reply_step(output.content))
     if not outputs:  # no step records: the tool calls in order, then the answer
-        for name in turn.run.agents:
+        hops = _hop_roles(list(turn.run.agents))
+        for name, hop_role in zip(turn.run.agents, hops, strict=True):
             roles["router"].append({"agent": name, "reason": "as in the captured run"})
-            roles[name] = [{"tool_calls": [{"name": c.name, "input": c.args or {}}]}
-                           for c in turn.calls if c.agent == name]  # fmt: skip
+            roles.setdefault(hop_role, [])
+        for call, hop in _call_hops(list(turn.run.agents), turn.calls):
+            roles[hops[hop]].append({"tool_calls": [{"name": call.name,
+                                                     "input": call.args or {}}]})  # fmt: skip
         roles["router"].append({"agent": "done", "reason": "as in the captured run"})
-        if turn.run.agents:
-            roles[turn.run.agents[-1]].append({"text": turn.run.answer or ""})
+        if hops:
+            roles[hops[-1]].append({"text": turn.run.answer or ""})
     return {"match": _match(turn.say), **roles}
+
+
+def _hop_roles(agents: list[str]) -> list[str]:
+    """Each hop's script role: the agent on its first pass, `<agent>@<n>` on its n-th."""
+    seen: dict[str, int] = {}
+    roles = []
+    for name in agents:
+        seen[name] = seen.get(name, 0) + 1
+        roles.append(name if seen[name] == 1 else f"{name}@{seen[name]}")
+    return roles
+
+
+def _call_hops(agents: list[str], calls: list[ToolCallRow]) -> list[tuple[ToolCallRow, int]]:
+    """Each call (in the order they started) with the hop it was made in: the first hop of its
+    agent at or after the previous call's (hops run one after another). A call of an agent
+    with no such hop is left out, as it is of a script without step records."""
+    placed: list[tuple[ToolCallRow, int]] = []
+    hop = 0
+    for call in calls:
+        found = next((i for i in range(hop, len(agents)) if agents[i] == call.agent), None)
+        if found is not None:
+            hop = found
+            placed.append((call, hop))
+    return placed
 
 
 def _reply_step(content: list[dict[str, Any]]) -> dict[str, Any]:
