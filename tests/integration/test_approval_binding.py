@@ -32,8 +32,8 @@ def fixed_ids(monkeypatch: pytest.MonkeyPatch, ids: dict[str, str]) -> None:
     """Give the tool calls named by `name:json(input)` a fixed id (others keep random ids)."""
     original = model_server_module._blocks
 
-    def blocks(reply: Any) -> list[dict[str, Any]]:
-        made = original(reply)
+    def blocks(reply: Any, thinks: str | None = None) -> list[dict[str, Any]]:
+        made = original(reply, thinks)
         for block in made:
             if block["type"] == "tool_use":
                 key = f"{block['name']}:{json.dumps(block['input'], sort_keys=True)}"

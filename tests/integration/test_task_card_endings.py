@@ -181,16 +181,13 @@ async def test_a_call_running_when_the_run_is_cancelled_ends_in_its_stream(
     assert not [m for m in thread if m.get("streaming")]
 
 
-@pytest.mark.parametrize(
-    ("outcome", "output"),
-    [("failed", "not finished (run failed)"), ("limited", "not finished (run limited)"),
-     ("cancelled", "cancelled")],
-)  # fmt: skip
-async def test_any_ending_of_a_run_ends_its_running_cards(
-    database_url: str, workspace: Path, outcome: str, output: str
-) -> None:
-    """The publisher told that a run ended while its calls ran (two of them): each card ends
-    `error` with the ending's output, in the stream, before the footer closes it."""
+@asynccontextmanager
+async def published_run(
+    database_url: str, workspace: Path
+) -> AsyncIterator[tuple[RunningSlack, SlackPublisher, Any, str]]:
+    """A launched engine whose publisher renders into the local workspace, and a run started
+    there by a mention whose events the test publishes itself: (slack, publisher, the
+    mention, run id)."""
     slack = await start_slack(SandboxConfig())
     model = await start_model_server(scripted([turn("count_errors")]))
     web = AsyncWebClient(token=slack.sandbox.workspace.bot_token, base_url=slack.api_url)
@@ -201,6 +198,27 @@ async def test_any_ending_of_a_run_ends_its_running_cards(
         run_id = f"{slack.sandbox.workspace.team_id}:{CHANNEL}:{root.ts}"
         await publisher.publish(RunStarted(run_id=run_id, thread_id=run_id, text="why?",
                                            requester="U0ONCALL", requester_team=None))  # fmt: skip
+        yield slack, publisher, root, run_id
+    finally:
+        await publisher.close()
+        await service.stop()
+        if web.session is not None:
+            await web.session.close()
+        await model.stop()
+        await slack.stop()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "output"),
+    [("failed", "not finished (run failed)"), ("limited", "not finished (run limited)"),
+     ("cancelled", "cancelled")],
+)  # fmt: skip
+async def test_any_ending_of_a_run_ends_its_running_cards(
+    database_url: str, workspace: Path, outcome: str, output: str
+) -> None:
+    """The publisher told that a run ended while its calls ran (two of them): each card ends
+    `error` with the ending's output, in the stream, before the footer closes it."""
+    async with published_run(database_url, workspace) as (slack, publisher, root, run_id):
         for n in (1, 2):
             await publisher.publish(ToolStarted(run_id=run_id, agent="log_analyzer",
                                                 tool_use_id=f"toolu_{n}", name="count_errors",
@@ -210,13 +228,6 @@ async def test_any_ending_of_a_run_ends_its_running_cards(
                                             limit=None, input_tokens=1, output_tokens=1,
                                             cost_usd=0.0, duration_s=1.0))  # fmt: skip
         thread = replies(slack, root.ts)
-    finally:
-        await publisher.close()
-        await service.stop()
-        if web.session is not None:
-            await web.session.close()
-        await model.stop()
-        await slack.stop()
 
     cards = task_cards(thread)
     assert [(c["task_id"], c["status"], c.get("output")) for c in cards] == [
@@ -277,16 +288,7 @@ async def test_a_stream_the_bot_closes_under_a_running_call_leaves_no_spinner_be
 ) -> None:
     """The bot closes the live stream while calls run (as before a shared file): each running
     card is left `pending`, pointing on, and the next stream carries it to its end."""
-    slack = await start_slack(SandboxConfig())
-    model = await start_model_server(scripted([turn("count_errors")]))
-    web = AsyncWebClient(token=slack.sandbox.workspace.bot_token, base_url=slack.api_url)
-    publisher = SlackPublisher(SlackWriter(web, rate_scale=100.0), flush_interval_s=0.05)
-    await service.launch(make_settings(database_url, workspace, model.url), publisher)
-    try:
-        root = await slack.sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> why are errors up?")
-        run_id = f"{slack.sandbox.workspace.team_id}:{CHANNEL}:{root.ts}"
-        await publisher.publish(RunStarted(run_id=run_id, thread_id=run_id, text="why?",
-                                           requester="U0ONCALL", requester_team=None))  # fmt: skip
+    async with published_run(database_url, workspace) as (slack, publisher, root, run_id):
         for n in range(running_calls):
             await publisher.publish(ToolStarted(run_id=run_id, agent="log_analyzer",
                                                 tool_use_id=f"toolu_{n}", name="count_errors",
@@ -310,13 +312,6 @@ async def test_a_stream_the_bot_closes_under_a_running_call_leaves_no_spinner_be
                                             limit=None, input_tokens=1, output_tokens=1,
                                             cost_usd=0.0, duration_s=1.0))  # fmt: skip
         thread = replies(slack, root.ts)
-    finally:
-        await publisher.close()
-        await service.stop()
-        if web.session is not None:
-            await web.session.close()
-        await model.stop()
-        await slack.stop()
 
     first, second = (task_cards([m]) for m in thread[:2])
     assert [(c["status"], c.get("details")) for c in first] == [
