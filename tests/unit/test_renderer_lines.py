@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.renderer import MAX_TOOL_DETAIL, tool_outcome
+from bot.task_chunks import MAX_TOOL_DETAIL, tool_outcome
 
 
 @pytest.mark.parametrize(
