@@ -28,7 +28,7 @@ import anthropic
 
 from agents.context_trim import CHARS_PER_TOKEN, trim_for_context
 from agents.engine import Engine
-from agents.llm import ModelRequest, scrubbed
+from agents.llm import ModelRequest, count_arguments, scrubbed
 from agents.model_client import model_features
 
 HIGH_SHARE = 0.85
@@ -131,14 +131,7 @@ async def count_prompt_tokens(engine: Engine, run_id: str, request: ModelRequest
     """Step: the prompt's tokens by the endpoint's count_tokens (the request as it would be
     sent, redacted, with its `thinking`); None when the count fails (the caller keeps its
     estimate)."""
-    sent = scrubbed(request, engine.redactor_for(run_id))
-    arguments: dict[str, Any] = {
-        "model": sent.model, "system": sent.system, "messages": sent.messages,
-    }  # fmt: skip
-    if sent.tools:
-        arguments["tools"] = sent.tools
-    if sent.thinking is not None:  # else thinking blocks the call sends back may be refused
-        arguments["thinking"] = sent.thinking
+    arguments = count_arguments(scrubbed(request, engine.redactor_for(run_id)))
     try:
         counted = await engine.llm.client.messages.count_tokens(**arguments)
     except anthropic.AnthropicError as error:

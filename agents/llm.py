@@ -167,6 +167,13 @@ def _api_arguments(request: ModelRequest) -> dict[str, Any]:
     return arguments
 
 
+def count_arguments(request: ModelRequest) -> dict[str, Any]:
+    """The `messages.count_tokens` arguments of `request`: what its call would send, less
+    `max_tokens` (count_tokens takes no output budget;
+    https://docs.anthropic.com/en/api/messages-count-tokens)."""
+    return {k: v for k, v in _api_arguments(request).items() if k != "max_tokens"}
+
+
 def _scrub_block(block: Any, redactor: Redactor) -> Any:
     if isinstance(block, str):
         return redactor.redact(block)
