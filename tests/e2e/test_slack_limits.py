@@ -172,17 +172,24 @@ async def test_text_that_grows_on_its_way_out_still_fits_each_call(
         def streamed_whole() -> bool:
             return "alert 0599" in "".join(text for _, text in long_answer.state.emitted)
 
+        held: list[int] = []
+
+        def hold(args: dict[str, Any]) -> bool:
+            """The answer's first append is refused at least once, and again until the model
+            has said it all: the rest piles up, however fast or slowly the machine streams."""
+            if "alert 0000" not in str(args.get("markdown_text") or ""):
+                return False
+            held.append(1)
+            return len(held) == 1 or not streamed_whole()
+
         slack.sandbox.outages.append(
-            Outage(  # the answer's first append waits until the model has said it all: the
-                # whole answer piles up, however slowly a loaded machine streams it
+            Outage(
                 "chat.appendStream",
                 error="ratelimited",
                 status=429,
                 retry_after=1,
                 times=120,
-                when=lambda args: (
-                    "alert 0000" in str(args.get("markdown_text") or "") and not streamed_whole()
-                ),
+                when=hold,
             )
         )
         root_ts, _ = await ask(slack.sandbox, PINGS)
