@@ -63,7 +63,9 @@ TEST_FILE_OPERATORS = frozenset(
 AWK_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 # sed: addresses with p, d, q, =, or s/// with print-only flags; `;`-separated. No w, r, e, W.
 _SED_ADDR = r"(\d+|\$|/(\\.|[^/\\])*/)(,(\d+|\$|/(\\.|[^/\\])*/|\+\d+))?!?"
-_SED_SUB = r"s(?P<d>[/|#,:])((?!(?P=d)).|\\.)*(?P=d)((?!(?P=d)).|\\.)*(?P=d)[gpiIm0-9]*"
+# A backslash is only ever the start of an escape: with `.` also matching it, a run of them
+# had 2**n ways to match and a sed script of 40 backslashes held the classifier for minutes.
+_SED_SUB = r"s(?P<d>[/|#,:])((?!(?P=d))[^\\]|\\.)*(?P=d)((?!(?P=d))[^\\]|\\.)*(?P=d)[gpiIm0-9]*"
 _SED_ONE = rf"\s*({_SED_ADDR})?\s*([pdq=]|{_SED_SUB})\s*"
 SED_COMMAND = re.compile(_SED_ONE)
 # awk: refuse system(), pipes, getline, output redirection inside print/printf, and dynamic code
