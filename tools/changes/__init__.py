@@ -1,0 +1,1 @@
+"""Code changes as pull requests: per-thread worktrees and branches, the forge APIs."""
