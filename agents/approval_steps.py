@@ -16,6 +16,7 @@ from agents.tool_steps import ToolSteps
 from core.models import ApprovalRow, RunRow, ToolCallRow
 from core.types import fingerprint
 from tools.base import ToolError, ToolResult
+from tools.changes.tool import OPEN_PULL_REQUEST
 
 INTERRUPTED_NOTE = (
     "WARNING: the approved run of this call was interrupted by a restart and its outcome is "
@@ -36,7 +37,8 @@ class ApprovalSteps(ToolSteps):
         that its outcome is unknown.
         """
         try:
-            preview = self._tool(use.name).describe(use.input, self.tool_ctx)
+            ctx = await self._call_context(run_id, use.name == OPEN_PULL_REQUEST.name)
+            preview = self._tool(use.name).describe(use.input, ctx)
         except ToolError as exc:
             return ToolResult.failed(str(exc))
         if attempt > 1:

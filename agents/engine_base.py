@@ -6,6 +6,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
+from agents.changes import ChangeSetup
 from agents.events import RunEvent
 from agents.llm import LlmClient
 from agents.publisher import Publisher, safe_publish
@@ -36,6 +37,8 @@ class EngineBase:
     sandbox: str = "no kernel sandbox: every command needs approval"
     mcp: McpHub | None = None
     """The MCP servers' connections (OPSBOT_MCP_CONFIG); None when none are configured."""
+    changes: ChangeSetup | None = None
+    """Pull-request mode's repository and worktrees (OPSBOT_CHANGE_MODE); None: workspace mode."""
     """One line saying whether unapproved commands run kernel-confined (startup, /healthz)."""
     launched_at: float = field(default_factory=time.time, init=False)
     """When this process's engine was built (before DBOS recovers any run): a tool call that

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from agents import approvals, audit, runtime
 from agents.approval_rules import ApprovalRules
+from agents.changes import ChangeSetup, load_change_setup
 from agents.engine import Engine
 from agents.events import RunFinished, RunResumed
 from agents.llm import LlmClient
@@ -86,9 +87,10 @@ _LOG_EXPORT_NOTICE = _NoLogExportNotice()
 def build_engine(
     settings: Settings, publisher: Publisher, database: Database,
     span_exporter: SpanExporter | None = None, metric_reader: MetricReader | None = None,
-    mcp: McpHub | None = None,
+    mcp: McpHub | None = None, changes: ChangeSetup | None = None,
 ) -> Engine:  # fmt: skip
-    """Wire the engine's dependencies from settings (and the started MCP servers)."""
+    """Wire the engine's dependencies from settings (and the started MCP servers and
+    pull-request mode's repository)."""
     redactor = load_redactor(settings)
     policy = load_policy(settings)
     telemetry = setup_telemetry(
@@ -108,8 +110,9 @@ def build_engine(
             caching="prompt-caching" in model_features(settings),
         ),
         tools=tools,
-        agents=default_agents(tools, settings, mcp),
+        agents=default_agents(tools, settings, mcp, pull_requests=changes is not None),
         mcp=mcp,
+        changes=changes,
         publisher=publisher,
         telemetry=telemetry,
         tool_ctx=ToolContext(
@@ -162,9 +165,11 @@ async def launch(
     except ValueError as error:
         raise ConfigError("OPSBOT_FAULT", str(error)) from None
     database = Database(make_engine(settings.database_url))
+    changes = await load_change_setup(settings)
     mcp = await start_mcp(settings)
     try:
-        engine = build_engine(settings, publisher, database, span_exporter, metric_reader, mcp)
+        engine = build_engine(settings, publisher, database, span_exporter, metric_reader, mcp,
+                              changes)  # fmt: skip
         migrate.upgrade(database.engine)
     except BaseException:
         if mcp is not None:

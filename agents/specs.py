@@ -117,8 +117,21 @@ def _log_analyzer_text(metrics_guide: str) -> str:
     )
 
 
-def _coding_prompt(settings: Settings) -> Callable[[NetworkState], str]:
+PULL_REQUEST_GUIDE = (
+    "\nYou work in this thread's own git worktree, on its own branch: each approved change "
+    "becomes a commit there, never a change to what is deployed. When the tests pass, call "
+    "open_pull_request (a title, the incident summary, the findings and the test results); "
+    "after more changes in a follow-up, call it again: it pushes them and comments on the "
+    "open pull request. Give its link in your answer.\n"
+)
+
+
+def _coding_prompt(
+    settings: Settings, pull_requests: bool = False
+) -> Callable[[NetworkState], str]:
     guide = _metrics_guide(settings, may_silence=True)
+    if pull_requests:
+        guide = PULL_REQUEST_GUIDE + guide
     return lambda state: _coding_text(state, guide)
 
 
@@ -186,19 +199,24 @@ def log_analyzer_agent(
     )
 
 
-def coding_agent(tools: ToolRegistry, settings: Settings, mcp: McpHub | None = None) -> AgentSpec:
+def coding_agent(
+    tools: ToolRegistry, settings: Settings, mcp: McpHub | None = None,
+    pull_requests: bool = False,
+) -> AgentSpec:  # fmt: skip
     """The agent that inspects code, applies an approved fix (a change, a command or an MCP
-    tool such as a rollback) and runs checks."""
+    tool such as a rollback) and runs checks; with `pull_requests` (OPSBOT_CHANGE_MODE), its
+    changes are commits on the thread's branch and it may open the pull request."""
     names = [
         "read_file", "list_files", "search_code", "git_log", "git_diff", "edit_file", "write_file",
         "shell_execute", "read_output", *_metrics_tools(settings, read_only=False),
+        *(["open_pull_request"] if pull_requests else []),
     ]  # fmt: skip
     return AgentSpec(
         name=CODING,
         description="Reads code, applies a fix (with approval), runs the tests.",
         model=settings.model,
         max_tokens=settings.max_output_tokens,
-        prompt=_coding_prompt(settings),
+        prompt=_coding_prompt(settings, pull_requests),
         tools=tuple(tools.subset(names)),
         more_tools=_mcp_tools(mcp, CODING),
         state_tools=(REPORT_FIX,),
@@ -207,10 +225,11 @@ def coding_agent(tools: ToolRegistry, settings: Settings, mcp: McpHub | None = N
 
 
 def default_agents(
-    tools: ToolRegistry, settings: Settings, mcp: McpHub | None = None
-) -> dict[str, AgentSpec]:
+    tools: ToolRegistry, settings: Settings, mcp: McpHub | None = None,
+    pull_requests: bool = False,
+) -> dict[str, AgentSpec]:  # fmt: skip
     """Both agents, by name, each with the MCP tools its servers give it."""
     return {
         LOG_ANALYZER: log_analyzer_agent(tools, settings, mcp),
-        CODING: coding_agent(tools, settings, mcp),
+        CODING: coding_agent(tools, settings, mcp, pull_requests),
     }

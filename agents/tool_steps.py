@@ -10,7 +10,7 @@ from opentelemetry.trace import Span
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agents import approvals, tracing
+from agents import approvals, changes, tracing
 from agents.engine_base import RUN_REDACTORS_KEPT, EngineBase
 from agents.events import (
     ToolFinished,
@@ -19,9 +19,10 @@ from agents.events import (
 from agents.llm import ToolUse
 from agents.outputs import DatabaseOutputs
 from agents.specs import looks_only
-from core.models import RunRow, ToolCallRow
+from core.models import ApprovalRow, RunRow, ThreadRow, ToolCallRow
 from core.types import Risk, fingerprint
 from tools.base import Tool, ToolContext, ToolError, ToolResult, ToolStatus
+from tools.changes.repo import RepoError
 
 KEY_ARGUMENTS = ("command", "path", "query", "pattern", "ref")
 FINISHED = {"ok", "error"}
@@ -63,8 +64,21 @@ def _save_row(
         row.status = status
 
 
+def _note(result: ToolResult) -> str:
+    """The line a successful call leaves for the thread (a pull request's link), if any."""
+    data = result.data
+    return str(data.get("note") or "") if isinstance(data, dict) else ""
+
+
 def _elapsed_ms(started: float | None) -> float:
     return round((time.monotonic() - started) * 1000, 1) if started is not None else 0.0
+
+
+def _thread_place(session: Session, thread_id: str) -> tuple[str, str, str]:
+    row = session.get(ThreadRow, thread_id)
+    if row is None:
+        raise ToolError(f"thread {thread_id} is not recorded")
+    return row.team, row.channel, row.thread_ts
 
 
 class ToolSteps(EngineBase):
@@ -85,7 +99,7 @@ class ToolSteps(EngineBase):
         else:
             risk = tool.risk.value
             try:
-                assessment = tool.assess(use.input, self.tool_ctx)
+                assessment = tool.assess(use.input, await self._call_context(run_id))
             except ToolError as exc:
                 result = ToolResult.failed(self.redactor_for(run_id).redact(str(exc)))
             else:
@@ -125,24 +139,46 @@ class ToolSteps(EngineBase):
         self.telemetry.metrics.tool_calls.add(1, {"tool": use.name, "outcome": result.status.value})
 
     async def _execute(
-        self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any], approved: bool = False
-    ) -> ToolResult:
+        self, run_id: str, agent: str, use: ToolUse, tool: Tool[Any], approved: bool = False,
+        approver: str | None = None,
+    ) -> ToolResult:  # fmt: skip
         started = time.monotonic()
         await self.publish(
             ToolStarted(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
                         summary=key_argument(use.input), risk=tool.risk.value)
         )  # fmt: skip
-        ctx = replace(
-            await self._call_context(run_id), approved=approved, redactor=self.redactor_for(run_id)
-        )
-        result = await tool.run(use.input, ctx, call_id=use.id)
+        try:
+            ctx = await self._call_context(run_id)
+        except ToolError as error:
+            result = ToolResult.failed(str(error))
+        else:
+            if ctx.change is not None and approved:
+                ctx = replace(ctx, change=replace(ctx.change, approver=approver))
+            ctx = replace(ctx, approved=approved, redactor=self.redactor_for(run_id))
+            result = await tool.run(use.input, ctx, call_id=use.id)
+            if approved and result.status is ToolStatus.OK and use.name in changes.WRITE_TOOLS:
+                result = await self._commit(ctx, use, result, approver)
         await self._finish_call(run_id, agent, use, result, started)
         return result
 
-    async def _call_context(self, run_id: str) -> ToolContext:
-        """The run's tool context, its kept outputs scoped to the run's thread (read_output)."""
+    async def _commit(
+        self, ctx: ToolContext, use: ToolUse, result: ToolResult, approver: str | None
+    ) -> ToolResult:
+        """In pull-request mode, an approved write becomes a commit on the thread's branch."""
+        try:
+            sha = await changes.commit_write(ctx, use.name, str(use.input.get("path")), approver)
+        except RepoError as error:
+            return ToolResult.failed(f"written, but not committed on the thread's branch: {error}")
+        if sha is None or not isinstance(result.data, dict):
+            return result
+        return result.model_copy(update={"data": {**result.data, "commit": sha}})
+
+    async def _call_context(self, run_id: str, with_commits: bool = False) -> ToolContext:
+        """The run's tool context: its kept outputs scoped to the run's thread (read_output)
+        and, in pull-request mode, the thread's worktree and branch (agents/changes.py).
+        Raises ToolError when the worktree cannot be made."""
         ctx = self.tool_ctx_for(run_id)
-        if not isinstance(ctx.outputs, DatabaseOutputs):
+        if not isinstance(ctx.outputs, DatabaseOutputs) and self.changes is None:
             return ctx
         thread = self._run_threads.get(run_id)
         if thread is None:
@@ -152,7 +188,15 @@ class ToolSteps(EngineBase):
                 self._run_threads[run_id] = thread
                 while len(self._run_threads) > RUN_REDACTORS_KEPT:
                     self._run_threads.popitem(last=False)
-        return replace(ctx, outputs=ctx.outputs.for_thread(thread or run_id))
+        if isinstance(ctx.outputs, DatabaseOutputs):
+            ctx = replace(ctx, outputs=ctx.outputs.for_thread(thread or run_id))
+        if self.changes is None or thread is None:
+            return ctx
+        place = await self.db.run(lambda s: _thread_place(s, thread))
+        try:
+            return await changes.thread_context(self.changes, ctx, place, with_commits)
+        except RepoError as error:
+            raise ToolError(f"the thread's worktree could not be made: {error}") from None
 
     async def _finish_call(
         self, run_id: str, agent: str, use: ToolUse, result: ToolResult, started: float | None
@@ -169,7 +213,7 @@ class ToolSteps(EngineBase):
             ToolFinished(run_id=run_id, agent=agent, tool_use_id=use.id, name=use.name,
                          status=result.status.value,
                          duration_ms=_elapsed_ms(started),
-                         detail=result.error or "", files=result.files)
+                         detail=result.error or _note(result), files=result.files)
         )  # fmt: skip
 
     async def _id_reused(self, run_id: str, use: ToolUse, needs_approval: bool) -> bool:
@@ -251,14 +295,15 @@ class ToolSteps(EngineBase):
             row = session.get(ToolCallRow, (run_id, use.id))
             if row is not None and row.status in FINISHED and row.result:
                 return ToolResult.model_validate(row.result)  # it ran; the step did not record it
-            if row is None or row.status != "approved":
+            resumable = tool.resumable and row is not None and row.status == "running"
+            if row is None or (row.status != "approved" and not resumable):
                 return row.status if row is not None else "missing"
             row.status = "running"
             row.started_at = time.time()
             return "claimed"
 
         try:
-            denied = tool.assess(use.input, self.tool_ctx).denied
+            denied = tool.assess(use.input, await self._call_context(run_id)).denied
         except ToolError as exc:
             denied = str(exc)
         if denied is not None:  # the policy changed while the approval waited
@@ -276,7 +321,10 @@ class ToolSteps(EngineBase):
             )
             await self._finish_call(run_id, agent, use, result, time.monotonic())
             return result
-        return await self._execute(run_id, agent, use, tool, approved=True)
+        approver = await self.db.run(lambda s: s.scalar(select(ApprovalRow.decided_by).where(
+            ApprovalRow.run_id == run_id, ApprovalRow.tool_use_id == use.id).order_by(
+            ApprovalRow.created_at.desc()).limit(1)))  # fmt: skip
+        return await self._execute(run_id, agent, use, tool, approved=True, approver=approver)
 
     async def record_refusal(
         self, run_id: str, agent: str, use: ToolUse, result: ToolResult, risk: str

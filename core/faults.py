@@ -19,7 +19,8 @@ POINTS = frozenset({"after_route", "mid_stream", "after_tool", "waiting_approval
                     "between_cas_and_send", "during_shell", "while_posting",
                     "after_stream_start", "before_stream_stop",
                     "after_event_ack", "after_card", "after_mcp_answer",
-                    "after_alert_recorded", "after_alert_card"})  # fmt: skip
+                    "after_alert_recorded", "after_alert_card", "after_push",
+                    "after_pull_request"})  # fmt: skip
 
 log = logging.getLogger(__name__)
 _armed: dict[str, int] = {}

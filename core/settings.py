@@ -118,6 +118,21 @@ class Settings(BaseSettings):
         default=4 * 3600, gt=0, validation_alias="OPSBOT_APPROVAL_TIMEOUT_S"
     )
     workspace: Path = Field(default_factory=Path.cwd, validation_alias="OPSBOT_WORKSPACE")
+    change_mode: Literal["auto", "pull_request", "workspace"] = Field(
+        default="auto", validation_alias="OPSBOT_CHANGE_MODE"
+    )
+    """Where approved code changes go: pull_request (a branch and a pull request per thread on
+    the workspace's `origin`), workspace (written into OPSBOT_WORKSPACE: the local demo), auto
+    (pull_request when the workspace has an `origin` and GITHUB_TOKEN or GITLAB_TOKEN is set)."""
+    worktrees: Path | None = Field(default=None, validation_alias="OPSBOT_WORKTREES")
+    """Where the threads' worktrees live; unset: `.git/opsbot-worktrees` of the workspace."""
+    github_token: str | None = Field(default=None, validation_alias="GITHUB_TOKEN")
+    github_api_url: str | None = Field(default=None, validation_alias="GITHUB_API_URL")
+    """GitHub's REST API base; unset: https://api.github.com for github.com, else
+    https://HOST/api/v3 (GitHub Enterprise Server)."""
+    gitlab_url: str | None = Field(default=None, validation_alias="GITLAB_URL")
+    """A GitLab instance (https://gitlab.com or your own): merge requests, not pull requests."""
+    gitlab_token: str | None = Field(default=None, validation_alias="GITLAB_TOKEN")
     sandbox: Literal["auto", "required", "off"] = Field(
         default="auto", validation_alias="OPSBOT_SANDBOX"
     )

@@ -20,6 +20,7 @@ from tools.confine import Confinement
 from tools.policy import Classifier, CommandPolicy
 
 if TYPE_CHECKING:  # the clients raise ToolError from this module
+    from tools.changes.target import ChangeTarget
     from tools.prometheus.client import AlertmanagerApi, PrometheusApi
 
 
@@ -123,6 +124,11 @@ class ToolContext:
     """The Prometheus HTTP API (OPSBOT_PROMETHEUS_URL); None: the prometheus tools refuse."""
     alertmanager: AlertmanagerApi | None = None
     """Alertmanager's API v2 (OPSBOT_ALERTMANAGER_URL); None: the alertmanager tools refuse."""
+    change: ChangeTarget | None = None
+    """The thread's branch in pull-request mode (OPSBOT_CHANGE_MODE); None: changes are
+    written into the workspace and open_pull_request refuses."""
+    change_commits: tuple[tuple[str, str], ...] = ()
+    """The branch's commits (sha, subject) as the approval card of open_pull_request lists them."""
 
     @property
     def classifier(self) -> Classifier:
@@ -170,6 +176,10 @@ class Tool(Generic[InputT]):
     schema: dict[str, Any] | None = None
     """A JSON schema that replaces the input model's (an MCP server's `inputSchema`); the
     arguments are validated against it before the input model sees them."""
+    resumable: bool = False
+    """True for a tool that may run again after a crash interrupted its approved run, because
+    it finds what the interrupted run did and does not do it twice (open_pull_request); every
+    other approved call interrupted by a crash is reported unknown and not run again."""
 
     def input_schema(self) -> dict[str, Any]:
         """The JSON schema the model sees for this tool's input."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from tools import files, git, logs, prometheus
 from tools.base import Tool
+from tools.changes import tool as changes
 from tools.outputs import READ_OUTPUT_TOOL
 from tools.shell import tool as shell
 
@@ -45,5 +46,5 @@ def default_tools(more: Callable[[str], Tool[Any] | None] | None = None) -> Tool
     """Every built-in toolset's tools and `read_output` (the pager of them all); `more` finds
     the tools that appear while running (the MCP servers', `McpHub.get`). A new toolset:
     docs/toolsets.md."""
-    toolsets = (logs.TOOLS, files.TOOLS, git.TOOLS, shell.TOOLS, prometheus.TOOLS)
+    toolsets = (logs.TOOLS, files.TOOLS, git.TOOLS, shell.TOOLS, prometheus.TOOLS, changes.TOOLS)
     return ToolRegistry([*(t for toolset in toolsets for t in toolset), READ_OUTPUT_TOOL], more)

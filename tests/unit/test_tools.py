@@ -152,7 +152,7 @@ async def test_a_crashing_handler_becomes_an_error_result(ctx: ToolContext) -> N
 def test_every_tool_has_a_schema_and_the_contract_names() -> None:
     assert sorted(TOOLS.names()) == sorted([
         "search_logs", "read_log", "read_file", "list_files", "search_code", "git_log",
-        "git_diff", "write_file", "edit_file", "shell_execute", "read_output",
+        "git_diff", "write_file", "edit_file", "shell_execute", "read_output", "open_pull_request",
         "prometheus_query", "prometheus_query_range", "prometheus_series",
         "prometheus_label_values", "prometheus_rules", "alertmanager_alerts",
         "alertmanager_silences", "alertmanager_create_silence",
@@ -162,7 +162,9 @@ def test_every_tool_has_a_schema_and_the_contract_names() -> None:
     assert risks["write_file"] is Risk.WRITE
     assert risks["edit_file"] is Risk.WRITE
     assert risks["alertmanager_create_silence"] is Risk.WRITE
-    writes = ("shell_execute", "write_file", "edit_file", "alertmanager_create_silence")
+    assert risks["open_pull_request"] is Risk.WRITE
+    writes = ("shell_execute", "write_file", "edit_file", "alertmanager_create_silence",
+              "open_pull_request")  # fmt: skip
     assert {r for n, r in risks.items() if n not in writes} == {Risk.READ}
 
 

@@ -238,8 +238,10 @@ async def commit_all(
     subject: str,
     trailers: list[tuple[str, str]],
     author: tuple[str, str] = BOT,
+    paths: list[str] | None = None,
 ) -> str | None:
-    """Stage everything in `worktree` (`git add -A`) and commit it as `author` (name, email;
+    """Stage `paths` (relative to `worktree`; None: everything, `git add -A`), and commit
+    what is staged as `author` (name, email;
     author and committer), message = `subject` (one line), a blank line, then "Key: value"
     trailer lines (git-interpret-trailers(1)). Returns the new commit's sha, None when nothing
     was staged. ValueError: empty subject, a key not of letters, digits and "-", or an author
@@ -249,7 +251,7 @@ async def commit_all(
         raise ValueError(f"a commit needs a subject and trailer keys like Approved-by: {title!r}")
     if any(c in "".join(author) for c in "<>\n\0") or not all(author):
         raise ValueError(f"{author!r} is not a commit author (name, email)")
-    await git_ok(worktree, "add", "-A")
+    await git_ok(worktree, "add", "-A", "--", *(paths or []))
     staged = await git(worktree, "diff", "--cached", "--quiet")
     if staged.code == 0:
         return None

@@ -1,0 +1,136 @@
+"""Pull-request mode (OPSBOT_CHANGE_MODE): which repository and forge, each thread's worktree
+on its own branch, and the commit after each approved write.
+
+The operator's checkout (OPSBOT_WORKSPACE) is never written: a thread's tools work in a git
+worktree under OPSBOT_WORKTREES (default: the checkout's `.git/opsbot-worktrees`, beside the
+metadata it needs and outside its working tree) on branch `opsbot/<id>`, made from the
+remote's default branch (or from the branch itself once it was pushed).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from core.errors import ConfigError
+from core.settings import Settings
+from tools.base import ToolContext
+from tools.changes import repo
+from tools.changes.forge import Forge, ForgeError, make_forge
+from tools.changes.target import BOT_AUTHOR, ChangeTarget, commit_trailers
+
+log = logging.getLogger(__name__)
+WRITE_TOOLS = frozenset({"write_file", "edit_file"})
+"""The tools whose approved, successful call becomes a commit on the thread's branch."""
+
+
+@dataclass
+class ChangeSetup:
+    """The repository every thread's branch belongs to, found once at start."""
+
+    forge: Forge
+    checkout: Path
+    root: Path
+    base: str
+    token: str | None
+    _worktrees: dict[str, Path] = field(default_factory=dict, repr=False)
+
+    async def worktree(self, thread_key: str) -> Path:
+        """The thread's worktree, made (or repaired) on first use in this process.
+
+        Raises repo.RepoError (one line) when git cannot make it."""
+        known = self._worktrees.get(thread_key)
+        if known is not None and known.exists():
+            return known
+        path = await repo.ensure_worktree(self.checkout, self.root, repo.branch_for(thread_key),
+                                          self.token)  # fmt: skip
+        self._worktrees[thread_key] = path
+        return path
+
+
+def thread_link(team: str, channel: str, thread_ts: str) -> str:
+    """A link to a Slack thread that opens it in the Slack client (app.slack.com/client)."""
+    return f"https://app.slack.com/client/{team}/{channel}/thread/{channel}-{thread_ts}"
+
+
+def _token(settings: Settings, gitlab: bool) -> str | None:
+    return settings.gitlab_token if gitlab else settings.github_token
+
+
+async def load_change_setup(settings: Settings) -> ChangeSetup | None:
+    """Pull-request mode's setup, or None in workspace mode.
+
+    `auto` is pull-request mode when the workspace has an `origin` and a forge token is set.
+    Raises ConfigError (one line naming the variable) when pull-request mode cannot work.
+    """
+    mode = settings.change_mode
+    if mode == "workspace":
+        return None
+    try:
+        remote = await repo.origin(settings.workspace)
+    except repo.RepoError as error:
+        raise ConfigError("OPSBOT_WORKSPACE", str(error)) from None
+    tokens = settings.github_token or settings.gitlab_token
+    if mode == "auto" and (remote is None or not tokens):
+        return None
+    if remote is None:
+        why = f"pull_request needs a git repository with an `origin` in {settings.workspace}"
+        raise ConfigError("OPSBOT_CHANGE_MODE", why)
+    try:
+        forge = make_forge(remote.host, remote.path, github_api_url=settings.github_api_url,
+                           github_token=settings.github_token, gitlab_url=settings.gitlab_url,
+                           gitlab_token=settings.gitlab_token)  # fmt: skip
+    except ForgeError as error:
+        variable = "GITLAB_TOKEN" if settings.gitlab_url else "GITHUB_TOKEN"
+        raise ConfigError(variable, str(error)) from None
+    token = _token(settings, forge.kind == "gitlab")
+    try:
+        base = await repo.default_branch(settings.workspace, token)
+    except repo.RepoError as error:
+        raise ConfigError("OPSBOT_WORKSPACE", f"its origin: {error}") from None
+    root = settings.worktrees or settings.workspace / ".git" / "opsbot-worktrees"
+    return ChangeSetup(forge=forge, checkout=settings.workspace, root=root, base=base,
+                       token=token)  # fmt: skip
+
+
+async def thread_context(
+    setup: ChangeSetup, ctx: ToolContext, place: tuple[str, str, str], with_commits: bool = False
+) -> ToolContext:
+    """`ctx` moved into the thread's worktree: the tools read and write there, confined
+    commands may read the checkout's git directory (its `config` hidden: a remote URL may hold
+    a credential), and open_pull_request gets the thread's branch (and, `with_commits`, the
+    branch's commits for its approval card). `place` is (team, channel, thread_ts).
+
+    Raises repo.RepoError when the worktree cannot be made."""
+    team, channel, thread_ts = place
+    thread_key = f"{team}:{channel}:{thread_ts}"
+    worktree = await setup.worktree(thread_key)
+    git_dir = setup.checkout / ".git"
+    confinement = ctx.confinement
+    if confinement is not None:
+        confinement = replace(confinement, workspace=worktree,
+                              read_roots=(*confinement.read_roots, git_dir),
+                              hidden=(*confinement.hidden, git_dir / "config"))  # fmt: skip
+    target = ChangeTarget(forge=setup.forge, checkout=setup.checkout, worktree=worktree,
+                          branch=repo.branch_for(thread_key), base=setup.base,
+                          thread_link=thread_link(team, channel, thread_ts),
+                          token=setup.token)  # fmt: skip
+    commits: tuple[tuple[str, str], ...] = ()
+    if with_commits:
+        commits = tuple(await repo.commits_since(worktree, f"refs/remotes/origin/{setup.base}"))
+    return replace(ctx, workspace=worktree, confinement=confinement, change=target,
+                   change_commits=commits)  # fmt: skip
+
+
+async def commit_write(ctx: ToolContext, tool: str, path: str, approver: str | None) -> str | None:
+    """Commit an approved write of `path` on the thread's branch (author: the bot; trailers:
+    the approver and the thread). Returns the commit's sha, None when nothing changed (a step
+    run again after a crash commits once). Raises repo.RepoError."""
+    target = ctx.change
+    if target is None:
+        return None
+    target = replace(target, approver=approver)
+    verb = "Add" if tool == "write_file" else "Change"
+    return await repo.commit_all(target.worktree, f"{verb} {path}", commit_trailers(target),
+                                 author=BOT_AUTHOR, paths=[path])  # fmt: skip
