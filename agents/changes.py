@@ -10,7 +10,7 @@ remote's default branch (or from the branch itself once it was pushed).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.errors import ConfigError
@@ -34,19 +34,14 @@ class ChangeSetup:
     root: Path
     base: str
     token: str | None
-    _worktrees: dict[str, Path] = field(default_factory=dict, repr=False)
 
     async def worktree(self, thread_key: str) -> Path:
-        """The thread's worktree, made (or repaired) on first use in this process.
+        """The thread's worktree, made on first use and made again whenever it is no longer a
+        worktree of the checkout on its branch (a crash, or a written `.git` file).
 
         Raises repo.RepoError (one line) when git cannot make it."""
-        known = self._worktrees.get(thread_key)
-        if known is not None and known.exists():
-            return known
-        path = await repo.ensure_worktree(self.checkout, self.root, repo.branch_for(thread_key),
-                                          self.token)  # fmt: skip
-        self._worktrees[thread_key] = path
-        return path
+        return await repo.ensure_worktree(self.checkout, self.root,
+                                          repo.branch_for(thread_key), self.token)  # fmt: skip
 
 
 def thread_link(team: str, channel: str, thread_ts: str) -> str:
@@ -98,8 +93,8 @@ async def thread_context(
     setup: ChangeSetup, ctx: ToolContext, place: tuple[str, str, str], with_commits: bool = False
 ) -> ToolContext:
     """`ctx` moved into the thread's worktree: the tools read and write there, confined
-    commands may read the checkout's git directory (its `config` hidden: a remote URL may hold
-    a credential), and open_pull_request gets the thread's branch (and, `with_commits`, the
+    commands may read the checkout's git directory (git needs its objects and its config, as
+    in workspace mode; the checkout's files stay out of reach), and open_pull_request gets the thread's branch (and, `with_commits`, the
     branch's commits for its approval card). `place` is (team, channel, thread_ts).
 
     Raises repo.RepoError when the worktree cannot be made."""
@@ -110,8 +105,7 @@ async def thread_context(
     confinement = ctx.confinement
     if confinement is not None:
         confinement = replace(confinement, workspace=worktree,
-                              read_roots=(*confinement.read_roots, git_dir),
-                              hidden=(*confinement.hidden, git_dir / "config"))  # fmt: skip
+                              read_roots=(*confinement.read_roots, git_dir))  # fmt: skip
     target = ChangeTarget(forge=setup.forge, checkout=setup.checkout, worktree=worktree,
                           branch=repo.branch_for(thread_key), base=setup.base,
                           thread_link=thread_link(team, channel, thread_ts),
@@ -131,6 +125,7 @@ async def commit_write(ctx: ToolContext, tool: str, path: str, approver: str | N
     if target is None:
         return None
     target = replace(target, approver=approver)
+    await repo.verify_worktree(target.checkout, target.worktree, target.branch)
     verb = "Add" if tool == "write_file" else "Change"
     return await repo.commit_all(target.worktree, f"{verb} {path}", commit_trailers(target),
                                  author=BOT_AUTHOR, paths=[path])  # fmt: skip

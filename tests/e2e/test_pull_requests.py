@@ -228,3 +228,72 @@ async def test_a_kill_after_the_push_or_the_open_pushes_once_and_opens_one_pull_
     finally:
         await model.stop()
         await slack.stop()
+
+
+def edit_and_open(title: str) -> dict[str, Any]:
+    """A turn without a test run: the edit, then open_pull_request."""
+    turn = fix_turn("totals", "a - b", "a + b", title)
+    turn["coding"] = [turn["coding"][0], *turn["coding"][2:]]
+    return turn
+
+
+async def test_on_gitlab_the_fix_becomes_a_merge_request(database_url: str, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    model = await start_model_server(scripted([edit_and_open("Fix add()")], tokens_per_second=400))
+    try:
+        async with forge_for(repo) as forge, running_bot(
+            database_url, repo.checkout, model.url, change_mode="pull_request",
+            gitlab_url=forge.url, gitlab_token=TOKEN, approvers=["U0LEAD"],
+        ) as slack:  # fmt: skip
+            sandbox = slack.sandbox
+            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout totals are off")
+            await approve_each(sandbox, root.ts, ["edit_file", "open_pull_request"])
+            await wait_for(sandbox, lambda: answered(sandbox, root.ts), 60)
+            [merge_request] = forge.state.pulls
+            assert merge_request.branch == repo.branches()[0]
+            assert "Change app.py" in merge_request.body
+            link = f"{forge.url.rstrip('/')}/acme/shop/-/merge_requests/1"
+            assert f"merge request #1 opened: {link}" in shown(sandbox, root.ts)
+            sent = [v for h in forge.state.headers for k, v in h.items()
+                    if k.lower() == "private-token"]  # fmt: skip
+            assert sent, "GitLab's PRIVATE-TOKEN header carries the token"
+            assert set(sent) == {TOKEN}
+    finally:
+        await model.stop()
+
+
+@pytest.mark.parametrize(
+    ("fault", "line"),
+    [
+        ({"status": 403, "body": {"message": "Resource not accessible by integration"}},
+         "GitHub: the token may not open pull requests on acme/shop"),
+        ({"rate_limit": True}, "GitHub: rate limit reached"),
+        ({"status": 502, "body": "<html>bad gateway</html>"}, "GitHub"),
+    ],
+)  # fmt: skip
+async def test_a_forge_refusal_reaches_the_thread_in_one_line_and_the_run_ends(
+    database_url: str, tmp_path: Path, fault: dict[str, Any], line: str
+) -> None:
+    repo = make_repo(tmp_path)
+    model = await start_model_server(scripted([edit_and_open("Fix add()")], tokens_per_second=400))
+    try:
+        async with forge_for(repo) as forge, running_bot(
+            database_url, repo.checkout, model.url, **pr_settings(forge)
+        ) as slack:  # fmt: skip
+            if fault.get("rate_limit"):
+                forge.state.rate_limit("POST /repos/acme/shop/pulls", times=5)
+            else:
+                forge.state.fail_next("POST /repos/acme/shop/pulls", fault["status"],
+                                      fault["body"], times=5)  # fmt: skip
+            sandbox = slack.sandbox
+            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout totals are off")
+            await approve_each(sandbox, root.ts, ["edit_file", "open_pull_request"])
+            await wait_for(sandbox, lambda: answered(sandbox, root.ts), 60)
+            text = shown(sandbox, root.ts)
+            errors = [m for m in thread(sandbox, root.ts) if line in str(m["blocks"])]
+            assert errors, f"{line!r} not in the thread"
+            assert TOKEN not in text
+            assert forge.state.pulls == []
+            assert repo.branches(), "the branch was pushed; opening it can be approved again"
+    finally:
+        await model.stop()

@@ -1,0 +1,164 @@
+"""Pull-request mode at start and in a thread: which mode each configuration gets (one clear
+ConfigError line when pull-request mode cannot work), and a thread's tools confined to its
+worktree, with real git, a bare remote and the kernel sandbox where the machine offers it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.changes import load_change_setup, thread_context
+from agents.tool_setup import load_redactor
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
+from tools.base import ToolContext
+from tools.confine import Confinement, probe
+from tools.shell.tool import SHELL_TOOL as SHELL_EXECUTE
+
+TOKEN = "ghp_SetupTokenNeverShown0123456789abcdef"
+PLACE = ("T0SANDBOX", "C0INCIDENTS", "1796140000.000100")
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-c", "user.name=dev", "-c", "user.email=dev@example.com",
+                           *args], cwd=cwd, check=True, capture_output=True, text=True)  # fmt: skip
+    return done.stdout
+
+
+def clone_of_a_bare_remote(root: Path, default: str = "main") -> Path:
+    bare = root / "remote" / "acme" / "shop.git"
+    bare.mkdir(parents=True)
+    git(bare, "init", "--quiet", "--bare", "-b", default)
+    seed = root / "seed"
+    git(root, "clone", "--quiet", str(bare), str(seed))
+    (seed / "app.py").write_text("print('v1')\n")
+    git(seed, "add", "-A")
+    git(seed, "commit", "--quiet", "-m", "v1")
+    git(seed, "push", "--quiet", "origin", default)
+    checkout = root / "checkout"
+    git(root, "clone", "--quiet", str(bare), str(checkout))
+    return checkout
+
+
+def settings(workspace: Path, **values: Any) -> Settings:
+    """Settings of these values alone: none of the forge variables of the environment."""
+    empty = {"github_token": None, "gitlab_token": None, "gitlab_url": None,
+             "github_api_url": None}  # fmt: skip
+    return load_settings(_env_file=None, workspace=workspace, **{**empty, **values})
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"change_mode": "workspace", "github_token": TOKEN}, {"change_mode": "auto"}],
+)
+async def test_workspace_mode_where_it_is_asked_for_or_auto_has_no_token(
+    tmp_path: Path, values: dict[str, Any]
+) -> None:
+    assert await load_change_setup(settings(clone_of_a_bare_remote(tmp_path), **values)) is None
+
+
+async def test_auto_without_a_repository_is_workspace_mode(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert await load_change_setup(settings(plain, change_mode="auto", github_token=TOKEN)) is None
+
+
+@pytest.mark.parametrize(("mode", "default"), [("auto", "main"), ("pull_request", "trunk")])
+async def test_with_an_origin_and_a_token_threads_get_branches_from_the_default_branch(
+    tmp_path: Path, mode: str, default: str
+) -> None:
+    checkout = clone_of_a_bare_remote(tmp_path, default)
+    setup = await load_change_setup(settings(checkout, change_mode=mode, github_token=TOKEN,
+                                             github_api_url="http://127.0.0.1:9"))  # fmt: skip
+    assert setup is not None
+    assert setup.base == default
+    assert setup.forge.kind == "github"
+    assert setup.forge.repo == "acme/shop"
+    assert setup.root == checkout / ".git" / "opsbot-worktrees"
+
+
+@pytest.mark.parametrize(
+    ("values", "variable", "words"),
+    [
+        ({}, "GITHUB_TOKEN", "token"),
+        ({"gitlab_url": "http://127.0.0.1:9"}, "GITLAB_TOKEN", "token"),
+    ],
+)
+async def test_pull_request_mode_without_its_token_is_one_line_naming_it(
+    tmp_path: Path, values: dict[str, Any], variable: str, words: str
+) -> None:
+    checkout = clone_of_a_bare_remote(tmp_path)
+    with pytest.raises(ConfigError) as raised:
+        await load_change_setup(settings(checkout, change_mode="pull_request", **values))
+    assert raised.value.variable == variable
+    assert words in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("repository", [False, True])
+async def test_pull_request_mode_without_an_origin_is_one_line(
+    tmp_path: Path, repository: bool
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    if repository:
+        git(plain, "init", "--quiet")
+    with pytest.raises(ConfigError) as raised:
+        await load_change_setup(settings(plain, change_mode="pull_request", github_token=TOKEN))
+    assert raised.value.variable == "OPSBOT_CHANGE_MODE"
+    assert "origin" in str(raised.value)
+
+
+@pytest.mark.parametrize("remote", ["gone", "http://127.0.0.1:9/acme/shop.git"])
+async def test_an_unreachable_origin_is_one_line_without_the_token(
+    tmp_path: Path, remote: str
+) -> None:
+    checkout = clone_of_a_bare_remote(tmp_path)
+    if remote == "gone":
+        shutil.rmtree(tmp_path / "remote")
+    else:
+        git(checkout, "remote", "set-url", "origin", remote)
+    with pytest.raises(ConfigError) as raised:
+        await load_change_setup(settings(checkout, change_mode="pull_request",
+                                         github_token=TOKEN))  # fmt: skip
+    assert raised.value.variable == "OPSBOT_WORKSPACE"
+    assert TOKEN not in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_the_forge_tokens_are_redacted_wherever_they_appear(tmp_path: Path) -> None:
+    values = settings(tmp_path, github_token=TOKEN, gitlab_token="glpat-SetupTokenNeverShown42")
+    redactor = load_redactor(values)
+    said = redactor.redact(f"push with {TOKEN} and glpat-SetupTokenNeverShown42 failed")
+    assert TOKEN not in said
+    assert "glpat-SetupTokenNeverShown42" not in said
+
+
+@pytest.mark.skipif(not probe().active, reason="the kernel sandbox is not available here")
+async def test_a_threads_unapproved_commands_run_confined_in_its_worktree(tmp_path: Path) -> None:
+    checkout = clone_of_a_bare_remote(tmp_path)
+    (checkout / "operator-only.txt").write_text("the operator's own file\n")
+    setup = await load_change_setup(settings(checkout, change_mode="pull_request",
+                                             github_token=TOKEN,
+                                             github_api_url="http://127.0.0.1:9"))  # fmt: skip
+    assert setup is not None
+    base = ToolContext(workspace=checkout, confinement=Confinement(checkout),
+                       scratch_root=tmp_path / "scratch")  # fmt: skip
+    ctx = await thread_context(setup, base, PLACE)
+    assert ctx.workspace != checkout
+    (ctx.workspace / "app.py").write_text("print('v2 in the worktree')\n")
+
+    async def run(command: str) -> dict[str, Any]:
+        assert SHELL_EXECUTE.assess({"command": command}, ctx).risk.value == "read", command
+        result = await SHELL_EXECUTE.run({"command": command}, ctx)
+        return dict(result.data or {"error": result.error})
+
+    assert "v2 in the worktree" in str(await run("cat app.py"))
+    assert "v1" in str(await run("git log --oneline")), "git reads the checkout's object store"
+    leaked = await run(f"cat {checkout}/operator-only.txt")
+    assert "the operator's own file" not in str(leaked)
+    assert "the operator's own file" not in str(await run("cat ../../../operator-only.txt"))
