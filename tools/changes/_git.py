@@ -77,7 +77,7 @@ def one_line(text: str, secrets: tuple[str, ...] = ()) -> str:
     lines = [line.strip() for line in text.splitlines()]
     kept = [line for line in lines if line and not line.startswith("hint:")]
     line = " | ".join(kept)
-    line = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@", r"\1", line)
+    line = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s]*@", r"\1", line)  # to the last @
     for secret in secrets:
         line = line.replace(secret, "***")
     return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 3] + "..."
@@ -97,6 +97,7 @@ async def git(
     try:
         full = confined_env(home, cwd)
         full["GIT_SSH_COMMAND"] = SSH_COMMAND
+        full["GIT_LITERAL_PATHSPECS"] = "1"  # a file named ":(exclude)x" or "*" is just a name
         try:
             keys = await program_keys(cwd, full)
         except GitConfigUnknown as unknown:

@@ -30,7 +30,7 @@ from tools.changes._git import (
 
 __all__ = ["Remote", "RepoError", "branch_for", "commit_all", "commits_since",
            "default_branch", "diff_stat", "ensure_worktree", "origin", "parse_remote",
-           "push"]  # fmt: skip
+           "push", "verify_worktree"]  # fmt: skip
 
 BOT = ("opsbot", "opsbot@users.noreply.github.com")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -51,7 +51,7 @@ class Remote:
 
 
 def _refuse(url: str, why: str) -> RepoError:
-    shown = re.sub(r"(://)[^/@\s]*@", r"\1", url)[:200]
+    shown = re.sub(r"(://)[^/\s]*@", r"\1", url)[:200]  # up to the last @: "p@ss" passwords
     return RepoError(f"the git remote {shown!r} is not usable: {why}")
 
 
@@ -196,6 +196,44 @@ async def _usable(workspace: Path, path: Path, branch: str) -> bool:
     return lines[2] == f"refs/heads/{branch}" and await asyncio.to_thread(_same, *pairs)
 
 
+def _admin_dirs_of(common: Path, path: Path, branch: str) -> list[Path]:
+    """The `<common>/worktrees/<id>` entries of `path` (their `gitdir` file names `path`/.git),
+    and the stale ones of `branch` (on it, their directory gone: an earlier worktree root)."""
+    wanted = (path / ".git").resolve()
+    found = []
+    for admin in sorted((common / "worktrees").glob("*/gitdir")):
+        named = Path(admin.read_text(encoding="utf-8", errors="replace").strip())
+        head = admin.parent / "HEAD"
+        on_branch = head.is_file() and head.read_text(errors="replace").strip() == (
+            f"ref: refs/heads/{branch}"
+        )
+        if named.resolve() == wanted or (on_branch and not named.exists()):
+            found.append(admin.parent)
+    return found
+
+
+async def _forget(workspace: Path, path: Path, branch: str) -> None:
+    """Unregister the worktree at `path` and stale worktrees of `branch` (what `git worktree
+    prune` does for them); the operator's other worktrees stay registered, even those whose
+    directory is not there now (a drive not mounted). Source: gitrepository-layout(5),
+    "worktrees/<id>/gitdir"."""
+    said = await git_ok(workspace, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    common = Path(said.strip())
+    for admin in await asyncio.to_thread(_admin_dirs_of, common, path, branch):
+        await asyncio.to_thread(shutil.rmtree, admin)
+
+
+async def verify_worktree(workspace: Path, path: Path, branch: str) -> None:
+    """Raise RepoError unless `path` still is `workspace`'s worktree on `branch`: a written
+    `.git` file (or a `.git` directory put in its place) would point git, and the bot's next
+    commit, at another repository, such as the operator's checkout."""
+    if not await _usable(workspace, path, branch):
+        raise RepoError(
+            f"the worktree of {branch} is no longer its own git worktree (its .git "
+            "was changed); nothing is committed, it is made again on the next call"
+        )
+
+
 async def ensure_worktree(
     workspace: Path, root: Path, branch: str, token: str | None = None
 ) -> Path:
@@ -210,7 +248,7 @@ async def ensure_worktree(
     if await _usable(workspace, path, branch):
         return path
     await asyncio.to_thread(_clear, path)
-    await git_ok(workspace, "worktree", "prune")
+    await _forget(workspace, path, branch)
     remote_ref = f"refs/heads/{branch}"
     default, heads = await _ls_remote(workspace, token, "HEAD", remote_ref)
     if default is None:
