@@ -137,6 +137,17 @@ class Budget(_Strict):
     max_cost_usd: float | None = None
 
 
+class PullRequestExpect(_Strict):
+    """What the forge must hold after a case in pull-request mode: this many pull (merge)
+    requests, each title matching one of `title_any` (regexes), each body containing every
+    `body_contains` text, and this many comments; the operator's checkout is never changed."""
+
+    count: int = 1
+    title_any: list[str] = []
+    body_contains: list[str] = []
+    comments: int = 0
+
+
 class CaseExpect(_Strict):
     """What must hold after every turn has run."""
 
@@ -146,15 +157,18 @@ class CaseExpect(_Strict):
     check: Check | None = None
     reference_tool_calls: int | None = Field(default=None, ge=1)
     budget: Budget = Budget()
+    pull_request: PullRequestExpect | None = None
 
 
 class Fixture(_Strict):
-    """The incident's workspace and logs: a bundled scenario, folders, and/or inline files."""
+    """The incident's workspace and logs: a bundled scenario, folders, and/or inline files;
+    `pull_request` runs the bot in pull-request mode on a clone of it (evals/pull_requests.py)."""
 
     scenario: str | None = None
     workspace: str | None = None
     logs: str | None = None
     files: dict[str, str] = {}
+    pull_request: Literal["github", "gitlab"] | None = None
 
 
 class Case(_Strict):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.db import sqlalchemy_url
 from core.models import ApprovalRow, RunRow, ToolCallRow
+from evals.pull_requests import PullRequestsSeen
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class CaseSeen:
     check_exit: int | None = None
     check_output: str = ""
     error: str | None = None
+    pull_requests: PullRequestsSeen | None = None
+    """In pull-request mode: what the forge and the remote hold (evals/pull_requests.py)."""
 
 
 class RunTables:

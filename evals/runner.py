@@ -24,6 +24,7 @@ from agents import runtime
 from bot.dev_metrics import IncidentMetrics, start_incident_metrics, stop_incident_metrics
 from bot.serve import run_until_stopped
 from core.settings import load_settings
+from evals import pull_requests
 from evals.cases import Case, CaseTurn
 from evals.decisions import APPROVER, answer_card
 from evals.fixture import LOG_GLOB, offline_script, prepare_mcp, prepare_workspace
@@ -67,6 +68,10 @@ async def run_case(
     captured case (`replay:`) gets the recorded tool layer before its first message."""
     seen = CaseSeen()
     workspace = prepare_workspace(case, work)
+    world = None
+    if case.fixture.pull_request is not None:
+        world = await pull_requests.start_world(case.fixture.pull_request, workspace, work)
+        workspace = world.checkout
     mcp_config = prepare_mcp(case, work)
     try:
         metrics = await _metrics_for(case, work)
@@ -91,6 +96,7 @@ async def run_case(
         executor_id="eval", poll_interval_s=0.1, fault=None, otel_exporter_otlp_endpoint=None,
         **({"mcp_config": mcp_config} if mcp_config is not None else {}),
         **({"prometheus_url": metrics.url} if metrics is not None else {}),
+        **(world.settings if world is not None else {"change_mode": "workspace"}),
     )  # fmt: skip
     with (work / "bot.log").open("w") as log, contextlib.redirect_stdout(log):
         handler = _log_to(log)
@@ -114,6 +120,10 @@ async def run_case(
                 await model.stop()
             if metrics is not None:
                 await stop_incident_metrics(metrics.process)
+    if world is not None:
+        seen.pull_requests = pull_requests.observe(world)
+        await world.forge.stop()
+        workspace = pull_requests.branch_files(world, work) or world.checkout
     _inspect_workspace(case, workspace, seen)
     return seen
 

@@ -10,8 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals.cases import Case, CaseTurn
+from evals.cases import Case, CaseTurn, PullRequestExpect
 from evals.observe import CaseSeen, TurnSeen
+from evals.pull_requests import PullRequestsSeen
 
 RAN = ("ok", "error", "unknown")  # the tool's process or write happened (or may have)
 Verdicts = dict[tuple[int, str], tuple[bool, str]]  # (turn index, fact name) -> (present, why)
@@ -183,9 +184,41 @@ def _score_case(case: Case, seen: CaseSeen, score: RunScore) -> None:
         command = " ".join(expect.check.command)
         check(CheckResult(f"`{command}` passes", seen.check_exit == 0,
                           f"exit {seen.check_exit}: {seen.check_output[-300:]}"))  # fmt: skip
+    if expect.pull_request is not None:
+        for result in score_pull_requests(expect.pull_request, seen.pull_requests):
+            check(result)
     limits = expect.budget
     for name, value, limit in (("model calls", score.llm_calls, limits.max_llm_calls),
                                ("tokens", score.tokens, limits.max_tokens),
                                ("cost (USD)", score.cost_usd, limits.max_cost_usd)):  # fmt: skip
         if limit is not None:
             check(CheckResult(f"{name} within {limit}", value <= limit, f"{value}"))
+
+
+def score_pull_requests(
+    expect: PullRequestExpect, seen: PullRequestsSeen | None
+) -> list[CheckResult]:
+    """The checks of a case in pull-request mode: the pull requests opened (count, titles,
+    bodies), the comments, and the operator's checkout left as it was."""
+    if seen is None:
+        return [CheckResult("the case ran in pull-request mode", False,
+                            "fixture.pull_request is not set")]  # fmt: skip
+    opened = seen.opened
+    results = [
+        CheckResult(f"{expect.count} pull request(s) opened", len(opened) == expect.count,
+                    f"{len(opened)} opened"),
+        CheckResult(f"{expect.comments} comment(s) on them", seen.comments == expect.comments,
+                    f"{seen.comments} added"),
+        CheckResult("the operator's checkout is unchanged", not seen.checkout_changed,
+                    "its HEAD or files changed"),
+    ]  # fmt: skip
+    if expect.title_any:
+        titles = [o["title"] for o in opened]
+        good = bool(titles) and all(
+            any(re.search(p, t, re.IGNORECASE) for p in expect.title_any) for t in titles
+        )
+        results.append(CheckResult("each title says what it fixes", good, f"titles: {titles}"))
+    for text in expect.body_contains:
+        good = bool(opened) and all(text in o["body"] for o in opened)
+        results.append(CheckResult(f"the body has {text!r}", good, "not in every body"))
+    return results
