@@ -40,8 +40,11 @@ class ChangeSetup:
         worktree of the checkout on its branch (a crash, or a written `.git` file).
 
         Raises repo.RepoError (one line) when git cannot make it."""
-        return await repo.ensure_worktree(self.checkout, self.root,
-                                          repo.branch_for(thread_key), self.token)  # fmt: skip
+        try:
+            branch = repo.branch_for(thread_key)
+        except ValueError as error:  # a thread_ts without letters or digits: not from Slack
+            raise repo.RepoError(str(error)) from None
+        return await repo.ensure_worktree(self.checkout, self.root, branch, self.token)
 
 
 def thread_link(team: str, channel: str, thread_ts: str) -> str:
@@ -94,13 +97,14 @@ async def thread_context(
 ) -> ToolContext:
     """`ctx` moved into the thread's worktree: the tools read and write there, confined
     commands may read the checkout's git directory (git needs its objects and its config, as
-    in workspace mode; the checkout's files stay out of reach), and open_pull_request gets the thread's branch (and, `with_commits`, the
-    branch's commits for its approval card). `place` is (team, channel, thread_ts).
+    in workspace mode; the checkout's files stay out of reach), and open_pull_request gets the
+    thread's branch (and, `with_commits`, the branch's commits for its approval card).
+    `place` is (team, channel, thread_ts).
 
     Raises repo.RepoError when the worktree cannot be made."""
     team, channel, thread_ts = place
     thread_key = f"{team}:{channel}:{thread_ts}"
-    worktree = await setup.worktree(thread_key)
+    worktree = await setup.worktree(thread_key)  # RepoError first for a key with no branch
     git_dir = setup.checkout / ".git"
     confinement = ctx.confinement
     if confinement is not None:

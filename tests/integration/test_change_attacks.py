@@ -327,3 +327,59 @@ async def test_the_operators_stale_worktree_is_left_registered(
     await thread_ctx(checkout, forge, ("T0ATTACK", "C0INC", "1733059999.000001"))
     assert str(away) in sh(checkout, "worktree", "list", "--porcelain")
     assert str(away) in listed
+
+
+# --- symlinks the repository holds: a write through them is refused, nothing leaves
+
+
+@pytest.mark.parametrize("points_at", ["checkout", "etc"])
+async def test_a_committed_symlink_never_leads_a_write_out_of_the_worktree(
+    tmp_path: Path, sh: Git, forge: RunningForge, points_at: str
+) -> None:
+    _, checkout = make_checkout(tmp_path, sh)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_text("root:x:0:0\n")
+    where = checkout if points_at == "checkout" else outside
+    seed = tmp_path / "seed"
+    (seed / "dir-link").symlink_to(where)
+    (seed / "file-link").symlink_to(where / ("app.py" if points_at == "checkout" else "passwd"))
+    sh(seed, "add", "-A")
+    sh(seed, "commit", "-q", "-m", "links")
+    sh(seed, "push", "-q", "origin", "HEAD:refs/heads/main")
+    ctx = await thread_ctx(checkout, forge)
+    before = snapshot(sh, checkout)
+    outside_before = (outside / "passwd").read_text()
+    for path in ("dir-link/app.py", "dir-link/passwd", "file-link", "dir-link/new.txt"):
+        result = await WRITE.run({"path": path, "content": "owned\n"}, ctx)
+        assert result.status is not ToolStatus.OK, path
+    assert snapshot(sh, checkout) == before
+    assert (outside / "passwd").read_text() == outside_before
+    assert not (checkout / "new.txt").exists()
+    assert not (outside / "new.txt").exists()
+
+
+# --- thread ids that make a bad ref or path
+
+
+@pytest.mark.parametrize("stamp", ["x" * 300, "1733059200.1/../../etc", "-1.2 @{u}~^?*[\\"])
+async def test_odd_thread_stamps_make_a_valid_branch_inside_the_worktree_root(
+    tmp_path: Path, sh: Git, forge: RunningForge, stamp: str
+) -> None:
+    _, checkout = make_checkout(tmp_path, sh)
+    ctx = await thread_ctx(checkout, forge, ("T0ATTACK", "C0INC", stamp))
+    assert ctx.change is not None
+    assert ctx.change.branch.startswith("opsbot/")
+    sh(checkout, "check-ref-format", f"refs/heads/{ctx.change.branch}")
+    assert ctx.workspace.parent == checkout / ".git" / "opsbot-worktrees"
+
+
+@pytest.mark.parametrize("stamp", ["..", "", "/../..", "ä.ö"])
+async def test_a_thread_stamp_without_a_name_is_a_one_line_repo_error(
+    tmp_path: Path, sh: Git, forge: RunningForge, stamp: str
+) -> None:
+    _, checkout = make_checkout(tmp_path, sh)
+    with pytest.raises(RepoError) as raised:  # _call_context turns it into the thread's line
+        await thread_ctx(checkout, forge, ("T0ATTACK", "C0INC", stamp))
+    assert "\n" not in str(raised.value)
+    assert not (checkout / ".git" / "opsbot-worktrees").exists()
