@@ -5,6 +5,7 @@ hook), the forge stand-in (sandbox/forge/) on 127.0.0.1, the real file tools and
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -383,3 +384,25 @@ async def test_a_thread_stamp_without_a_name_is_a_one_line_repo_error(
         await thread_ctx(checkout, forge, ("T0ATTACK", "C0INC", stamp))
     assert "\n" not in str(raised.value)
     assert not (checkout / ".git" / "opsbot-worktrees").exists()
+
+
+# --- many threads at once: each gets its worktree, the checkout stays as it was
+
+
+@pytest.mark.parametrize("threads", [4, 8])
+async def test_threads_starting_together_each_get_their_worktree(
+    tmp_path: Path, sh: Git, forge: RunningForge, threads: int
+) -> None:
+    _, checkout = make_checkout(tmp_path, sh)
+    before = snapshot(sh, checkout)
+    setup = await changes.load_change_setup(settings(checkout, github_api_url=forge.url))
+    assert setup is not None
+    places = [("T0ATTACK", "C0INC", f"1733059200.{n:06d}") for n in range(threads)]
+    made = await asyncio.gather(
+        *(changes.thread_context(setup, ToolContext(workspace=checkout), p) for p in places),
+        return_exceptions=True,
+    )
+    failed = [str(m) for m in made if isinstance(m, BaseException)]
+    assert failed == []
+    assert len({m.workspace for m in made if isinstance(m, ToolContext)}) == threads
+    assert snapshot(sh, checkout) == before

@@ -27,6 +27,7 @@ from tools.changes._git import (
     push_said,
     secrets_of,
 )
+from tools.changes._lock import making_worktrees
 
 __all__ = ["Remote", "RepoError", "branch_for", "commit_all", "commits_since",
            "default_branch", "diff_stat", "ensure_worktree", "origin", "parse_remote",
@@ -212,13 +213,16 @@ def _admin_dirs_of(common: Path, path: Path, branch: str) -> list[Path]:
     return found
 
 
-async def _forget(workspace: Path, path: Path, branch: str) -> None:
+async def _common_dir(workspace: Path) -> Path:
+    said = await git_ok(workspace, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    return Path(said.strip())
+
+
+async def _forget(common: Path, path: Path, branch: str) -> None:
     """Unregister the worktree at `path` and stale worktrees of `branch` (what `git worktree
     prune` does for them); the operator's other worktrees stay registered, even those whose
     directory is not there now (a drive not mounted). Source: gitrepository-layout(5),
     "worktrees/<id>/gitdir"."""
-    said = await git_ok(workspace, "rev-parse", "--path-format=absolute", "--git-common-dir")
-    common = Path(said.strip())
     for admin in await asyncio.to_thread(_admin_dirs_of, common, path, branch):
         await asyncio.to_thread(shutil.rmtree, admin)
 
@@ -247,8 +251,20 @@ async def ensure_worktree(
     await git_ok(workspace, "check-ref-format", f"refs/heads/{branch}")
     if await _usable(workspace, path, branch):
         return path
+    common = await _common_dir(workspace)
+    try:
+        async with making_worktrees(common):  # threads starting together: one at a time
+            if not await _usable(workspace, path, branch):
+                await _make(workspace, common, path, branch, token)
+    except OSError as error:
+        raise RepoError(f"the worktree lock in {common} failed: {error.strerror}") from None
+    return path
+
+
+async def _make(workspace: Path, common: Path, path: Path, branch: str, token: str | None) -> None:
     await asyncio.to_thread(_clear, path)
-    await _forget(workspace, path, branch)
+    await _forget(common, path, branch)
+    root = path.parent
     remote_ref = f"refs/heads/{branch}"
     default, heads = await _ls_remote(workspace, token, "HEAD", remote_ref)
     if default is None:
@@ -268,7 +284,6 @@ async def ensure_worktree(
     else:
         args = ["worktree", "add", "--quiet", "--no-track", "-B", branch, str(path), start]
     await git_ok(workspace, *args)
-    return path
 
 
 async def commit_all(
