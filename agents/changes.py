@@ -34,6 +34,9 @@ class ChangeSetup:
     root: Path
     base: str
     token: str | None
+    git_dir: Path | None = None
+    """The checkout's common git directory (its `.git`, or where a linked worktree's or a
+    `--separate-git-dir` clone's `.git` file points); None: `checkout/.git`."""
 
     async def worktree(self, thread_key: str) -> Path:
         """The thread's worktree, made on first use and made again whenever it is no longer a
@@ -87,9 +90,20 @@ async def load_change_setup(settings: Settings) -> ChangeSetup | None:
         base = await repo.default_branch(settings.workspace, token)
     except repo.RepoError as error:
         raise ConfigError("OPSBOT_WORKSPACE", f"its origin: {error}") from None
-    root = settings.worktrees or settings.workspace / ".git" / "opsbot-worktrees"
+    try:
+        top, git_dir = await repo.git_dirs(settings.workspace)
+    except repo.RepoError as error:
+        raise ConfigError("OPSBOT_WORKSPACE", str(error)) from None
+    root = settings.worktrees or git_dir / "opsbot-worktrees"
+    if _inside(root, top) and not _inside(root, git_dir):
+        why = f"{root} is inside the checkout's files ({top}); use a directory outside it"
+        raise ConfigError("OPSBOT_WORKTREES", why)
     return ChangeSetup(forge=forge, checkout=settings.workspace, root=root, base=base,
-                       token=token)  # fmt: skip
+                       token=token, git_dir=git_dir)  # fmt: skip
+
+
+def _inside(path: Path, parent: Path) -> bool:
+    return path.resolve().is_relative_to(parent.resolve())
 
 
 async def thread_context(
@@ -105,7 +119,7 @@ async def thread_context(
     team, channel, thread_ts = place
     thread_key = f"{team}:{channel}:{thread_ts}"
     worktree = await setup.worktree(thread_key)  # RepoError first for a key with no branch
-    git_dir = setup.checkout / ".git"
+    git_dir = setup.git_dir or setup.checkout / ".git"
     confinement = ctx.confinement
     if confinement is not None:
         confinement = replace(confinement, workspace=worktree,

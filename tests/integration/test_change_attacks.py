@@ -406,3 +406,42 @@ async def test_threads_starting_together_each_get_their_worktree(
     assert failed == []
     assert len({m.workspace for m in made if isinstance(m, ToolContext)}) == threads
     assert snapshot(sh, checkout) == before
+
+
+# --- where the worktrees go: never into the checkout's files, and a checkout whose .git is a file
+
+
+@pytest.mark.parametrize("inside", ["wt", "sub/dir/wt"])
+async def test_worktrees_inside_the_checkouts_files_are_a_config_error(
+    tmp_path: Path, sh: Git, forge: RunningForge, inside: str
+) -> None:
+    _, checkout = make_checkout(tmp_path, sh)
+    values = {"github_api_url": forge.url, "worktrees": checkout / inside}
+    with pytest.raises(ConfigError) as raised:
+        await changes.load_change_setup(settings(checkout, **values))
+    assert "OPSBOT_WORKTREES" in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", ["linked-worktree", "separate-git-dir", "subdirectory"])
+async def test_a_checkout_whose_git_is_a_file_gets_thread_worktrees(
+    tmp_path: Path, sh: Git, forge: RunningForge, kind: str
+) -> None:
+    bare, main_checkout = make_checkout(tmp_path, sh)
+    if kind == "linked-worktree":
+        checkout = tmp_path / "operator-wt"
+        sh(main_checkout, "worktree", "add", "-q", "-b", "operator-work", str(checkout))
+    elif kind == "separate-git-dir":
+        checkout = tmp_path / "separate"
+        sh(tmp_path, "clone", "-q", f"--separate-git-dir={tmp_path / 'sep.git'}", str(bare),
+           str(checkout))  # fmt: skip
+    else:  # OPSBOT_WORKSPACE is a directory of the repository, not its top
+        checkout = main_checkout / "services"
+        checkout.mkdir()
+    top = Path(sh(checkout, "rev-parse", "--show-toplevel"))
+    (top / "app.py").write_text("print('operator is editing')\n")
+    before = snapshot(sh, top)
+    ctx = await thread_ctx(checkout, forge)
+    sha = await approved_write(ctx, "app.py", "print('v2')\n")
+    assert sha is not None
+    assert snapshot(sh, top) == before
+    assert not (checkout / ".git").is_dir()

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from tools.changes._git import RepoError
+
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
@@ -36,13 +38,16 @@ def _open_locked(path: Path) -> int:
 
 @asynccontextmanager
 async def making_worktrees(common_dir: Path) -> AsyncIterator[None]:
-    """Hold the repository's worktree lock (waits for another holder; raises OSError when the
-    lock file cannot be made)."""
+    """Hold the repository's worktree lock (waits for another holder; raises RepoError when
+    the lock file cannot be made)."""
     resolved = await asyncio.to_thread(common_dir.resolve)
     locks = _LOCKS.setdefault(asyncio.get_running_loop(), {})
     lock = locks.setdefault(resolved, asyncio.Lock())
     async with lock:
-        fd = await asyncio.to_thread(_open_locked, resolved / "opsbot-worktrees.lock")
+        try:
+            fd = await asyncio.to_thread(_open_locked, resolved / "opsbot-worktrees.lock")
+        except OSError as error:
+            raise RepoError(f"the worktree lock in {resolved} failed: {error.strerror}") from None
         try:
             yield
         finally:

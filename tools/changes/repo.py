@@ -30,7 +30,7 @@ from tools.changes._git import (
 from tools.changes._lock import making_worktrees
 
 __all__ = ["Remote", "RepoError", "branch_for", "commit_all", "commits_since",
-           "default_branch", "diff_stat", "ensure_worktree", "origin", "parse_remote",
+           "default_branch", "diff_stat", "ensure_worktree", "git_dirs", "origin", "parse_remote",
            "push", "verify_worktree"]  # fmt: skip
 
 BOT = ("opsbot", "opsbot@users.noreply.github.com")
@@ -213,9 +213,14 @@ def _admin_dirs_of(common: Path, path: Path, branch: str) -> list[Path]:
     return found
 
 
-async def _common_dir(workspace: Path) -> Path:
-    said = await git_ok(workspace, "rev-parse", "--path-format=absolute", "--git-common-dir")
-    return Path(said.strip())
+async def git_dirs(workspace: Path) -> tuple[Path, Path]:
+    """(the top of the working tree, the common git directory) of the repository holding
+    `workspace`, absolute: a subdirectory, a linked worktree or a `--separate-git-dir` clone
+    has no `.git` directory of its own. RepoError when it is no repository."""
+    said = await git_ok(workspace, "rev-parse", "--path-format=absolute", "--show-toplevel",
+                        "--git-common-dir")  # fmt: skip
+    top, _, common = said.strip().partition("\n")
+    return Path(top), Path(common)
 
 
 async def _forget(common: Path, path: Path, branch: str) -> None:
@@ -251,13 +256,10 @@ async def ensure_worktree(
     await git_ok(workspace, "check-ref-format", f"refs/heads/{branch}")
     if await _usable(workspace, path, branch):
         return path
-    common = await _common_dir(workspace)
-    try:
-        async with making_worktrees(common):  # threads starting together: one at a time
-            if not await _usable(workspace, path, branch):
-                await _make(workspace, common, path, branch, token)
-    except OSError as error:
-        raise RepoError(f"the worktree lock in {common} failed: {error.strerror}") from None
+    _, common = await git_dirs(workspace)
+    async with making_worktrees(common):  # threads starting together: one at a time
+        if not await _usable(workspace, path, branch):
+            await _make(workspace, common, path, branch, token)
     return path
 
 
@@ -276,7 +278,11 @@ async def _make(workspace: Path, common: Path, path: Path, branch: str, token: s
                  *refspecs, extra=await _auth(workspace, token), timeout_s=NETWORK_S,
                  secrets=secrets_of(token))  # fmt: skip
     start = f"refs/remotes/origin/{branch if remote_ref in heads else default}"
-    await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
+    try:
+        await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
+    except OSError as error:
+        raise RepoError(f"the worktrees' directory {root} cannot be made: {error.strerror}") \
+            from None  # fmt: skip
     local = await git(workspace, "rev-parse", "--verify", "--quiet", remote_ref)
     behind = await git(workspace, "merge-base", "--is-ancestor", remote_ref, start)
     if local.code == 0 and (remote_ref not in heads or behind.code != 0):
