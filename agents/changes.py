@@ -10,7 +10,7 @@ remote's default branch (or from the branch itself once it was pushed).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.errors import ConfigError
@@ -33,7 +33,7 @@ class ChangeSetup:
     checkout: Path
     root: Path
     base: str
-    token: str | None
+    token: str | None = field(repr=False)  # never in a log line or a traceback's locals
     git_dir: Path | None = None
     """The checkout's common git directory (its `.git`, or where a linked worktree's or a
     `--separate-git-dir` clone's `.git` file points); None: `checkout/.git`."""

@@ -445,3 +445,16 @@ async def test_a_checkout_whose_git_is_a_file_gets_thread_worktrees(
     assert sha is not None
     assert snapshot(sh, top) == before
     assert not (checkout / ".git").is_dir()
+
+
+# --- the token is not in any repr a log line or a traceback with locals would print
+
+
+async def test_the_token_is_in_no_repr_of_the_setup_or_a_threads_context(
+    tmp_path: Path, sh: Git, forge: RunningForge
+) -> None:
+    _, checkout = make_checkout(tmp_path, sh)
+    setup = await changes.load_change_setup(settings(checkout, github_api_url=forge.url))
+    ctx = await thread_ctx(checkout, forge)
+    for shown in (repr(setup), str(setup), repr(ctx), repr(ctx.change), f"{ctx.change}"):
+        assert TOKEN not in shown

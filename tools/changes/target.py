@@ -3,7 +3,7 @@ and follow-up comments carry."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.changes.forge import Forge
@@ -26,8 +26,8 @@ class ChangeTarget:
     base: str
     thread_link: str
     """The Slack thread, as a link a reader of the pull request can open."""
-    token: str | None = None
-    """The forge token git pushes with (never shown to the model or in Slack)."""
+    token: str | None = field(default=None, repr=False)
+    """The forge token git pushes with (never shown to the model, in Slack or in a repr)."""
     approver: str | None = None
     """The Slack user who approved the call now running (set for approved calls only)."""
 
