@@ -159,6 +159,10 @@ async def test_a_threads_unapproved_commands_run_confined_in_its_worktree(tmp_pa
 
     assert "v2 in the worktree" in str(await run("cat app.py"))
     assert "v1" in str(await run("git log --oneline")), "git reads the checkout's object store"
-    leaked = await run(f"cat {checkout}/operator-only.txt")
-    assert "the operator's own file" not in str(leaked)
-    assert "the operator's own file" not in str(await run("cat ../../../operator-only.txt"))
+    for outside in (f"cat {checkout}/operator-only.txt", "cat ../../../operator-only.txt"):
+        verdict = SHELL_EXECUTE.assess({"command": outside}, ctx)
+        assert verdict.risk.value != "read", "the checkout's files are outside: it would ask"
+    assert ctx.confinement is not None
+    roots = ctx.confinement.readable_roots(tmp_path / "scratch")
+    assert (checkout / ".git").resolve() in roots
+    assert checkout.resolve() not in roots, "the kernel sandbox keeps the checkout's files out"
