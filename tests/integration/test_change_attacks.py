@@ -458,3 +458,17 @@ async def test_the_token_is_in_no_repr_of_the_setup_or_a_threads_context(
     ctx = await thread_ctx(checkout, forge)
     for shown in (repr(setup), str(setup), repr(ctx), repr(ctx.change), f"{ctx.change}"):
         assert TOKEN not in shown
+
+
+@pytest.mark.parametrize("calls", [2, 3])
+async def test_open_pull_request_called_together_opens_one(
+    tmp_path: Path, sh: Git, forge: RunningForge, calls: int
+) -> None:
+    """Parallel tool calls of one turn, all approved: one pull request, no error line."""
+    _, checkout = make_checkout(tmp_path, sh)
+    ctx = await thread_ctx(checkout, forge)
+    await approved_write(ctx, "app.py", "print('v2')\n")
+    results = await asyncio.gather(*(open_pr(ctx) for _ in range(calls)))
+    assert [r.error for r in results] == [None] * calls
+    assert len(forge.state.pulls) == 1
+    assert forge.state.comments == []

@@ -1,11 +1,11 @@
-"""One worktree made at a time per repository: `git worktree add` (and the fetch before it) of
-two threads at once read each other's half-written `.git/worktrees/<id>/` ("failed to read
-.../commondir") or race for the same ref lock.
+"""Locks of the change layer, each an asyncio.Lock for this process's tasks plus an exclusive
+`flock(2)` on a file in the repository's common git directory for other processes (several bot
+workers on one checkout). Source: https://man7.org/linux/man-pages/man2/flock.2.html
 
-In: the repository's common git directory. The lock is an asyncio.Lock for the tasks of this
-process plus an exclusive `flock(2)` on `<common git dir>/opsbot-worktrees.lock` for other
-processes (several bot workers on one checkout).
-Source: https://man7.org/linux/man-pages/man2/flock.2.html
+- `making_worktrees`: one worktree made at a time per repository; two threads' `git worktree
+  add` (and the fetches before them) at once read each other's half-written
+  `.git/worktrees/<id>/` ("failed to read .../commondir") or race for one ref lock.
+- `proposing`: one proposal (push, pull request, comment) of a branch at a time.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import fcntl
 import os
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from tools.changes._git import RepoError
@@ -23,7 +23,7 @@ from tools.changes._git import RepoError
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
-"""event loop -> common git dir -> its lock (an asyncio.Lock serves one loop)."""
+"""event loop -> lock file -> its lock (an asyncio.Lock serves one loop)."""
 
 
 def _open_locked(path: Path) -> int:
@@ -37,18 +37,31 @@ def _open_locked(path: Path) -> int:
 
 
 @asynccontextmanager
-async def making_worktrees(common_dir: Path) -> AsyncIterator[None]:
-    """Hold the repository's worktree lock (waits for another holder; raises RepoError when
-    the lock file cannot be made)."""
-    resolved = await asyncio.to_thread(common_dir.resolve)
+async def holding(lock_file: Path) -> AsyncIterator[None]:
+    """Hold the exclusive lock `lock_file` (made if missing): this process's tasks and other
+    processes wait for its holder. RepoError when the lock file cannot be made."""
+    parent = await asyncio.to_thread(lock_file.parent.resolve)
+    resolved = parent / lock_file.name
     locks = _LOCKS.setdefault(asyncio.get_running_loop(), {})
     lock = locks.setdefault(resolved, asyncio.Lock())
     async with lock:
         try:
-            fd = await asyncio.to_thread(_open_locked, resolved / "opsbot-worktrees.lock")
+            fd = await asyncio.to_thread(_open_locked, resolved)
         except OSError as error:
-            raise RepoError(f"the worktree lock in {resolved} failed: {error.strerror}") from None
+            raise RepoError(f"the lock {resolved} failed: {error.strerror}") from None
         try:
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the flock
+
+
+def making_worktrees(common_dir: Path) -> AbstractAsyncContextManager[None]:
+    """The repository's worktree lock, `<common git dir>/opsbot-worktrees.lock`."""
+    return holding(common_dir / "opsbot-worktrees.lock")
+
+
+def proposing(common_dir: Path, branch: str) -> AbstractAsyncContextManager[None]:
+    """The lock of one branch's push and pull request, `<common git dir>/opsbot-<branch with /
+    as ->.lock`: two proposals of one thread at once (parallel tool calls, or two runs of the
+    thread) push, open or comment once."""
+    return holding(common_dir / f"{branch.replace('/', '-')}.lock")

@@ -16,6 +16,7 @@ from core import faults
 from core.types import Risk
 from tools.base import Assessment, Tool, ToolContext, ToolError
 from tools.changes import repo
+from tools.changes._lock import proposing
 from tools.changes.forge import ForgeError
 from tools.changes.target import ChangeTarget, commit_list, follow_up_comment, request_body
 
@@ -75,6 +76,15 @@ async def open_pull_request(args: OpenPullRequestInput, ctx: ToolContext) -> dic
     ToolError (one line) when there is nothing to propose or git or the forge refuses.
     """
     target = _target(ctx)
+    try:
+        _, common = await repo.git_dirs(target.worktree)
+        async with proposing(common, target.branch):  # parallel calls: the later ones reuse it
+            return await _propose(args, target)
+    except repo.RepoError as error:  # the lock; _propose words its own
+        raise ToolError(f"{target.branch} was not pushed: {error}") from None
+
+
+async def _propose(args: OpenPullRequestInput, target: ChangeTarget) -> dict[str, Any]:
     try:
         commits = await repo.commits_since(target.worktree, f"refs/remotes/origin/{target.base}")
         if not commits:
