@@ -204,6 +204,7 @@ def _admin_dirs_of(common: Path, path: Path, branch: str) -> list[Path]:
     found = []
     for admin in sorted((common / "worktrees").glob("*/gitdir")):
         named = Path(admin.read_text(encoding="utf-8", errors="replace").strip())
+        named = named if named.is_absolute() else admin.parent / named  # worktree.useRelativePaths
         head = admin.parent / "HEAD"
         on_branch = head.is_file() and head.read_text(errors="replace").strip() == (
             f"ref: refs/heads/{branch}"
@@ -264,6 +265,7 @@ async def ensure_worktree(
 
 
 async def _make(workspace: Path, common: Path, path: Path, branch: str, token: str | None) -> None:
+    """Make `branch`'s worktree at `path` (see ensure_worktree), holding the worktree lock."""
     await asyncio.to_thread(_clear, path)
     await _forget(common, path, branch)
     root = path.parent
