@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from core.redaction.hits import Hit
 from core.redaction.judge import placeholder
+from core.redaction.scan import runs_finditer
 
 _NL = r"(?:\r?\n|\\(?:r\\)?n)"  # a line break, or one escaped in JSON (\n, \r\n)
 _BODY_LINE = (
@@ -27,6 +28,17 @@ _JWT = re.compile(
     r"\beyJ[A-Za-z0-9_-]*(?:\r?\n[ \t]*[A-Za-z0-9_-]+)*\.(?:\r?\n[ \t]*)?"
     r"eyJ[A-Za-z0-9_-]*(?:\r?\n[ \t]*[A-Za-z0-9_-]+)*\.(?:\r?\n[ \t]*)?(?P<sig>[A-Za-z0-9_-]{8,})"
 )
+# A JWT's header runs to the end of its (wrapped) first part, and a `.` must follow: a later
+# `eyJ` inside that part reads the same rest, so one failed start stands for all of them.
+_JWT_START = re.compile(r"\beyJ")
+_JWT_HEADER = re.compile(r"eyJ[A-Za-z0-9_-]*(?:\r?\n[ \t]*[A-Za-z0-9_-]+)*")
+
+
+def _past_header(text: str, start: int) -> int:
+    header = _JWT_HEADER.match(text, start)
+    return header.end() if header else start + 1
+
+
 _JWT_NEXT_LINE = re.compile(r"\r?\n[ \t]*(?P<part>[A-Za-z0-9_-]+)(?=\r?\n|$)")
 _SMALLEST_SIGNATURE = 43  # HS256, base64url
 _DATA_HEADER = re.compile(r"(?m)^(?P<indent>[ \t]*)(?P<name>data|stringData|binaryData):[ \t]*\r?$")
@@ -59,7 +71,7 @@ def pem_hits(text: str, preview: bool = False) -> Iterator[Hit]:
 
 def jwt_hits(text: str, single_line_only: bool = False) -> Iterator[Hit]:
     """JSON Web Tokens, also when wrapped over several lines."""
-    for match in _JWT.finditer(text):
+    for match in runs_finditer(_JWT, text, _JWT_START, _past_header):
         end, signature = match.end(), len(match.group("sig"))
         while signature < _SMALLEST_SIGNATURE and (more := _JWT_NEXT_LINE.match(text, end)):
             end, signature = more.end(), signature + len(more.group("part"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections import Counter
 
 _WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _PASSWORD_WORDS = frozenset({"password", "passwd", "passphrase", "pwd", "pw", "pass"})
@@ -62,12 +63,18 @@ _PLACEHOLDER = re.compile(
     )$"""
 )
 _SEGMENT = r"(?:[a-z0-9._@+-]+|[A-Z][a-z0-9._-]*)"
+# After a leading `/`, any run of segments is any run of their characters with no `//`:
+# written `(?:X+/)*X*` (each `/` ends one repetition) instead of `(?:SEGMENT/?)*`, which
+# splits a run of letters in 2**n ways when the value does not end like a path.
 _PATH = re.compile(
-    rf"^(?:(?:~|\.{{1,2}})?/(?:{_SEGMENT}/?)*|{_SEGMENT}(?:/{_SEGMENT})+/?)(?::\S*)?$"
+    rf"^(?:(?:~|\.{{1,2}})?/(?:[A-Za-z0-9._@+-]+/)*[A-Za-z0-9._@+-]*"
+    rf"|{_SEGMENT}(?:/{_SEGMENT})+/?)(?::\S*)?$"
 )
 _CODE_REF = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 _IDENTIFIER_PART = re.compile(r"^(?:[a-z]{2,}|[A-Z][a-z]+|[A-Z]{2,5}|[a-z]|v\d{1,3}|\d{1,4})$")
 _VOWELS = re.compile(r"[aeiouyAEIOUY]")
+_SPACE = re.compile(r"\s")  # the characters str.isspace() accepts
+_CLASSES = (re.compile("[a-z]"), re.compile("[A-Z]"), re.compile("[0-9]"))
 
 
 def key_words(key: str) -> list[str]:
@@ -100,8 +107,9 @@ def entropy(value: str) -> float:
     """Shannon entropy of `value` in bits per character (0 for an empty string)."""
     if not value:
         return 0.0
-    counts = {char: value.count(char) for char in set(value)}
-    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    counts = Counter(value)  # one pass, where str.count per distinct character took many
+    size = len(value)
+    return -sum(counts[char] / size * math.log2(counts[char] / size) for char in set(value))
 
 
 def identifier_like(value: str) -> bool:
@@ -135,9 +143,10 @@ def secret_value(key: str, value: str) -> bool:
 def random_looking(key: str, value: str) -> bool:
     """A long token with mixed character classes and high entropy under a key that names no id."""
     words = key_words(key)
-    if len(value) < 32 or identifier_like(value) or (words and words[-1] in _ID_ENDINGS):
+    if len(value) < 32 or (words and words[-1] in _ID_ENDINGS):
         return False
-    if any(c.isspace() for c in value) or "\\n" in value:
+    if _SPACE.search(value) or "\\n" in value:
         return False  # a token is one word: text with blanks or escaped lines is prose or code
-    classes = sum(bool(re.search(rx, value)) for rx in ("[a-z]", "[A-Z]", "[0-9]"))
-    return classes == 3 and entropy(value) >= 4.5
+    # the cheap tests first: a long value is judged in a few passes in C, none in Python
+    classes = sum(bool(rx.search(value)) for rx in _CLASSES)
+    return classes == 3 and entropy(value) >= 4.5 and not identifier_like(value)

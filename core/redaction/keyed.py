@@ -6,24 +6,17 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from urllib.parse import unquote_plus
 
 from core.redaction.hits import Hit
 from core.redaction.judge import credential_key, entropy, random_looking, secret_value
+from core.redaction.pairs import Pair, Runs, find_pair
+from core.redaction.scan import runs_finditer, until
 
 # In previews a masked value never holds a character that makes a shell or a config do
 # something, so the masking can never hide code.
 _ACTIVE = re.compile(r"[$`;|&()<>\\\n{}@/]")  # and a host or a path: where it goes
-_PAIR = re.compile(
-    r"""(?x)
-    (?<![\w.])(?P<kq>\\*["']|)(?P<key>[A-Za-z_][\w.-]*)(?P=kq)
-    [ \t]*(?:=>|:=|[:=])[ \t]*
-    (?:(?P<eq>\\*)"(?P<dq>(?:[^"\\\n]|\\[^"\n])*)(?P=eq)"
-      |'(?P<sq>[^'\n]*)'
-      |(?P<bare>[^\s,;"'`<>(){}\[\]&|]+))
-    """
-)
 _BASE64_VALUE = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
 _AUTH = re.compile(
     r"""(?ix)\b(?:proxy-)?authorization\\*["']?[ \t]*[:=][ \t]*\\*["']?[ \t]*
@@ -44,30 +37,66 @@ _DSN = re.compile(r"""\b[A-Za-z][\w+.-]*://[^\s:/@'"<>]*:(?P<v>[^\s'"<>?#]+)@(?=
 _DSN_PREVIEW = re.compile(
     r"""\b[A-Za-z][\w+.-]*://[^\s:/@'"<>]*:(?P<v>[^\s'"<>?#;|&$`(){}\\@]+)@(?=[\w\[])"""
 )
+# Linear scans (core/redaction/scan.py). A scheme ends where its run of [\w+.-] ends (`:`
+# follows), so a later start in the run reads the same rest; a later `mysql` on a line has
+# fewer `-p` to choose from. A URL password lies in one blank-free token, before its last `@`.
+_DSN_START = re.compile(r"\b[A-Za-z]")
+_SCHEME_RUN_END = until(re.compile(r"[^\w+.-]"))
+_MYSQL_START = re.compile(r"\b(?:mysql|mariadb)")
+_LINE_END = until(re.compile(r"\n"))
+_TOKEN = re.compile(r"\S+")
+
+
+def _dsn_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    if "@" not in text:
+        return
+    for token in _TOKEN.finditer(text):
+        last_at = _last_host_at(text, token.start(), token.end())
+        if last_at > token.start():
+            yield from runs_finditer(
+                pattern, text, _DSN_START, _SCHEME_RUN_END, token.start(), last_at + 2
+            )
+
+
+def _last_host_at(text: str, start: int, end: int) -> int:
+    """The last `@` in text[start:end] that a host name (or an IPv6 `[`) follows, else -1."""
+    at = end
+    while (at := text.rfind("@", start, at)) >= 0:
+        if at + 1 < end and (text[at + 1].isalnum() or text[at + 1] in "_["):
+            return at
+    return -1
+
+
 _XML = re.compile(r"<(?P<tag>[\w:.-]+)(?:\s[^<>]*)?>(?P<v>[^<\n]+)</(?P=tag)>")
 _TABLE = re.compile(r"\|[ \t]*(?P<key>[A-Za-z][\w.-]*)[ \t]*\|[ \t]*(?P<v>[^|\s]+)[ \t]*(?=\|)")
 
 
 def _pair_hits(text: str, preview: bool) -> Iterator[Hit]:
-    pos = 0
-    while match := _PAIR.search(text, pos):
-        group = next(g for g in ("dq", "sq", "bare") if match.group(g) is not None)
-        key, value = match.group("key"), match.group(group)
-        end = match.end(group)
-        code = group == "bare" and text[end : end + 1] in ("(", "[")
+    pos, runs = 0, Runs(text)
+    while pair := find_pair(text, pos, runs):
+        key, value = text[pair.key_start : pair.key_end], text[pair.start : pair.end]
+        bare, end = pair.group == "bare", pair.end
+        code = bare and text[end : end + 1] in ("(", "[")
         # `https://host/...` (a scheme, no key), or `source: https://...` (a URL as the value:
         # its own secrets, a password or a credential query parameter, are pairs of their own)
-        url = group == "bare" and (
+        url = bare and (
             value.startswith("//")
             or (bool(_URL.match(value)) and not credential_key(key) and not _secret_path(value))
         )
-        host = group == "bare" and _host_and_port(text, match, key, value)
-        keep = not code and not url and not host and _judge(key, value, group != "bare")
+        host = bare and _host_and_port(text, pair, key, value)
+        # in a long run (`a=a=a=...`) most values cannot be random; the run tells at once
+        hopeless = bare and not _judged_as_credential(key) and runs.never_random(pair.start)
+        keep = not code and not url and not host and not hopeless and _judge(key, value, not bare)
         if keep and not (preview and _ACTIVE.search(value)):
-            yield Hit(match.start(group), end, "secret_value")
-            pos = match.end()
+            yield Hit(pair.start, end, "secret_value")
+            pos = pair.match_end
         else:
-            pos = match.end("key") + 1  # a value that is no secret may hold pairs (nested JSON)
+            pos = pair.key_end + 1  # a value that is no secret may hold pairs (nested JSON)
+
+
+def _judged_as_credential(key: str) -> bool:
+    """Whether `_judge` reads a value under `key` by more than `random_looking`."""
+    return key.lower().endswith(("-data", "_data")) or credential_key(key)
 
 
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -88,12 +117,12 @@ def _token_like(segment: str) -> bool:
 _PORT_AND_PATH = re.compile(r"\d{1,5}(?:[/?#]|\Z)")
 
 
-def _host_and_port(text: str, match: re.Match[str], key: str, value: str) -> bool:
+def _host_and_port(text: str, pair: Pair, key: str, value: str) -> bool:
     """`host:port/path?query` (a URL's authority, with or without its scheme) is no pair: the
     key is a host and the value a port and a path. A URL's password has its own rule (_DSN)."""
-    if text[match.end("key") : match.start("bare")].strip() != ":":
+    if text[pair.key_end : pair.start].strip() != ":":
         return False
-    after_scheme = text[max(0, match.start("key") - 2) : match.start("key")] == "//"
+    after_scheme = text[max(0, pair.key_start - 2) : pair.key_start] == "//"
     return after_scheme or (not credential_key(key) and bool(_PORT_AND_PATH.match(value)))
 
 
@@ -121,8 +150,8 @@ def _decodes_to_credentials(value: str) -> bool:
     return b":" in decoded and decoded.isascii()
 
 
-def _simple(pattern: re.Pattern[str], text: str, kind: str, preview: bool) -> Iterator[Hit]:
-    for match in pattern.finditer(text):
+def _simple(matches: Iterable[re.Match[str]], kind: str, preview: bool) -> Iterator[Hit]:
+    for match in matches:
         value = match.group("v").strip("\"'")
         if secret_value("password", value) and not (preview and _ACTIVE.search(value)):
             start = match.start("v") + (1 if match.group("v")[:1] in "\"'" else 0)
@@ -173,15 +202,18 @@ def keyed_hits(text: str, preview: bool = False) -> Iterator[Hit]:
                 break  # Set-Cookie: the rest are attributes (Path=/, Max-Age=...)
             if secret_value("cookie", pair.group("v")):
                 yield Hit(offset + pair.start("v"), offset + pair.end("v"), "cookie")
-    yield from _simple(_CURL_USER, text, "password", preview)
-    yield from _simple(_MYSQL_P, text, "password", preview)
-    yield from _simple(_SSHPASS, text, "password", preview)
+    yield from _simple(_CURL_USER.finditer(text), "password", preview)
+    mysql = runs_finditer(_MYSQL_P, text, _MYSQL_START, _LINE_END)
+    yield from _simple(mysql, "password", preview)
+    yield from _simple(_SSHPASS.finditer(text), "password", preview)
     for match in _FLAG.finditer(text):
         value = match.group("v")
         key = match.group("key")
         if credential_key(key) and secret_value(key, value) and not _hidden_code(value, preview):
             yield Hit(match.start("v"), match.end("v"), "secret_value")
-    yield from _simple(_DSN_PREVIEW if preview else _DSN, text, "url_password", preview)
+    yield from _simple(
+        _dsn_matches(_DSN_PREVIEW if preview else _DSN, text), "url_password", preview
+    )
     for pattern in (_XML, _TABLE):
         for match in pattern.finditer(text):
             key = match.group("tag" if pattern is _XML else "key")

@@ -28,6 +28,7 @@ from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
 from core.redaction.hits import Hit
+from core.redaction.scan import Skip, runs_finditer, until
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_\-+/=.]")
 _DETECT_SECRETS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
@@ -86,12 +87,27 @@ def _extend(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# detect-secrets patterns that open with a repeated class (core/redaction/scan.py): a later
+# `sk-` in a run of key characters has fewer ways to reach `T3BlbkFJ`, a later `//` on a line
+# fewer ways to reach `/:_authToken=`; one failed start stands for all of them.
+_RUN_STARTS: dict[str, tuple[re.Pattern[str], Skip]] = {
+    OpenAIDetector.denylist[0].pattern: (re.compile("sk-"), until(re.compile("[^A-Za-z0-9_-]"))),
+    NpmDetector.denylist[0].pattern: (re.compile("//"), until(re.compile(r"\n"))),
+}
+
+
+def _matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    if pattern.pattern in _RUN_STARTS:
+        return runs_finditer(pattern, text, *_RUN_STARTS[pattern.pattern])
+    return pattern.finditer(text)
+
+
 def vendor_hits(text: str, single_line_only: bool = False) -> Iterator[Hit]:
     """Every vendor-shaped key in `text` (Stripe, GitLab, npm, Slack, SendGrid, Twilio, ...)."""
     if not _GATE.search(text):
         return
     for kind, pattern in VENDOR_PATTERNS:
-        for match in pattern.finditer(text):
+        for match in _matches(pattern, text):
             group = 1 if kind == "npm_token" and pattern.groups else 0
             start, end = _extend(text, *match.span(group))
             value = text[start:end]
