@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -472,3 +473,16 @@ async def test_open_pull_request_called_together_opens_one(
     assert [r.error for r in results] == [None] * calls
     assert len(forge.state.pulls) == 1
     assert forge.state.comments == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["paged @acme/oncall about it", "@dana ran the tests", "cc @Robin-lead, @team.x"],
+)
+def test_a_mention_the_model_wrote_pages_nobody_on_the_forge(text: str) -> None:
+    from tools.changes.target import quiet_mentions
+
+    quiet = quiet_mentions(text)
+    assert re.search(r"(?<![\w.`/])@[A-Za-z0-9]", quiet) is None
+    assert quiet.replace("\u200b", "") == text
+    assert quiet_mentions("mail oncall@example.com") == "mail oncall@example.com"

@@ -3,6 +3,7 @@ and follow-up comments carry."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +55,18 @@ def commit_list(commits: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
+# "@name" in a pull request body notifies that user or team (GitHub and GitLab both); text
+# the model wrote must not page anyone: a zero-width space after the "@" keeps it readable.
+_MENTION = re.compile(r"(?<![\w.`/])@(?=[A-Za-z0-9])")
+
+
+def quiet_mentions(text: str) -> str:
+    """`text` with each @-mention made plain text (an e-mail address stays as it is)."""
+    return _MENTION.sub("@\u200b", text)
+
+
 def _section(title: str, text: str) -> str:
-    return f"## {title}\n\n{text.strip()}\n\n" if text.strip() else ""
+    return f"## {title}\n\n{quiet_mentions(text.strip())}\n\n" if text.strip() else ""
 
 
 def request_body(
