@@ -22,6 +22,9 @@ COMPACT_PREVIEW = 1500
 CONFIRM_TEXT = 300  # Slack's limit for a confirm dialog's text
 
 
+PREVIEW_LABELS = {"open_pull_request": "*Exactly what will be pushed and proposed*"}
+"""The preview's heading where "what will run" is not what the call does."""
+
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
@@ -108,7 +111,8 @@ def approval_card(request: ApprovalRequested) -> list[dict[str, Any]]:
     pieces = preview_pieces(request.preview)
     blocks = [_risk_line(request), _policy_block(policy)]
     shown = pieces[:MAX_PREVIEW_BLOCKS]
-    label = "*Exactly what will run*" + (f" (in {len(shown)} parts)" if len(shown) > 1 else "")
+    what = PREVIEW_LABELS.get(request.tool_name, "*Exactly what will run*")
+    label = what + (f" (in {len(shown)} parts)" if len(shown) > 1 else "")
     blocks += [_section(label), *(_preformatted(piece) for piece in shown)]
     if len(pieces) > len(shown):
         left = sum(len(p) for p in pieces[len(shown) :])

@@ -142,7 +142,18 @@ async def test_an_approved_fix_becomes_a_pull_request_and_a_follow_up_comments_o
         ) as slack:  # fmt: skip
             sandbox = slack.sandbox
             root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout totals are off")
-            await approve_each(sandbox, root.ts, FLOW)
+            await approve_each(sandbox, root.ts, FLOW[:2])
+            card = await wait_for(sandbox, lambda: card_with(sandbox, root.ts, FLOW[2]), 60)
+            shown_card = str(card["blocks"])
+            for part in (
+                "Exactly what will be pushed and proposed",
+                "Title: Fix add(): it",
+                "1 commit(s) on main",
+                "Change app.py",
+                "## Findings",
+            ):
+                assert part in shown_card, part
+            await approve_each(sandbox, root.ts, FLOW[2:])
             await wait_for(sandbox, lambda: answered(sandbox, root.ts), 60)
 
             [pull] = forge.state.pulls
