@@ -1,5 +1,6 @@
 """GitHub's REST answers (API version 2022-11-28) for the routes opsbot calls, served from
-ForgeState. Answers follow https://docs.github.com/rest/pulls/pulls,
+ForgeState (GitHub App routes: sandbox/forge/apps.py). Answers follow
+https://docs.github.com/rest/pulls/pulls,
 https://docs.github.com/rest/issues/comments and https://docs.github.com/rest/repos/repos."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from sandbox.forge.apps import serve_app
 from sandbox.forge.state import Comment, ForgeState, Pull
 
 DOCS = "https://docs.github.com/rest"
@@ -49,13 +51,16 @@ def _token(request: web.Request) -> str | None:
 async def serve(request: web.Request, state: ForgeState, path: str) -> web.Response:
     """Answer `path` (the raw path under / or /api/v3) as GitHub would."""
     site = f"http://{request.host}"
+    token = _token(request)
+    app_answer = serve_app(state, request.method, path, token)
+    if app_answer is not None:
+        return app_answer
     match = ROUTE.match(path)
     if match is None:
         return error(404, "Not Found")
-    token = _token(request)
     if token is None:
         return error(401, "Requires authentication")
-    access = state.config.tokens.get(token)
+    access = state.access(token)
     if access is None:
         return error(401, "Bad credentials")
     repo = f"{match[1]}/{match[2]}"

@@ -18,12 +18,17 @@ LIMITS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 
 @dataclass
 class ForgeConfig:
-    """Tokens (token -> "write" or "read"), repositories (path -> default branch) and, for the
-    repositories whose head branches are checked, path -> bare git directory."""
+    """Tokens (token -> "write" or "read"), repositories (path -> default branch), for the
+    repositories whose head branches are checked, path -> bare git directory, and GitHub Apps:
+    app id (or client id) -> PEM public key, repository -> installation id, and the seconds an
+    issued installation token ("ghs_...", a write token) lasts."""
 
     tokens: dict[str, Access] = field(default_factory=lambda: {"forge-token": "write"})
     repos: dict[str, str] = field(default_factory=lambda: {"acme/shop": "main"})
     git_dirs: dict[str, Path] = field(default_factory=dict)
+    apps: dict[str, str] = field(default_factory=dict)
+    installations: dict[str, int] = field(default_factory=dict)
+    app_token_lifetime: float = 3600.0
     host: str = "127.0.0.1"
     port: int = 0
 
@@ -77,6 +82,8 @@ class ForgeState:
     """Every request as "METHOD /raw/path?query", in order."""
     headers: list[dict[str, str]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    app_tokens: dict[str, float] = field(default_factory=dict)
+    """Installation tokens issued -> expiry (epoch seconds)."""
     _ids: int = 1000
 
     def fail_next(
@@ -129,6 +136,14 @@ class ForgeState:
                     self.faults.remove(fault)
                 return fault
         return None
+
+    def access(self, token: str) -> Access | None:
+        """What `token` may do: a configured token's access, "write" for an installation
+        token until it expires, else None."""
+        if token in self.config.tokens:
+            return self.config.tokens[token]
+        expires = self.app_tokens.get(token)
+        return "write" if expires is not None and time.time() < expires else None
 
     def next_id(self) -> int:
         """A fresh comment or note id."""

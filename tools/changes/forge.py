@@ -9,13 +9,18 @@ in it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 import httpx2
 from pydantic import BaseModel
 
-__all__ = ["Forge", "ForgeError", "PullRequest", "make_forge"]
+__all__ = ["Forge", "ForgeError", "PullRequest", "TokenSource", "make_forge"]
+
+TokenSource = Callable[[], Awaitable[str]]
+"""An async callable giving the token for the next request (e.g. a GitHub App's installation
+access token, tools/changes/github_app.py); called once per request, so it caches."""
 
 
 class ForgeError(Exception):
@@ -69,7 +74,7 @@ def make_forge(
     path: str,
     *,
     github_api_url: str | None,
-    github_token: str | None,
+    github_token: str | TokenSource | None,
     gitlab_url: str | None,
     gitlab_token: str | None,
     client: httpx2.AsyncClient | None = None,
@@ -80,7 +85,8 @@ def make_forge(
     `host` or no GitHub API URL is configured for a host other than github.com; else GitHub at
     `github_api_url`, or https://api.github.com for github.com and https://HOST/api/v3 (GitHub
     Enterprise Server) for another host. `client` (its timeouts included) is used when given;
-    else each call makes its own with a 10 s timeout. Raises ForgeError when the token that
+    else each call makes its own with a 10 s timeout. `github_token` is a token or a
+    TokenSource awaited before each GitHub request. Raises ForgeError when the token that
     forge needs is missing or the path is empty.
     """
     from tools.changes.github import GitHubForge  # imported here: they import this module

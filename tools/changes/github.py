@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx2
 
 from tools.changes._http import call, error_for, json_of, truncate
-from tools.changes.forge import ForgeError, PullRequest
+from tools.changes.forge import ForgeError, PullRequest, TokenSource
 
 BODY_LIMIT = 65_536
 """Characters GitHub accepts in a pull request body or a comment."""
@@ -33,26 +33,35 @@ def _pull_request(data: Any) -> PullRequest:
 
 
 class GitHubForge:
-    """One GitHub repository, "owner/name", reached at `api_url` with `token`."""
+    """One GitHub repository, "owner/name", reached at `api_url` with `token`: a token, or a
+    TokenSource (e.g. GitHubAppTokens) awaited before each request."""
 
     kind: Literal["github", "gitlab"] = "github"
 
     def __init__(
-        self, api_url: str, repo: str, token: str, client: httpx2.AsyncClient | None = None
+        self,
+        api_url: str,
+        repo: str,
+        token: str | TokenSource,
+        client: httpx2.AsyncClient | None = None,
     ) -> None:
         self.repo = repo
         self.owner = repo.split("/", 1)[0]
         self._base = f"{api_url.rstrip('/')}/repos/{quote(repo)}"
-        self._token = token
+        self._source = token
+        self._token = token if isinstance(token, str) else ""
+        """The token of the last request (kept out of error lines)."""
         self._client = client
-        self._headers = {
-            "Authorization": f"Bearer {token}",
+
+    async def _call(self, method: str, tail: str, action: str, **kwargs: Any) -> httpx2.Response:
+        if not isinstance(self._source, str):
+            self._token = await self._source()
+        headers = {
+            "Authorization": f"Bearer {self._token}",
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
         }
-
-    async def _call(self, method: str, tail: str, action: str, **kwargs: Any) -> httpx2.Response:
-        return await call(self._client, method, self._base + tail, headers=self._headers,
+        return await call(self._client, method, self._base + tail, headers=headers,
                           forge="GitHub", repo=self.repo, action=action, token=self._token,
                           **kwargs)  # fmt: skip
 
