@@ -17,7 +17,8 @@ from core.errors import ConfigError
 from core.settings import Settings
 from tools.base import ToolContext
 from tools.changes import repo
-from tools.changes.forge import Forge, ForgeError, make_forge
+from tools.changes.forge import Forge, ForgeError, TokenSource, make_forge
+from tools.changes.github_app import GitHubAppTokens
 from tools.changes.target import BOT_AUTHOR, ChangeTarget, commit_trailers
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,18 @@ class ChangeSetup:
     checkout: Path
     root: Path
     base: str
-    token: str | None = field(repr=False)  # never in a log line or a traceback's locals
+    token: str | TokenSource | None = field(repr=False)  # never in a log or a traceback
+    """The forge token git pushes and fetches with, or a GitHub App's installation tokens."""
     git_dir: Path | None = None
     """The checkout's common git directory (its `.git`, or where a linked worktree's or a
     `--separate-git-dir` clone's `.git` file points); None: `checkout/.git`."""
+
+    async def current_token(self) -> str | None:
+        """The token to use now (a GitHub App's is made again before it expires).
+        Raises ForgeError when GitHub refuses the App."""
+        return (
+            self.token if self.token is None or isinstance(self.token, str) else await self.token()
+        )
 
     async def worktree(self, thread_key: str) -> Path:
         """The thread's worktree, made on first use and made again whenever it is no longer a
@@ -47,7 +56,11 @@ class ChangeSetup:
             branch = repo.branch_for(thread_key)
         except ValueError as error:  # a thread_ts without letters or digits: not from Slack
             raise repo.RepoError(str(error)) from None
-        return await repo.ensure_worktree(self.checkout, self.root, branch, self.token)
+        try:
+            token = await self.current_token()
+        except ForgeError as error:
+            raise repo.RepoError(str(error)) from None
+        return await repo.ensure_worktree(self.checkout, self.root, branch, token)
 
 
 def thread_link(team: str, channel: str, thread_ts: str) -> str:
@@ -55,8 +68,20 @@ def thread_link(team: str, channel: str, thread_ts: str) -> str:
     return f"https://app.slack.com/client/{team}/{channel}/thread/{channel}-{thread_ts}"
 
 
-def _token(settings: Settings, gitlab: bool) -> str | None:
-    return settings.gitlab_token if gitlab else settings.github_token
+def _app_tokens(settings: Settings, remote: repo.Remote) -> TokenSource | None:
+    """The installation tokens of GITHUB_APP_ID for the origin's repository, or None.
+    Raises ForgeError when the private key is missing or not an RSA key."""
+    if not settings.github_app_id:
+        return None
+    key = settings.github_app_private_key or ""
+    if key and "-----BEGIN" not in key and Path(key).is_file():
+        key = Path(key).read_text(encoding="utf-8")
+    api = settings.github_api_url
+    if api is None:
+        dotcom = remote.host.lower() in ("github.com", "www.github.com")
+        api = "https://api.github.com" if dotcom else f"https://{remote.host}/api/v3"
+    return GitHubAppTokens(api, settings.github_app_id, key, remote.path,
+                           settings.github_app_installation_id)  # fmt: skip
 
 
 async def load_change_setup(settings: Settings) -> ChangeSetup | None:
@@ -72,22 +97,28 @@ async def load_change_setup(settings: Settings) -> ChangeSetup | None:
         remote = await repo.origin(settings.workspace)
     except repo.RepoError as error:
         raise ConfigError("OPSBOT_WORKSPACE", str(error)) from None
-    tokens = settings.github_token or settings.gitlab_token
+    tokens = settings.github_token or settings.gitlab_token or settings.github_app_id
     if mode == "auto" and (remote is None or not tokens):
         return None
     if remote is None:
         why = f"pull_request needs a git repository with an `origin` in {settings.workspace}"
         raise ConfigError("OPSBOT_CHANGE_MODE", why)
     try:
+        github: str | TokenSource | None = settings.github_token or _app_tokens(settings, remote)
         forge = make_forge(remote.host, remote.path, github_api_url=settings.github_api_url,
-                           github_token=settings.github_token, gitlab_url=settings.gitlab_url,
+                           github_token=github, gitlab_url=settings.gitlab_url,
                            gitlab_token=settings.gitlab_token)  # fmt: skip
     except ForgeError as error:
         variable = "GITLAB_TOKEN" if settings.gitlab_url else "GITHUB_TOKEN"
+        if settings.github_app_id and not settings.gitlab_url:
+            variable = "GITHUB_APP_PRIVATE_KEY"
         raise ConfigError(variable, str(error)) from None
-    token = _token(settings, forge.kind == "gitlab")
+    token = settings.gitlab_token if forge.kind == "gitlab" else github
     try:
-        base = await repo.default_branch(settings.workspace, token)
+        now = token if token is None or isinstance(token, str) else await token()
+        base = await repo.default_branch(settings.workspace, now)
+    except ForgeError as error:
+        raise ConfigError("GITHUB_APP_ID", str(error)) from None
     except repo.RepoError as error:
         raise ConfigError("OPSBOT_WORKSPACE", f"its origin: {error}") from None
     try:
@@ -127,12 +158,19 @@ async def thread_context(
     target = ChangeTarget(forge=setup.forge, checkout=setup.checkout, worktree=worktree,
                           branch=repo.branch_for(thread_key), base=setup.base,
                           thread_link=thread_link(team, channel, thread_ts),
-                          token=setup.token)  # fmt: skip
+                          token=await _now(setup))  # fmt: skip
     commits: tuple[tuple[str, str], ...] = ()
     if with_commits:
         commits = tuple(await repo.commits_since(worktree, f"refs/remotes/origin/{setup.base}"))
     return replace(ctx, workspace=worktree, confinement=confinement, change=target,
                    change_commits=commits)  # fmt: skip
+
+
+async def _now(setup: ChangeSetup) -> str | None:
+    try:
+        return await setup.current_token()
+    except ForgeError as error:
+        raise repo.RepoError(str(error)) from None
 
 
 async def commit_write(ctx: ToolContext, tool: str, path: str, approver: str | None) -> str | None:

@@ -33,7 +33,8 @@ def load_redactor(settings: Settings) -> Redactor:
         own = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret,
                settings.anthropic_api_key, settings.alertmanager_token, settings.prometheus_token,
                settings.alertmanager_api_token, settings.aws_bearer_token_bedrock,
-               settings.github_token, settings.gitlab_token)  # fmt: skip
+               settings.github_token, settings.gitlab_token,
+               settings.github_app_private_key)  # fmt: skip
         return Redactor(
             extra_patterns=tuple(settings.redact_patterns.items()),
             own_secrets=tuple(secret for secret in own if secret),

@@ -130,6 +130,17 @@ class Settings(BaseSettings):
     github_api_url: str | None = Field(default=None, validation_alias="GITHUB_API_URL")
     """GitHub's REST API base; unset: https://api.github.com for github.com, else
     https://HOST/api/v3 (GitHub Enterprise Server)."""
+    github_app_id: str | None = Field(default=None, validation_alias="GITHUB_APP_ID")
+    """A GitHub App's id (or client id): pull requests as the App, with installation tokens
+    made from GITHUB_APP_PRIVATE_KEY, instead of GITHUB_TOKEN."""
+    github_app_private_key: str | None = Field(
+        default=None, validation_alias="GITHUB_APP_PRIVATE_KEY"
+    )
+    """The App's private key (PEM text, or a path to the .pem file)."""
+    github_app_installation_id: str | None = Field(
+        default=None, validation_alias="GITHUB_APP_INSTALLATION_ID"
+    )
+    """The App's installation on the repository; unset: looked up from the repository."""
     gitlab_url: str | None = Field(default=None, validation_alias="GITLAB_URL")
     """A GitLab instance (https://gitlab.com or your own): merge requests, not pull requests."""
     gitlab_token: str | None = Field(default=None, validation_alias="GITLAB_TOKEN")

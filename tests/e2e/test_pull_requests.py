@@ -308,3 +308,43 @@ async def test_a_forge_refusal_reaches_the_thread_in_one_line_and_the_run_ends(
             assert repo.branches(), "the branch was pushed; opening it can be approved again"
     finally:
         await model.stop()
+
+
+async def test_as_a_github_app_the_pull_request_is_opened_with_an_installation_token(
+    database_url: str, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()  # fmt: skip
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, spki)
+    (tmp_path / "app.pem").write_text(private)
+    repo = make_repo(tmp_path)
+    config = ForgeConfig(tokens={}, repos={"acme/shop": "main"},
+                         git_dirs={"acme/shop": repo.bare}, apps={"4242": public.decode()},
+                         installations={"acme/shop": 77})  # fmt: skip
+    forge = await start_forge(config)
+    model = await start_model_server(scripted([edit_and_open("Fix add()")], tokens_per_second=400))
+    try:
+        async with running_bot(
+            database_url, repo.checkout, model.url, change_mode="pull_request",
+            github_api_url=forge.url, github_app_id="4242",
+            github_app_private_key=str(tmp_path / "app.pem"), approvers=["U0LEAD"],
+        ) as slack:  # fmt: skip
+            sandbox = slack.sandbox
+            root = await sandbox.post_as("U0ONCALL", CHANNEL, "<@U0BOT> checkout totals are off")
+            await approve_each(sandbox, root.ts, ["edit_file", "open_pull_request"])
+            await wait_for(sandbox, lambda: answered(sandbox, root.ts), 60)
+            assert len(forge.state.pulls) == 1
+            assert "pull request #1 opened" in shown(sandbox, root.ts)
+            made = [r for r in forge.state.requests if "/access_tokens" in r]
+            assert len(made) == 1, "one installation token, cached for every later request"
+            said = str(sandbox.calls)
+            assert "ghs_" not in said
+            assert "PRIVATE KEY" not in said
+    finally:
+        await model.stop()
+        await forge.stop()

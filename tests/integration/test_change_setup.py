@@ -166,3 +166,17 @@ async def test_a_threads_unapproved_commands_run_confined_in_its_worktree(tmp_pa
     roots = ctx.confinement.readable_roots(tmp_path / "scratch")
     assert (checkout / ".git").resolve() in roots
     assert checkout.resolve() not in roots, "the kernel sandbox keeps the checkout's files out"
+
+
+@pytest.mark.parametrize("key", ["", "not a key at all", "-----BEGIN PUBLIC KEY-----\nAAAA\n"])
+async def test_a_github_app_without_a_usable_private_key_is_one_line_naming_it(
+    tmp_path: Path, key: str
+) -> None:
+    checkout = clone_of_a_bare_remote(tmp_path)
+    with pytest.raises(ConfigError) as raised:
+        await load_change_setup(settings(checkout, change_mode="pull_request",
+                                         github_app_id="4242", github_app_private_key=key,
+                                         github_api_url="http://127.0.0.1:9"))  # fmt: skip
+    assert raised.value.variable == "GITHUB_APP_PRIVATE_KEY"
+    assert "\n" not in str(raised.value)
+    assert "AAAA" not in str(raised.value)
