@@ -6,23 +6,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
 
 from sandbox.forge.server import ForgeConfig, start_forge
 from sandbox.forge.state import Access
+from sandbox.signals import until_stopped
 
 
 async def _serve(config: ForgeConfig) -> None:
     forge = await start_forge(config)
     print(f"stand-in forge at {forge.url} (GitHub API: {forge.url}, GitLab: {forge.url})",
           flush=True)  # fmt: skip
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await forge.stop()
 

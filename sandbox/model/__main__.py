@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import signal
 import sys
 
 from sandbox.model.scenario import load_scenarios
 from sandbox.model.server import start_model_server
+from sandbox.signals import until_stopped
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -26,12 +26,8 @@ async def _serve(args: argparse.Namespace) -> None:
     server = await start_model_server(scenario, args.host, args.port)
     print(f"scripted model {scenario.name!r} at {server.url}", flush=True)
     print(f"ANTHROPIC_BASE_URL={server.url}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await server.stop()
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
 from pathlib import Path
 
+from sandbox.signals import until_stopped
 from sandbox.slack import persist
 from sandbox.slack.app import credentials, start_slack
 from sandbox.slack.server import SandboxConfig
@@ -51,12 +51,8 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"local Slack workspace at {running.url} (delivery: {args.deliver})", flush=True)
     for name, value in credentials(running.sandbox).items():
         print(f"{name}={value}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await running.stop()
         if state is not None:
