@@ -34,7 +34,6 @@ from agents.router import (
     route_by_rules,
 )  # fmt: skip
 from agents.tool_steps import key_argument
-from core import faults
 from core.models import LlmCallRow, RunRow
 from core.telemetry import link_to
 from core.types import IncomingMessage, ThreadRef
@@ -108,7 +107,6 @@ class Engine(ApprovalSteps):
 
         async def on_text(text: str) -> None:
             await self.publish(TextDelta(run_id=run_id, agent=agent, text=text))
-            faults.point("mid_stream")
 
         async def on_tool(name: str) -> None:
             await self.publish(ToolCallProposed(run_id=run_id, agent=agent, name=name))

@@ -15,6 +15,7 @@ from agents.model_errors import IncompleteStream, describe_error, is_retryable
 from agents.pricing import cost_usd
 from agents.prompt_cache import with_cache_breakpoints
 from agents.thinking import forces_tool
+from core import faults
 from core.redact import Redactor, StreamRedactor
 
 RETRY_AFTER_CAP_S = 60.0
@@ -266,6 +267,9 @@ class LlmClient:
                 if event.type == "text":  # never thinking deltas: those are not shown
                     if ready := pieces.feed(event.text):
                         await on_text(ready)
+                    # Counted per delta of the model, not per piece shown: the redactor holds
+                    # text back in amounts of its own, a crash test names a place in the answer.
+                    faults.point("mid_stream")
                 elif event.type == "content_block_start" and on_tool is not None:
                     if event.content_block.type == "tool_use":
                         await on_tool(event.content_block.name)

@@ -25,6 +25,7 @@ CONFIRM_TEXT = 300  # Slack's limit for a confirm dialog's text
 PREVIEW_LABELS = {"open_pull_request": "*Exactly what will be pushed and proposed*"}
 """The preview's heading where "what will run" is not what the call does."""
 
+
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 

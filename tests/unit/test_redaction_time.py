@@ -10,6 +10,7 @@ again). Bounds: 0.5 s to redact 24,000 characters, 3 s to stream them in 4-chara
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -64,19 +65,26 @@ INPUTS = [
 IDS = [f"{kind}-{text[:10]!r}" for kind, text, _ in INPUTS]
 
 
+def fastest(work: Callable[[], object], tries: int = 3) -> float:
+    """The shortest of `tries` timings in seconds: a busy machine (CI runs four test workers
+    on two cores) slows one try, a superlinear pattern slows every one."""
+    times = []
+    for _ in range(tries):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
 @pytest.mark.parametrize(("kind", "text", "same"), INPUTS, ids=IDS)
 def test_a_long_run_is_redacted_in_linear_time(kind: str, text: str, same: bool) -> None:
-    started = time.perf_counter()
-    Redactor().redact(text)
-    Redactor().mask_preview(text)
-    assert time.perf_counter() - started < 0.5 * 2, kind  # two readings
+    taken = fastest(lambda: (Redactor().redact(text), Redactor().mask_preview(text)))
+    assert taken < 0.5 * 2, kind  # two readings
 
 
 @pytest.mark.parametrize(("kind", "text", "same"), INPUTS, ids=IDS)
 def test_a_long_run_redacts_in_under_half_a_second(kind: str, text: str, same: bool) -> None:
-    started = time.perf_counter()
-    Redactor().redact(text)
-    assert time.perf_counter() - started < 0.5, kind
+    assert fastest(lambda: Redactor().redact(text)) < 0.5, kind
 
 
 @pytest.mark.parametrize(("kind", "text", "same"), INPUTS, ids=IDS)
