@@ -36,6 +36,8 @@ class ChangeSetup:
     base: str
     token: str | TokenSource | None = field(repr=False)  # never in a log or a traceback
     """The forge token git pushes and fetches with, or a GitHub App's installation tokens."""
+    reached: str = ""
+    """Empty when the forge answered at start; else why it did not (it was down or busy)."""
     git_dir: Path | None = None
     """The checkout's common git directory (its `.git`, or where a linked worktree's or a
     `--separate-git-dir` clone's `.git` file points); None: `checkout/.git`."""
@@ -129,8 +131,38 @@ async def load_change_setup(settings: Settings) -> ChangeSetup | None:
     if _inside(root, top) and not _inside(root, git_dir):
         why = f"{root} is inside the checkout's files ({top}); use a directory outside it"
         raise ConfigError("OPSBOT_WORKTREES", why)
+    reached = await _reach(forge, settings)
     return ChangeSetup(forge=forge, checkout=settings.workspace, root=root, base=base,
-                       token=token, git_dir=git_dir)  # fmt: skip
+                       token=token, reached=reached, git_dir=git_dir)  # fmt: skip
+
+
+async def _reach(forge: Forge, settings: Settings) -> str:
+    """Ask the forge for the repository once at start. Raises ConfigError when it refuses the
+    token or does not know the repository (401, 403, 404); returns why it did not answer when
+    it is down, slow or rate limited (a forge outage must not keep the bot from starting)."""
+    try:
+        await forge.default_branch()
+    except ForgeError as error:
+        if error.refused is None:
+            return str(error)
+        variable = "GITLAB_TOKEN" if forge.kind == "gitlab" else "GITHUB_TOKEN"
+        if forge.kind == "github" and settings.github_app_id and not settings.github_token:
+            variable = "GITHUB_APP_ID"
+        raise ConfigError(variable, str(error)) from None
+    return ""
+
+
+def start_line(setup: ChangeSetup | None) -> str:
+    """The line `opsbot serve` prints about where approved changes go."""
+    if setup is None:
+        return ("changes: written into OPSBOT_WORKSPACE (OPSBOT_CHANGE_MODE=pull_request and "
+                "a forge token propose them as pull requests instead)")  # fmt: skip
+    word = "merge requests" if setup.forge.kind == "gitlab" else "pull requests"
+    line = (f"changes: {word} on {setup.forge.repo} into {setup.base}, a branch per thread "
+            f"(worktrees in {setup.root})")  # fmt: skip
+    if setup.reached:
+        line += f"; the forge did not answer at start: {setup.reached}"
+    return line
 
 
 def _inside(path: Path, parent: Path) -> bool:

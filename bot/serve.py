@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents import service, tool_setup
 from agents.approval_rules import ApprovalRules
+from agents.changes import start_line
 from agents.publisher import FanoutPublisher
 from bot.alerts.desk import AlertDesk
 from bot.alerts.webhook import PATH as ALERTS_PATH
@@ -117,6 +118,7 @@ async def run_until_stopped(
               f"({identity.team}), {mode}", flush=True)  # fmt: skip
         print(f"commands: {engine.sandbox}", flush=True)
         print(_alerts_line(settings, alerts_on), flush=True)
+        print(start_line(engine.changes), flush=True)
         for line in engine.mcp.start_lines() if engine.mcp is not None else ():
             print(line, flush=True)
         if ready is not None:

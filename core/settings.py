@@ -301,7 +301,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL with a host, e.g. http://127.0.0.1:11434")
         return value.strip()
 
-    @field_validator("prometheus_url", "alertmanager_url")
+    @field_validator("prometheus_url", "alertmanager_url", "github_api_url", "gitlab_url")
     @classmethod
     def _http_base(cls, value: str | None) -> str | None:
         if value is None or not value.strip():

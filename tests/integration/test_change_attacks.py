@@ -240,6 +240,8 @@ async def test_open_pull_request_in_workspace_mode_and_with_nothing_committed(
     assert off.status is ToolStatus.ERROR
     assert "OPSBOT_CHANGE_MODE=workspace" in (off.error or "")
     ctx = await thread_ctx(checkout, forge)
+    assert forge.state.requests == ["GET /repos/acme/shop"], "the start's one look at the forge"
+    forge.state.requests.clear()
     empty = await open_pr(ctx)
     assert empty.status is ToolStatus.ERROR
     assert "nothing to propose" in (empty.error or "")

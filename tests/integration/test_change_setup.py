@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
-from agents.changes import load_change_setup, thread_context
+from agents.changes import load_change_setup, start_line, thread_context
 from agents.tool_setup import load_redactor
 from core.errors import ConfigError
 from core.settings import Settings, load_settings
+from sandbox.forge.server import start_forge
+from sandbox.forge.state import ForgeConfig
 from tools.base import ToolContext
 from tools.confine import Confinement, probe
 from tools.shell.tool import SHELL_TOOL as SHELL_EXECUTE
@@ -180,3 +182,57 @@ async def test_a_github_app_without_a_usable_private_key_is_one_line_naming_it(
     assert raised.value.variable == "GITHUB_APP_PRIVATE_KEY"
     assert "\n" not in str(raised.value)
     assert "AAAA" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("token", "repos", "words"),
+    [
+        ("ghp_WrongTokenForTheForge0123456789abcd", {"acme/shop": "main"}, "refused"),
+        (TOKEN, {"acme/other": "main"}, "not found"),
+    ],
+)
+async def test_a_forge_that_refuses_the_token_or_the_repository_stops_the_start(
+    tmp_path: Path, token: str, repos: dict[str, str], words: str
+) -> None:
+    """Found when tried as a new user would: a wrong token or a repository the forge does not
+    know only showed at the first pull request, after the turn's approvals and the push."""
+    checkout = clone_of_a_bare_remote(tmp_path)
+    forge = await start_forge(ForgeConfig(tokens={TOKEN: "write"}, repos=repos))
+    try:
+        values = settings(checkout, change_mode="pull_request", github_token=token,
+                          github_api_url=forge.url)  # fmt: skip
+        with pytest.raises(ConfigError) as raised:
+            await load_change_setup(values)
+    finally:
+        await forge.stop()
+    assert raised.value.variable == "GITHUB_TOKEN"
+    assert words in str(raised.value)
+    assert token not in str(raised.value)
+
+
+async def test_a_forge_that_is_down_at_start_is_said_and_does_not_stop_the_bot(
+    tmp_path: Path,
+) -> None:
+    checkout = clone_of_a_bare_remote(tmp_path)
+    setup = await load_change_setup(settings(checkout, change_mode="pull_request",
+                                             github_token=TOKEN,
+                                             github_api_url="http://127.0.0.1:9"))  # fmt: skip
+    assert setup is not None
+    line = start_line(setup)
+    assert line.startswith("changes: pull requests on acme/shop into main")
+    assert "did not answer at start" in line
+    assert "cannot connect to 127.0.0.1" in line
+    assert start_line(None).startswith("changes: written into OPSBOT_WORKSPACE")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("github_api_url", "127.0.0.1:18767"), ("gitlab_url", "gitlab.example.com"),
+     ("github_api_url", "ftp://127.0.0.1/api")],
+)  # fmt: skip
+def test_a_forge_url_without_http_is_one_line_naming_it(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings(tmp_path, **{variable: value})
+    assert raised.value.variable == variable.upper()

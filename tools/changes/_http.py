@@ -143,7 +143,9 @@ async def call(
         raise ForgeError(f"{forge}: the request to {host} failed ({type(exc).__name__})") from None
     if response.status_code in ok or response.status_code in (409, 422):
         return response
-    raise ForgeError(error_for(response, forge, repo, action, token))
+    status = response.status_code
+    wrong = status in (401, 403, 404) and rate_limit_reset(response) is None
+    raise ForgeError(error_for(response, forge, repo, action, token), status if wrong else None)
 
 
 def truncate(body: str, limit: int, forge: str) -> str:

@@ -25,7 +25,13 @@ access token, tools/changes/github_app.py); called once per request, so it cache
 
 class ForgeError(Exception):
     """A forge call failed; str() is one line for a person, e.g. "GitHub: rate limit reached,
-    resets at 14:02 UTC". Never holds a token."""
+    resets at 14:02 UTC". Never holds a token. `refused` is the HTTP status (401, 403, 404)
+    when the forge answered that the token or the repository is wrong, not that it is busy or
+    down (None then): at start, only a refusal is a configuration error."""
+
+    def __init__(self, message: str, refused: int | None = None) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class PullRequest(BaseModel):
